@@ -1,0 +1,24 @@
+# The two commands of the README: `make demo` and `make test`.
+# Everything else here is a building block they use.
+ODOO_SRC ?= /opt/odoo18
+export ODOO_SRC
+
+.PHONY: demo test lint venv services format
+
+demo:
+	@scripts/demo.sh
+
+test:
+	@scripts/test.sh
+
+lint: venv
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+format: venv
+	@.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+venv:
+	@scripts/lib.sh ensure_venv
+
+services:
+	@scripts/lib.sh ensure_services

@@ -1,0 +1,248 @@
+import logging
+import time
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL, create_index
+
+from ..ingestion import validate_batch
+
+_logger = logging.getLogger(__name__)
+
+
+class MroSensorReading(models.Model):
+    """Raw time series: append-only, written in bulk by :meth:`ingest` only."""
+
+    _name = "mro.sensor.reading"
+    _description = "Sensor Reading"
+    _log_access = False
+    _order = "ts desc"
+    _rec_name = "ts"
+
+    #: Largest batch one ``ingest`` call accepts (items); larger calls fail whole.
+    _ingest_max_batch = 100_000
+    #: Rows the retention cron deletes per transaction.
+    _retention_chunk = 50_000
+
+    sensor_id = fields.Many2one("mro.sensor", required=True, ondelete="cascade", index=False)
+    ts = fields.Datetime("Time (UTC)", required=True, help="Source timestamp of the reading, UTC.")
+    value = fields.Float(required=True, digits=(16, 4), aggregator="avg")
+    equipment_id = fields.Many2one(related="sensor_id.equipment_id")
+    company_id = fields.Many2one(related="sensor_id.company_id")
+
+    _sql_constraints = [
+        # Also the index for one sensor's time-range scans: (sensor_id, ts).
+        ("sensor_ts_uniq", "unique(sensor_id, ts)", "A sensor has one reading per timestamp."),
+    ]
+
+    def init(self):
+        # BRIN on time: tiny, and all the retention cron needs on an append-mostly table.
+        create_index(self.env.cr, "mro_sensor_reading_ts_brin", self._table, ["ts"], method="brin")
+
+    # ------------------------------------------------------------------ ingest
+    @api.model
+    def ingest(self, readings):
+        """Store a batch of readings; the bridge's only write path.
+
+        :param readings: list of ``[sensor_code, timestamp, value]``; timestamp as ISO 8601
+            text with a UTC offset or as epoch seconds; value a finite number.
+        :return: ``{"accepted": n, "duplicates": n, "rejected": [{"index": i, "reason": str}]}``.
+            Readings already stored (same sensor and timestamp) count as duplicates and change
+            nothing, so a batch can be replayed safely. Bad items never sink the good ones.
+        :raise UserError: when ``readings`` is not a list or is longer than the batch limit;
+            then nothing is stored.
+        """
+        self.check_access("create")
+        if not isinstance(readings, (list, tuple)):
+            raise UserError(_("ingest() expects a list of [sensor_code, timestamp, value] items."))
+        if len(readings) > self._ingest_max_batch:
+            raise UserError(
+                _(
+                    "ingest() takes at most %(limit)s readings per call, got %(count)s; split the batch.",
+                    limit=self._ingest_max_batch,
+                    count=len(readings),
+                )
+            )
+        gateway = self.env["mro.sensor.gateway"]._for_current_user()
+        codes = {
+            item[0] for item in readings if type(item) in (list, tuple) and len(item) == 3 and type(item[0]) is str
+        }
+        sensors = self._resolve_sensor_codes(codes, gateway)
+        now = time.time()
+        retention_days = self._retention_days()
+        oldest = now - retention_days * 86400 if retention_days else 0
+        batch = validate_batch(
+            readings,
+            sensors,
+            now,
+            oldest_s=oldest,
+            oldest_reason=_("timestamp is older than the raw-data retention of %s days", retention_days),
+        )
+        accepted = self._insert_readings(batch.sensor_ids, batch.micros, batch.values) if batch.sensor_ids else 0
+        if gateway:
+            self.env.cr.execute(
+                SQL("UPDATE mro_sensor_gateway SET last_seen = now() AT TIME ZONE 'UTC' WHERE id = %s", gateway.id)
+            )
+            gateway.invalidate_recordset(["last_seen"])
+        return {
+            "accepted": accepted,
+            "duplicates": len(batch.sensor_ids) - accepted,
+            "rejected": batch.rejected,
+        }
+
+    @api.model
+    def _resolve_sensor_codes(self, codes, gateway):
+        """Map each code to the id of the sensor the caller may write, or to a rejection reason."""
+        if not codes:
+            return {}
+        allowed_companies = set(self.env.companies.ids)
+        restrict_gateway = gateway or self.env.user.has_group("mro_sensor_bridge.group_sensor_gateway")
+        self.env.cr.execute(
+            SQL(
+                "SELECT code, id, active, company_id, gateway_id FROM mro_sensor WHERE code = ANY(%s)",
+                list(codes),
+            )
+        )
+        candidates = {}
+        for code, sensor_id, active, company_id, gateway_id in self.env.cr.fetchall():
+            candidates.setdefault(code, []).append((sensor_id, active, company_id, gateway_id))
+        resolved = {}
+        for code, rows in candidates.items():
+            mine = [row for row in rows if row[2] in allowed_companies]
+            if not mine:
+                resolved[code] = _("sensor %r belongs to another company", code)
+                continue
+            if restrict_gateway:
+                mine = [row for row in mine if row[3] == gateway.id]
+                if not mine:
+                    resolved[code] = _(
+                        "sensor %(code)r is not assigned to gateway %(gateway)r", code=code, gateway=gateway.code or "-"
+                    )
+                    continue
+            if len(mine) > 1:
+                # The same code in several allowed companies: the current company's wins.
+                mine = [row for row in mine if row[2] == self.env.company.id] or mine
+            if len(mine) > 1:
+                resolved[code] = _("sensor code %r is used in several of your companies", code)
+            elif not mine[0][1]:
+                resolved[code] = _("sensor %r is archived", code)
+            else:
+                resolved[code] = mine[0][0]
+        return resolved
+
+    @api.model
+    def _insert_readings(self, sensor_ids, micros, values):
+        """Insert readings set-based, skip existing ones, roll them into hourly aggregates.
+
+        Rows are sorted by (sensor, time) so that concurrent batches take locks in one order.
+        Only rows actually inserted reach the aggregates, which keeps them exact under
+        replays and whatever the arrival order. Returns the number of rows inserted.
+        """
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                WITH src AS (
+                    SELECT s.sensor_id, timestamp '1970-01-01' + s.us * interval '1 microsecond' AS ts, s.value
+                      FROM unnest(%s::int4[], %s::int8[], %s::float8[]) AS s(sensor_id, us, value)
+                ), ins AS (
+                    INSERT INTO mro_sensor_reading (sensor_id, ts, value)
+                    SELECT sensor_id, ts, value FROM src ORDER BY sensor_id, ts
+                    ON CONFLICT (sensor_id, ts) DO NOTHING
+                    RETURNING sensor_id, ts, value
+                ), agg AS (
+                    INSERT INTO mro_sensor_reading_hourly AS a
+                        (sensor_id, hour, value_count, value_sum, value_min, value_max, value_mean,
+                         first_ts, last_ts, last_value)
+                    SELECT sensor_id, date_trunc('hour', ts), count(*), sum(value), min(value), max(value),
+                           avg(value), min(ts), max(ts), (array_agg(value ORDER BY ts DESC))[1]
+                      FROM ins
+                     GROUP BY 1, 2
+                     ORDER BY 1, 2
+                    ON CONFLICT (sensor_id, hour) DO UPDATE SET
+                        value_count = a.value_count + EXCLUDED.value_count,
+                        value_sum = a.value_sum + EXCLUDED.value_sum,
+                        value_min = LEAST(a.value_min, EXCLUDED.value_min),
+                        value_max = GREATEST(a.value_max, EXCLUDED.value_max),
+                        value_mean = (a.value_sum + EXCLUDED.value_sum) / (a.value_count + EXCLUDED.value_count),
+                        first_ts = LEAST(a.first_ts, EXCLUDED.first_ts),
+                        last_ts = GREATEST(a.last_ts, EXCLUDED.last_ts),
+                        last_value = CASE WHEN EXCLUDED.last_ts > a.last_ts
+                                          THEN EXCLUDED.last_value ELSE a.last_value END
+                    RETURNING 1
+                )
+                SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM agg)
+                """,
+                sensor_ids,
+                micros,
+                values,
+            )
+        )
+        inserted = cr.fetchone()[0]
+        if inserted:
+            # The newest aggregate of each sensor holds its newest reading.
+            cr.execute(
+                SQL(
+                    """
+                    UPDATE mro_sensor s
+                       SET last_ts = h.last_ts, last_value = h.last_value,
+                           limit_state = CASE
+                               WHEN s.alarm_limit <> 0 AND h.last_value >= s.alarm_limit THEN 'alarm'
+                               WHEN s.warning_limit <> 0 AND h.last_value >= s.warning_limit THEN 'warning'
+                               ELSE 'normal' END
+                      FROM unnest(%s::int4[]) AS x(id)
+                      CROSS JOIN LATERAL (
+                            SELECT last_ts, last_value FROM mro_sensor_reading_hourly
+                             WHERE sensor_id = x.id ORDER BY hour DESC LIMIT 1) h
+                     WHERE s.id = x.id AND s.last_ts IS DISTINCT FROM h.last_ts
+                    """,
+                    sorted(set(sensor_ids)),
+                )
+            )
+            self.env["mro.sensor"].invalidate_model(["last_ts", "last_value", "limit_state"])
+            self.env["mro.sensor.reading.hourly"].invalidate_model()
+        return inserted
+
+    # --------------------------------------------------------------- retention
+    @api.model
+    def _retention_days(self):
+        value = self.env["ir.config_parameter"].sudo().get_param("mro_sensor_bridge.retention_days", "90")
+        try:
+            return max(0, int(value))
+        except ValueError:
+            _logger.warning("mro_sensor_bridge.retention_days=%r is not a whole number; keeping all readings", value)
+            return 0
+
+    @api.model
+    def _cron_purge_old_readings(self):
+        """Delete one bounded chunk of raw readings older than the retention.
+
+        A reading goes only when its hour's aggregate exists; aggregates are kept forever.
+        Through Odoo's cron progress API the scheduler commits after each chunk and calls
+        again while work remains, so a long purge never holds one huge transaction.
+        Returns the number of rows deleted.
+        """
+        days = self._retention_days()
+        deleted = 0
+        if days:
+            self.env.cr.execute(
+                SQL(
+                    """
+                    DELETE FROM mro_sensor_reading WHERE ctid = ANY(ARRAY(
+                        SELECT r.ctid FROM mro_sensor_reading r
+                         WHERE r.ts < (now() AT TIME ZONE 'UTC') - make_interval(days => %s)
+                           AND EXISTS (SELECT 1 FROM mro_sensor_reading_hourly h
+                                        WHERE h.sensor_id = r.sensor_id AND h.hour = date_trunc('hour', r.ts))
+                         LIMIT %s))
+                    """,
+                    days,
+                    self._retention_chunk,
+                )
+            )
+            deleted = self.env.cr.rowcount
+        if deleted:
+            _logger.info("Retention: deleted %s raw readings older than %s days", deleted, days)
+            self.invalidate_model()
+        # "remaining" is only known to be non-zero when the chunk was full.
+        self.env["ir.cron"]._notify_progress(done=deleted, remaining=int(deleted == self._retention_chunk))
+        return deleted

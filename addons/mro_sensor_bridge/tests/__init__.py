@@ -1,0 +1,5 @@
+from . import test_ingest
+from . import test_access
+from . import test_retention
+from . import test_bridge_config
+from . import test_sensor

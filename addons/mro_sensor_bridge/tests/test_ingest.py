@@ -1,0 +1,191 @@
+import math
+import random
+from datetime import datetime, timedelta, timezone
+from unittest.mock import patch
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
+
+from .common import MroSensorCase
+
+
+def utc(epoch):
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).replace(tzinfo=None)
+
+
+@tagged("post_install", "-at_install")
+class TestIngest(MroSensorCase):
+    def test_accepts_epoch_and_iso_timestamps(self):
+        t = self.now(-60)
+        iso = datetime.fromtimestamp(t - 1, tz=timezone(timedelta(hours=2))).isoformat()
+        z = datetime.fromtimestamp(t - 2, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        result = self.Reading.ingest([["P1-VIB", t, 2.5], ["P1-VIB", iso, 2.0], ["P1-VIB", z, 1]])
+        self.assertEqual(result, {"accepted": 3, "duplicates": 0, "rejected": []})
+        rows = self.Reading.search([("sensor_id", "=", self.vib.id)], order="ts")
+        self.assertEqual(rows.mapped("value"), [1.0, 2.0, 2.5])
+        # The offset is honoured: +02:00 text lands on the same UTC instant as the epoch.
+        self.assertEqual(rows[1].ts, utc(t - 1))
+        self.assertEqual(rows[2].ts, utc(t))
+
+    def test_same_batch_twice_stores_nothing_new(self):
+        t = self.now(-120)
+        batch = [["P1-VIB", t + i, float(i)] for i in range(50)] + [["P1-TMP", t, 40.0]]
+        first = self.Reading.ingest(batch)
+        hourly_before = self.Hourly.search_read([("sensor_id", "=", self.vib.id)], ["value_count", "value_sum"])
+        second = self.Reading.ingest(batch)
+        self.assertEqual(first, {"accepted": 51, "duplicates": 0, "rejected": []})
+        self.assertEqual(second, {"accepted": 0, "duplicates": 51, "rejected": []})
+        self.assertEqual(self.count_readings(self.vib), 50)
+        hourly_after = self.Hourly.search_read([("sensor_id", "=", self.vib.id)], ["value_count", "value_sum"])
+        self.assertEqual(hourly_before, hourly_after)
+        self.assertEqual(sum(h["value_count"] for h in hourly_after), 50)
+
+    def test_duplicates_inside_one_batch(self):
+        t = self.now(-30)
+        result = self.Reading.ingest([["P1-VIB", t, 1.0], ["P1-VIB", t, 1.0], ["P1-VIB", t + 1, 2.0]])
+        self.assertEqual(result["accepted"], 2)
+        self.assertEqual(result["duplicates"], 1)
+
+    def test_bad_items_rejected_one_by_one_good_ones_kept(self):
+        t = self.now(-10)
+        batch = [
+            ["P1-VIB", t, 1.0],  # 0 good
+            ["NOPE", t, 1.0],  # 1 unknown code
+            ["P1-OLD", t, 1.0],  # 2 archived
+            ["Q9-VIB", t, 1.0],  # 3 other company
+            ["P1-VIB", t + 1, math.nan],  # 4 NaN
+            ["P1-VIB", t + 2, math.inf],  # 5 inf
+            ["P1-VIB", t + 3, None],  # 6 None
+            ["P1-VIB", t + 4, "1.5"],  # 7 string value
+            ["P1-VIB", t + 5, True],  # 8 boolean value
+            ["P1-VIB", "yesterday", 1.0],  # 9 unparsable timestamp
+            ["P1-VIB", "2024-03-01T10:00:00", 1.0],  # 10 no offset
+            ["P1-VIB", "1989-12-31T23:59:59Z", 1.0],  # 11 before 1990
+            ["P1-VIB", t + 600, 1.0],  # 12 ten minutes ahead
+            ["P1-VIB", t],  # 13 two elements
+            "P1-VIB",  # 14 not a list
+            {"code": "P1-VIB"},  # 15 a dict
+            [42, t, 1.0],  # 16 code not text
+            ["P1-TMP", t, 21],  # 17 good (int value)
+            ["P1-VIB", -math.inf, 1.0],  # 18 timestamp not finite
+            ["P1-VIB", t + 6, -math.inf],  # 19 -inf
+        ]
+        result = self.Reading.ingest(batch)
+        reasons = {r["index"]: r["reason"] for r in result["rejected"]}
+        expected = {
+            1: "unknown sensor code",
+            2: "archived",
+            3: "another company",
+            4: "not finite",
+            5: "not finite",
+            6: "must be a number, got empty",
+            7: "must be a number, got str",
+            8: "must be a number, got bool",
+            9: "not ISO 8601",
+            10: "no UTC offset",
+            11: "before 1990",
+            12: "in the future",
+            13: "is not a [sensor_code, timestamp, value] list",
+            14: "is not a [sensor_code, timestamp, value] list",
+            15: "is not a [sensor_code, timestamp, value] list",
+            16: "sensor code must be text",
+            18: "not a finite number",
+            19: "not finite",
+        }
+        self.assertEqual(set(reasons), set(expected))
+        for index, fragment in expected.items():
+            self.assertIn(fragment, reasons[index], f"item {index}")
+        self.assertEqual(result["accepted"], 2)
+        self.assertEqual(self.count_readings(self.vib), 1)
+        self.assertEqual(self.count_readings(self.temp), 1)
+        self.assertEqual(self.count_readings(self.archived), 0)
+
+    def test_whole_call_refused_when_not_a_list_or_too_long(self):
+        for bad in ("P1-VIB", {"P1-VIB": 1.0}, 42, None):
+            with self.assertRaisesRegex(UserError, "expects a list"):
+                self.Reading.ingest(bad)
+        self.assertGreaterEqual(type(self.Reading)._ingest_max_batch, 50_000)
+        t = self.now(-100)
+        batch = [["P1-VIB", t + i, 1.0] for i in range(6)]
+        with patch.object(type(self.Reading), "_ingest_max_batch", 5), self.assertRaisesRegex(UserError, "at most 5"):
+            self.Reading.ingest(batch)
+        self.assertEqual(self.count_readings(self.vib), 0)
+        self.assertEqual(self.Reading.ingest(batch[:5])["accepted"], 5)
+
+    def test_last_value_follows_source_time_not_arrival(self):
+        t = self.now(-300)
+        self.Reading.ingest([["P1-VIB", t + 10, 5.0]])
+        self.assertEqual((self.vib.last_value, self.vib.last_ts), (5.0, utc(t + 10)))
+        self.assertEqual(self.vib.limit_state, "warning")
+        # A late, older reading does not replace the last value.
+        self.Reading.ingest([["P1-VIB", t, 9.0]])
+        self.assertEqual((self.vib.last_value, self.vib.last_ts), (5.0, utc(t + 10)))
+        self.Reading.ingest([["P1-VIB", t + 20, 8.0]])
+        self.assertEqual((self.vib.last_value, self.vib.limit_state), (8.0, "alarm"))
+
+    def test_hourly_aggregates_exact_whatever_the_order(self):
+        rng = random.Random(7)
+        start = (int(self.now(-5 * 3600)) // 3600) * 3600
+        readings = [["P1-VIB", start + rng.randrange(0, 4 * 3600), round(rng.uniform(0, 10), 3)] for _ in range(400)]
+        unique = {}
+        for _code, ts, value in readings:
+            unique.setdefault(ts, value)  # the first one stored wins; replays are duplicates
+        rng.shuffle(readings)
+        # Late and out-of-order batches, with replays of earlier batches mixed in.
+        chunks = [readings[i : i + 37] for i in range(0, len(readings), 37)]
+        sent = []
+        for chunk in chunks:
+            self.Reading.ingest(chunk)
+            sent.append(chunk)
+            self.Reading.ingest(rng.choice(sent))
+        stored = {r.ts: r.value for r in self.Reading.search([("sensor_id", "=", self.vib.id)])}
+        self.assertEqual(len(stored), len(unique))
+        expected = {}
+        for ts, value in sorted(stored.items()):
+            hour = ts.replace(minute=0, second=0, microsecond=0)
+            expected.setdefault(hour, []).append((ts, value))
+        aggregates = self.Hourly.search([("sensor_id", "=", self.vib.id)])
+        self.assertEqual(set(aggregates.mapped("hour")), set(expected))
+        for agg in aggregates:
+            rows = expected[agg.hour]
+            values = [v for _ts, v in rows]
+            self.assertEqual(agg.value_count, len(values))
+            self.assertAlmostEqual(agg.value_sum, sum(values), places=6)
+            self.assertAlmostEqual(agg.value_mean, sum(values) / len(values), places=6)
+            self.assertEqual(agg.value_min, min(values))
+            self.assertEqual(agg.value_max, max(values))
+            self.assertEqual(agg.last_ts, rows[-1][0])
+            self.assertEqual(agg.last_value, rows[-1][1])
+            self.assertEqual(agg.first_ts, rows[0][0])
+
+    def test_bridge_user_writes_only_its_gateway_sensors(self):
+        t = self.now(-5)
+        result = self.Reading.with_user(self.bridge_user).ingest(
+            [["P1-VIB", t, 1.0], ["P1-CUR", t, 3.0], ["Q9-VIB", t, 1.0], ["P1-TMP", t, 30.0]]
+        )
+        self.assertEqual(result["accepted"], 2)
+        reasons = {r["index"]: r["reason"] for r in result["rejected"]}
+        self.assertIn("not assigned to gateway 'GW1'", reasons[1])
+        self.assertIn("another company", reasons[2])
+        self.assertTrue(self.gateway.last_seen)
+
+    def test_maintenance_user_cannot_ingest(self):
+        technician = new_test_user(self.env, login="tech", groups="base.group_user")
+        manager = new_test_user(self.env, login="mgr", groups="maintenance.group_equipment_manager")
+        for user in technician, manager:
+            with self.assertRaises(AccessError):
+                self.Reading.with_user(user).ingest([["P1-VIB", self.now(), 1.0]])
+        self.assertEqual(self.count_readings(self.vib), 0)
+
+    def test_sensor_code_in_two_companies_resolves_to_the_callers(self):
+        twin = self.env["mro.sensor"].create(
+            {"code": "P1-VIB", "name": "Same code elsewhere", "equipment_id": self.equipment2.id}
+        )
+        result = self.Reading.ingest([["P1-VIB", self.now(), 1.0]])
+        self.assertEqual(result["accepted"], 1)
+        self.assertEqual(self.count_readings(self.vib), 1)
+        self.assertEqual(self.count_readings(twin), 0)
+        # With both companies allowed, the current company's sensor takes the reading.
+        both = self.Reading.with_context(allowed_company_ids=[self.company2.id, self.company.id])
+        self.assertEqual(both.ingest([["P1-VIB", self.now(-1), 2.0]])["accepted"], 1)
+        self.assertEqual(both.search_count([("sensor_id", "=", twin.id)]), 1)

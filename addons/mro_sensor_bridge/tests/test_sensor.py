@@ -1,0 +1,49 @@
+from psycopg2 import IntegrityError
+
+from odoo.exceptions import ValidationError
+from odoo.tests import Form, tagged
+from odoo.tools import mute_logger
+
+from .common import MroSensorCase
+
+
+@tagged("post_install", "-at_install")
+class TestSensor(MroSensorCase):
+    def test_form_on_equipment_sets_unit_from_measure(self):
+        with Form(self.env["mro.sensor"].with_context(default_equipment_id=self.equipment.id)) as form:
+            form.code = "P1-NDE"
+            form.name = "NDE bearing"
+            self.assertEqual(form.unit, "mm/s")
+            form.measure_kind = "temperature"
+            self.assertEqual(form.unit, "°C")
+        sensor = form.save()
+        self.assertEqual(sensor.company_id, self.equipment.company_id)
+        self.assertEqual(self.equipment.sensor_count, 4)  # the archived sensor is not counted
+        self.assertIn(sensor, self.equipment.sensor_ids)
+
+    def test_custom_unit_is_kept(self):
+        sensor = self.env["mro.sensor"].create(
+            {"code": "P1-X", "name": "X", "equipment_id": self.equipment.id, "measure_kind": "custom", "unit": "ppm"}
+        )
+        self.assertEqual(sensor.unit, "ppm")
+
+    def test_code_unique_per_company_only(self):
+        self.env["mro.sensor"].create({"code": "P1-VIB", "name": "twin", "equipment_id": self.equipment2.id})
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError), self.cr.savepoint():
+            self.env["mro.sensor"].create({"code": "P1-VIB", "name": "dup", "equipment_id": self.equipment.id})
+
+    def test_limits_and_code_checked(self):
+        with self.assertRaises(ValidationError):
+            self.vib.write({"warning_limit": 9.0, "alarm_limit": 5.0})
+        with self.assertRaises(ValidationError):
+            self.vib.code = " P1-VIB"
+
+    def test_chart_actions_filter_one_sensor(self):
+        self.Reading.ingest([["P1-VIB", self.now(-3600), 1.0], ["P1-TMP", self.now(-3600), 5.0]])
+        for method, days in (("action_chart_24h", 1), ("action_chart_7d", 7), ("action_chart_30d", 30)):
+            action = getattr(self.vib, method)()
+            self.assertEqual(action["res_model"], "mro.sensor.reading.hourly")
+            rows = self.Hourly.search(action["domain"])
+            self.assertEqual(rows.sensor_id, self.vib, days)
+        self.assertEqual(self.vib.reading_count, 1)
+        self.assertEqual(self.equipment.action_view_sensors()["domain"], [("equipment_id", "=", self.equipment.id)])

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Shared set-up steps for `make test` and `make demo`.
+# Source it (functions) or run it as `scripts/lib.sh <function>`.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ODOO_SRC="${ODOO_SRC:-/opt/odoo18}"
+VENV="${VENV:-$ROOT/.venv}"
+PY="$VENV/bin/python"
+MOSQUITTO_PORT="${MOSQUITTO_PORT:-1883}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# One clear line, then stop, when there is no Odoo 18 source tree.
+ensure_odoo() {
+    if [ ! -f "$ODOO_SRC/odoo/release.py" ] || [ ! -f "$ODOO_SRC/odoo-bin" ] \
+        || ! grep -q "^version_info = (18, 0" "$ODOO_SRC/odoo/release.py"; then
+        echo "error: no Odoo 18.0 source at ODOO_SRC=$ODOO_SRC; provide one (git clone --depth 1 --branch 18.0 https://github.com/odoo/odoo $ODOO_SRC) or set ODOO_SRC=/path/to/odoo-18.0" >&2
+        exit 2
+    fi
+}
+
+addons_path() {
+    local core="$ODOO_SRC/odoo/addons"
+    [ -d "$ODOO_SRC/addons" ] && core="$ODOO_SRC/addons,$core"
+    echo "$core,$ROOT/addons"
+}
+
+# Every addon of this repository, comma-separated, in a stable order.
+project_addons() {
+    (cd "$ROOT/addons" && for d in */__manifest__.py; do dirname "$d"; done) | paste -sd, -
+}
+
+_as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "error: '$*' needs root; run it as root or install sudo" >&2; return 1; fi
+}
+
+_apt_install() {
+    log "installing $* with apt"
+    _as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    _as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+ensure_postgres() {
+    if ! command -v pg_ctlcluster >/dev/null && ! command -v pg_ctl >/dev/null; then
+        _apt_install postgresql postgresql-client
+    fi
+    if ! pg_isready -q 2>/dev/null && ! pg_isready -q -h 127.0.0.1 2>/dev/null; then
+        log "starting PostgreSQL"
+        local ver
+        ver=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+        if [ -n "$ver" ]; then
+            _as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
+        fi
+        for _ in $(seq 1 30); do pg_isready -q 2>/dev/null && break; sleep 1; done
+        pg_isready -q || { echo "error: PostgreSQL did not start" >&2; return 1; }
+    fi
+    # Odoo refuses the 'postgres' role: make sure the login user has a superuser role.
+    local me
+    me=$(id -un)
+    if ! psql -d postgres -Atqc "select 1" >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
+            log "creating PostgreSQL role $me"
+            runuser -u postgres -- createuser -s "$me" 2>/dev/null || true
+        fi
+    fi
+    psql -d postgres -Atqc "select 1" >/dev/null || {
+        echo "error: cannot connect to PostgreSQL as role '$me'" >&2; return 1; }
+}
+
+ensure_mosquitto() {
+    _port_open "$MOSQUITTO_PORT" && return 0
+    command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || _apt_install mosquitto mosquitto-clients
+    log "starting Mosquitto"
+    local bin
+    bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+    if [ -f /etc/mosquitto/mosquitto.conf ]; then
+        _as_root "$bin" -d -c /etc/mosquitto/mosquitto.conf
+    else
+        _as_root "$bin" -d -p "$MOSQUITTO_PORT"
+    fi
+    for _ in $(seq 1 20); do _port_open "$MOSQUITTO_PORT" && return 0; sleep 0.5; done
+    echo "error: Mosquitto did not start on port $MOSQUITTO_PORT" >&2
+    return 1
+}
+
+ensure_services() {
+    ensure_postgres
+    ensure_mosquitto
+}
+
+# The project's virtual environment: Odoo's requirements (with the two Python 3.11 fixes)
+# and the project's own. Re-installs only when a requirements file changes.
+ensure_venv() {
+    ensure_odoo
+    local base_py="${PYTHON:-python3}"
+    if [ ! -x "$PY" ]; then
+        log "creating virtual environment $VENV"
+        "$base_py" -m venv "$VENV" || { _apt_install python3-venv python3-dev && "$base_py" -m venv "$VENV"; }
+    fi
+    local stamp="$VENV/.mro-requirements"
+    local want
+    want=$( (cat "$ODOO_SRC/requirements.txt" "$ROOT/requirements.txt" "$ROOT"/bridge/pyproject.toml 2>/dev/null || true) | sha1sum | cut -c1-40)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    log "installing Python requirements into $VENV (about a minute)"
+    if ! command -v pg_config >/dev/null || [ ! -f /usr/include/libxml2/libxml/parser.h ]; then
+        _apt_install libpq-dev libxml2-dev libxslt1-dev libjpeg-dev zlib1g-dev python3-dev gcc || true
+    fi
+    local req="$VENV/odoo-requirements.txt"
+    # cbor2 5.4.2's sdist builds as version 0.0.0 on Python 3.11: pin 5.6.2.
+    # python-ldap is only for auth_ldap and needs OpenLDAP headers: left out.
+    grep -v -E '^(cbor2|python-ldap)[ =]' "$ODOO_SRC/requirements.txt" > "$req"
+    echo "cbor2==5.6.2" >> "$req"
+    "$PY" -m pip install -q --disable-pip-version-check --upgrade pip "setuptools<81" wheel
+    # Older sdists import pkg_resources: build them with the setuptools above.
+    "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation -r "$req"
+    "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt"
+    if [ -f "$ROOT/bridge/pyproject.toml" ]; then
+        "$PY" -m pip install -q --disable-pip-version-check -e "$ROOT/bridge"
+    fi
+    echo "$want" > "$stamp"
+}
+
+odoo_bin() {
+    "$PY" "$ODOO_SRC/odoo-bin" --addons-path="$(addons_path)" "$@"
+}
+
+free_port() {
+    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ] && [ $# -gt 0 ]; then
+    "$@"
+fi
