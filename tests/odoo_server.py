@@ -1,0 +1,145 @@
+"""Start and stop a real Odoo 18 server process for cross-component tests and benchmarks.
+
+No Odoo import: the server runs as ``odoo-bin`` in its own process, exactly as in production,
+and is reached over XML-RPC on a free local port.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import xmlrpc.client
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/opt/odoo18"))
+ADDONS = sorted(p.parent.name for p in (ROOT / "addons").glob("*/__manifest__.py"))
+
+
+def addons_path() -> str:
+    paths = [ODOO_SRC / "addons", ODOO_SRC / "odoo" / "addons", ROOT / "addons"]
+    return ",".join(str(p) for p in paths if p.is_dir())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def odoo_cmd(*args: str) -> list[str]:
+    return [sys.executable, str(ODOO_SRC / "odoo-bin"), f"--addons-path={addons_path()}", *args]
+
+
+def psql(sql: str, db: str = "postgres") -> str:
+    return subprocess.run(
+        ["psql", "-X", "-q", "-At", "-d", db, "-c", sql], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def db_exists(name: str) -> bool:
+    return psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
+
+
+def drop_db(name: str) -> None:
+    subprocess.run(["dropdb", "--if-exists", "--force", name], check=True, capture_output=True)
+
+
+def create_db(name: str, modules: list[str] | None = None, demo: bool = True, log: Path | None = None) -> None:
+    """Create database ``name`` with ``modules`` installed (all of this repository's by default)."""
+    drop_db(name)
+    args = ["-d", name, "-i", ",".join(modules or ADDONS), "--stop-after-init", "--log-level=warn"]
+    if not demo:
+        args.append("--without-demo=all")
+    with open(log or os.devnull, "ab") as out:
+        subprocess.run(odoo_cmd(*args), check=True, stdout=out, stderr=subprocess.STDOUT)
+
+
+def copy_db(template: str, name: str) -> None:
+    drop_db(name)
+    subprocess.run(["createdb", "-T", template, name], check=True, capture_output=True)
+    # Filestore: a copied database shares nothing on disk that these tests need.
+
+
+@dataclass
+class OdooServer:
+    """A running ``odoo-bin`` serving one database on a free port."""
+
+    db: str
+    port: int = field(default_factory=free_port)
+    workers: int = 0
+    log_path: Path | None = None
+    extra_args: tuple[str, ...] = ()
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120.0) -> OdooServer:
+        args = [
+            "-d",
+            self.db,
+            f"--db-filter=^{self.db}$",
+            f"--http-port={self.port}",
+            "--http-interface=127.0.0.1",
+            f"--workers={self.workers}",
+            "--max-cron-threads=0",
+            "--log-level=warn",
+            "--limit-time-real=600",
+            "--limit-time-cpu=600",
+            "--limit-request=100000",
+            "--limit-memory-soft=4294967296",
+            "--limit-memory-hard=6442450944",
+            *self.extra_args,
+        ]
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(odoo_cmd(*args), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc and self.proc.poll() is not None:
+                raise RuntimeError(f"Odoo exited with code {self.proc.returncode}; see {self.log_path}")
+            try:
+                xmlrpc.client.ServerProxy(f"{self.url}/xmlrpc/2/common").version()
+                return
+            except (OSError, xmlrpc.client.Error):
+                time.sleep(0.3)
+        raise TimeoutError(f"Odoo did not answer on {self.url} within {timeout}s")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+        if not self.proc or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def __enter__(self) -> OdooServer:
+        return self.start() if not self.proc else self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- XML-RPC helpers, the way the bridge and integrators call Odoo
+    def login(self, login: str, password: str) -> int:
+        uid = xmlrpc.client.ServerProxy(f"{self.url}/xmlrpc/2/common").authenticate(self.db, login, password, {})
+        if not uid:
+            raise PermissionError(f"Odoo refused {login!r}")
+        return uid
+
+    def models(self) -> xmlrpc.client.ServerProxy:
+        return xmlrpc.client.ServerProxy(f"{self.url}/xmlrpc/2/object", allow_none=False)
+
+    def call(self, uid: int, password: str, model: str, method: str, *args, **kwargs):
+        return self.models().execute_kw(self.db, uid, password, model, method, list(args), kwargs)
