@@ -1,13 +1,22 @@
 import logging
 import time
 
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, create_index
+from odoo.tools import SQL, create_index, mute_logger
 
 from ..ingestion import validate_batch
 
 _logger = logging.getLogger(__name__)
+
+
+def _pg_array(numbers):
+    """A PostgreSQL array literal for a list of numbers: one text parameter, parsed in C by the
+    server, instead of one bound parameter per element (5-10x faster for large batches).
+    ``repr`` of a float round-trips exactly."""
+    return "{" + ",".join(map(repr, numbers)) + "}"
 
 
 class MroSensorReading(models.Model):
@@ -35,9 +44,34 @@ class MroSensorReading(models.Model):
         ("sensor_ts_uniq", "unique(sensor_id, ts)", "A sensor has one reading per timestamp."),
     ]
 
+    def _is_an_ordinary_table(self):
+        # No foreign key on this hot table: a per-row FK check costs more than the insert itself.
+        # Integrity is kept set-based instead: ingest locks the sensors it writes to (FOR KEY
+        # SHARE) and a statement trigger on mro_sensor deletes a deleted sensor's readings.
+        # Odoo treats partitioned tables the same way, which keeps the partitioning path open.
+        return False
+
     def init(self):
+        cr = self.env.cr
+        cr.execute(SQL("ALTER TABLE mro_sensor_reading DROP CONSTRAINT IF EXISTS mro_sensor_reading_sensor_id_fkey"))
         # BRIN on time: tiny, and all the retention cron needs on an append-mostly table.
-        create_index(self.env.cr, "mro_sensor_reading_ts_brin", self._table, ["ts"], method="brin")
+        create_index(cr, "mro_sensor_reading_ts_brin", self._table, ["ts"], method="brin")
+        cr.execute(
+            SQL(
+                """
+                CREATE OR REPLACE FUNCTION mro_sensor_reading_cascade() RETURNS trigger
+                LANGUAGE plpgsql AS $$
+                BEGIN
+                    DELETE FROM mro_sensor_reading r USING gone WHERE r.sensor_id = gone.id;
+                    RETURN NULL;
+                END $$;
+                DROP TRIGGER IF EXISTS mro_sensor_reading_cascade ON mro_sensor;
+                CREATE TRIGGER mro_sensor_reading_cascade AFTER DELETE ON mro_sensor
+                    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT
+                    EXECUTE FUNCTION mro_sensor_reading_cascade();
+                """
+            )
+        )
 
     # ------------------------------------------------------------------ ingest
     @api.model
@@ -99,7 +133,9 @@ class MroSensorReading(models.Model):
         restrict_gateway = gateway or self.env.user.has_group("mro_sensor_bridge.group_sensor_gateway")
         self.env.cr.execute(
             SQL(
-                "SELECT code, id, active, company_id, gateway_id FROM mro_sensor WHERE code = ANY(%s)",
+                # FOR KEY SHARE: the sensors cannot be deleted before this batch commits.
+                """SELECT code, id, active, company_id, gateway_id FROM mro_sensor
+                    WHERE code = ANY(%s) ORDER BY id FOR KEY SHARE""",
                 list(codes),
             )
         )
@@ -134,51 +170,23 @@ class MroSensorReading(models.Model):
     def _insert_readings(self, sensor_ids, micros, values):
         """Insert readings set-based, skip existing ones, roll them into hourly aggregates.
 
-        Rows are sorted by (sensor, time) so that concurrent batches take locks in one order.
-        Only rows actually inserted reach the aggregates, which keeps them exact under
+        Readings newer than their sensor's last stored reading (the streaming case) cannot
+        collide with stored rows and take a plain insert; older ones (replays, late data) take
+        ``ON CONFLICT DO NOTHING``, which costs about twice as much per row. Should a concurrent
+        batch insert the same new rows first, the statement is re-run with the safe path for
+        every row. Rows are sorted by (sensor, time) so that concurrent batches take locks in one
+        order. Only rows actually inserted reach the aggregates, which keeps them exact under
         replays and whatever the arrival order. Returns the number of rows inserted.
         """
         cr = self.env.cr
-        cr.execute(
-            SQL(
-                """
-                WITH src AS (
-                    SELECT s.sensor_id, timestamp '1970-01-01' + s.us * interval '1 microsecond' AS ts, s.value
-                      FROM unnest(%s::int4[], %s::int8[], %s::float8[]) AS s(sensor_id, us, value)
-                ), ins AS (
-                    INSERT INTO mro_sensor_reading (sensor_id, ts, value)
-                    SELECT sensor_id, ts, value FROM src ORDER BY sensor_id, ts
-                    ON CONFLICT (sensor_id, ts) DO NOTHING
-                    RETURNING sensor_id, ts, value
-                ), agg AS (
-                    INSERT INTO mro_sensor_reading_hourly AS a
-                        (sensor_id, hour, value_count, value_sum, value_min, value_max, value_mean,
-                         first_ts, last_ts, last_value)
-                    SELECT sensor_id, date_trunc('hour', ts), count(*), sum(value), min(value), max(value),
-                           avg(value), min(ts), max(ts), (array_agg(value ORDER BY ts DESC))[1]
-                      FROM ins
-                     GROUP BY 1, 2
-                     ORDER BY 1, 2
-                    ON CONFLICT (sensor_id, hour) DO UPDATE SET
-                        value_count = a.value_count + EXCLUDED.value_count,
-                        value_sum = a.value_sum + EXCLUDED.value_sum,
-                        value_min = LEAST(a.value_min, EXCLUDED.value_min),
-                        value_max = GREATEST(a.value_max, EXCLUDED.value_max),
-                        value_mean = (a.value_sum + EXCLUDED.value_sum) / (a.value_count + EXCLUDED.value_count),
-                        first_ts = LEAST(a.first_ts, EXCLUDED.first_ts),
-                        last_ts = GREATEST(a.last_ts, EXCLUDED.last_ts),
-                        last_value = CASE WHEN EXCLUDED.last_ts > a.last_ts
-                                          THEN EXCLUDED.last_value ELSE a.last_value END
-                    RETURNING 1
-                )
-                SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM agg)
-                """,
-                sensor_ids,
-                micros,
-                values,
-            )
-        )
-        inserted = cr.fetchone()[0]
+        arrays = (_pg_array(sensor_ids), _pg_array(micros), _pg_array(values))
+        try:
+            with mute_logger("odoo.sql_db"), cr.savepoint(flush=False):
+                cr.execute(self._insert_readings_sql(*arrays, fresh=SQL("s.last_ts IS NULL OR src.ts > s.last_ts")))
+                inserted = cr.fetchone()[0]
+        except psycopg2.errors.UniqueViolation:
+            cr.execute(self._insert_readings_sql(*arrays, fresh=SQL("FALSE")))
+            inserted = cr.fetchone()[0]
         if inserted:
             # The newest aggregate of each sensor holds its newest reading.
             cr.execute(
@@ -196,12 +204,62 @@ class MroSensorReading(models.Model):
                              WHERE sensor_id = x.id ORDER BY hour DESC LIMIT 1) h
                      WHERE s.id = x.id AND s.last_ts IS DISTINCT FROM h.last_ts
                     """,
-                    sorted(set(sensor_ids)),
+                    _pg_array(sorted(set(sensor_ids))),
                 )
             )
             self.env["mro.sensor"].invalidate_model(["last_ts", "last_value", "limit_state"])
             self.env["mro.sensor.reading.hourly"].invalidate_model()
         return inserted
+
+    @api.model
+    def _insert_readings_sql(self, sensor_ids, micros, values, fresh):
+        """The insert statement; ``fresh`` says which rows cannot already be stored."""
+        return SQL(
+            """
+            WITH src AS (
+                SELECT s.sensor_id, timestamp '1970-01-01' + s.us * interval '1 microsecond' AS ts, s.value
+                  FROM unnest(%(ids)s::int4[], %(us)s::int8[], %(values)s::float8[]) AS s(sensor_id, us, value)
+            ), split AS (
+                SELECT src.*, (%(fresh)s) AS fresh FROM src JOIN mro_sensor s ON s.id = src.sensor_id
+            ), ins_fresh AS (
+                INSERT INTO mro_sensor_reading (sensor_id, ts, value)
+                SELECT DISTINCT ON (sensor_id, ts) sensor_id, ts, value FROM split WHERE fresh ORDER BY sensor_id, ts
+                RETURNING sensor_id, ts, value
+            ), ins_old AS (
+                INSERT INTO mro_sensor_reading (sensor_id, ts, value)
+                SELECT sensor_id, ts, value FROM split WHERE NOT fresh ORDER BY sensor_id, ts
+                ON CONFLICT (sensor_id, ts) DO NOTHING
+                RETURNING sensor_id, ts, value
+            ), ins AS (
+                SELECT * FROM ins_fresh UNION ALL SELECT * FROM ins_old
+            ), agg AS (
+                INSERT INTO mro_sensor_reading_hourly AS a
+                    (sensor_id, hour, value_count, value_sum, value_min, value_max, value_mean,
+                     first_ts, last_ts, last_value)
+                SELECT sensor_id, date_trunc('hour', ts), count(*), sum(value), min(value), max(value),
+                       avg(value), min(ts), max(ts), (array_agg(value ORDER BY ts DESC))[1]
+                  FROM ins
+                 GROUP BY 1, 2
+                 ORDER BY 1, 2
+                ON CONFLICT (sensor_id, hour) DO UPDATE SET
+                    value_count = a.value_count + EXCLUDED.value_count,
+                    value_sum = a.value_sum + EXCLUDED.value_sum,
+                    value_min = LEAST(a.value_min, EXCLUDED.value_min),
+                    value_max = GREATEST(a.value_max, EXCLUDED.value_max),
+                    value_mean = (a.value_sum + EXCLUDED.value_sum) / (a.value_count + EXCLUDED.value_count),
+                    first_ts = LEAST(a.first_ts, EXCLUDED.first_ts),
+                    last_ts = GREATEST(a.last_ts, EXCLUDED.last_ts),
+                    last_value = CASE WHEN EXCLUDED.last_ts > a.last_ts
+                                      THEN EXCLUDED.last_value ELSE a.last_value END
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM agg)
+            """,
+            ids=sensor_ids,
+            us=micros,
+            values=values,
+            fresh=fresh,
+        )
 
     # --------------------------------------------------------------- retention
     @api.model

@@ -46,6 +46,19 @@ class TestIngest(MroSensorCase):
         self.assertEqual(result["accepted"], 2)
         self.assertEqual(result["duplicates"], 1)
 
+    def test_concurrent_writer_falls_back_to_the_safe_path(self):
+        """A row stored by another batch after this one read the sensor's last time."""
+        t = self.now(-60)
+        self.Reading.ingest([["P1-VIB", t, 1.0]])
+        # Another transaction stored t+5 and has not moved the sensor's last time yet.
+        self.env.cr.execute(
+            "INSERT INTO mro_sensor_reading (sensor_id, ts, value) VALUES (%s, %s, 7.0)", (self.vib.id, utc(t + 5))
+        )
+        result = self.Reading.ingest([["P1-VIB", t + 5, 2.0], ["P1-VIB", t + 6, 3.0]])
+        self.assertEqual((result["accepted"], result["duplicates"]), (1, 1))
+        values = self.Reading.search([("sensor_id", "=", self.vib.id)], order="ts").mapped("value")
+        self.assertEqual(values, [1.0, 7.0, 3.0])
+
     def test_bad_items_rejected_one_by_one_good_ones_kept(self):
         t = self.now(-10)
         batch = [

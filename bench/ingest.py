@@ -1,0 +1,321 @@
+"""Benchmark the ingest API end to end, against a raw PostgreSQL COPY of the same rows.
+
+Starts an Odoo server with mro_sensor_bridge on a fresh database (or uses --url), creates
+1,000 sensors, and sends 1,000,000 readings over XML-RPC in batches from several client
+processes, as several bridges would. Then COPYs the same rows into a bare table with the
+same unique key. With --stored (default 10 million) readings in the table, it also times
+reading one sensor's last 7 days of raw readings and its last year of hourly aggregates.
+
+Last line: ``RESULT readings_per_s=<n> copy_rows_per_s=<n> ratio=<n>``.
+
+    .venv/bin/python bench/ingest.py                 # the full run
+    .venv/bin/python bench/ingest.py --readings 100000 --stored 0   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import multiprocessing as mp
+import statistics
+import subprocess
+import sys
+import time
+import xmlrpc.client
+from pathlib import Path
+
+import psycopg2
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+import odoo_server  # noqa: E402
+
+ADMIN = ("admin", "admin")
+
+
+def sensor_code(i: int) -> str:
+    return f"BENCH-{i:05d}"
+
+
+def make_batches(n_readings: int, sensors: list[int], batch: int, start: float):
+    """Yield batches of [code, epoch_s, value] for ``sensors`` (indexes), one reading/s per sensor."""
+    per_sensor = n_readings // len(sensors)
+    items = []
+    for k in range(per_sensor):
+        ts = start + k
+        for i in sensors:
+            items.append([sensor_code(i), ts, 1.0 + ((i * 7 + k) % 1000) / 100.0])
+            if len(items) == batch:
+                yield items
+                items = []
+    if items:
+        yield items
+
+
+def client(url: str, db: str, uid: int, password: str, batches: list, go, out: mp.Queue) -> None:
+    proxy = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object")
+    proxy.execute_kw(db, uid, password, "mro.sensor.reading", "ingest", [[]])  # warm up a worker
+    out.put("ready")
+    go.wait()
+    accepted = duplicates = rejected = 0
+    latencies = []
+    for batch in batches:
+        t0 = time.perf_counter()
+        result = proxy.execute_kw(db, uid, password, "mro.sensor.reading", "ingest", [batch])
+        latencies.append(time.perf_counter() - t0)
+        accepted += result["accepted"]
+        duplicates += result["duplicates"]
+        rejected += len(result["rejected"])
+    out.put((accepted, duplicates, rejected, latencies))
+
+
+def setup_sensors(server: odoo_server.OdooServer, n_sensors: int) -> tuple[int, dict[str, int]]:
+    uid = server.login(*ADMIN)
+    pw = ADMIN[1]
+    existing = server.call(uid, pw, "mro.sensor", "search_read", [("code", "=like", "BENCH-%")], fields=["code"])
+    ids = {r["code"]: r["id"] for r in existing}
+    missing = [i for i in range(n_sensors) if sensor_code(i) not in ids]
+    if missing:
+        equipment = server.call(
+            uid, pw, "maintenance.equipment", "create", [{"name": f"Bench machine {j}"} for j in range(100)]
+        )
+        vals = [
+            {"code": sensor_code(i), "name": f"Bench sensor {i}", "equipment_id": equipment[i % 100]} for i in missing
+        ]
+        new_ids = server.call(uid, pw, "mro.sensor", "create", vals)
+        ids.update({v["code"]: new_id for v, new_id in zip(vals, new_ids, strict=True)})
+    return uid, ids
+
+
+def run_ingest(server, uid, n_readings, n_sensors, batch, clients, start):
+    # Each client is one bridge with its own sensors, as gateways own disjoint sensor sets.
+    shares = [
+        list(make_batches(n_readings // clients, list(range(k, n_sensors, clients)), batch, start))
+        for k in range(clients)
+    ]
+    queue: mp.Queue = mp.Queue()
+    go = mp.Event()
+    procs = [
+        mp.Process(target=client, args=(server.url, server.db, uid, ADMIN[1], share, go, queue)) for share in shares
+    ]
+    for p in procs:
+        p.start()
+    assert [queue.get() for _ in procs] == ["ready"] * len(procs)
+    t0 = time.perf_counter()
+    go.set()
+    results = [queue.get() for _ in procs]
+    elapsed = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    accepted = sum(r[0] for r in results)
+    duplicates = sum(r[1] for r in results)
+    rejected = sum(r[2] for r in results)
+    latencies = sorted(lat for r in results for lat in r[3])
+    return elapsed, accepted, duplicates, rejected, latencies
+
+
+def run_copy(db: str, sensor_ids: list[int], n_readings: int, start: float) -> float:
+    """COPY the same rows into a bare table with the same unique key; return rows/s."""
+    per_sensor = n_readings // len(sensor_ids)
+    buf = io.StringIO()
+    for k in range(per_sensor):
+        ts = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(start + k))
+        for i, sid in enumerate(sensor_ids):
+            buf.write(f"{sid}\t{ts}\t{1.0 + ((i * 7 + k) % 1000) / 100.0}\n")
+    rows = per_sensor * len(sensor_ids)
+    conn = psycopg2.connect(dbname=db)
+    with conn, conn.cursor() as cr:
+        cr.execute("DROP TABLE IF EXISTS bench_copy")
+        cr.execute(
+            "CREATE TABLE bench_copy (id serial PRIMARY KEY, sensor_id int4 NOT NULL, "
+            "ts timestamp NOT NULL, value float8 NOT NULL, UNIQUE (sensor_id, ts))"
+        )
+    buf.seek(0)
+    t0 = time.perf_counter()
+    with conn, conn.cursor() as cr:
+        cr.copy_expert("COPY bench_copy (sensor_id, ts, value) FROM STDIN", buf)
+    elapsed = time.perf_counter() - t0
+    with conn, conn.cursor() as cr:
+        cr.execute("DROP TABLE bench_copy")
+    conn.close()
+    return rows / elapsed
+
+
+def fill_history(db: str, sensor_ids: list[int], total: int) -> tuple[int, int]:
+    """Store ``total`` raw readings of history (10-minute period, newest now) and their aggregates.
+
+    Written with set-based SQL, as an import of history would be; returns (readings, hourly rows).
+    """
+    per_sensor = total // len(sensor_ids)
+    conn = psycopg2.connect(dbname=db)
+    conn.autocommit = True
+    with conn.cursor() as cr:
+        cr.execute("SELECT count(*) FROM mro_sensor_reading")
+        have = cr.fetchone()[0]
+        if have < total:
+            chunk = 20
+            for i in range(0, len(sensor_ids), chunk):
+                ids = sensor_ids[i : i + chunk]
+                cr.execute(
+                    """
+                    INSERT INTO mro_sensor_reading (sensor_id, ts, value)
+                    SELECT s, date_trunc('minute', now() AT TIME ZONE 'UTC') - (k * interval '10 minutes'),
+                           2.0 + sin(k / 300.0) + (s %% 7) / 10.0
+                      FROM unnest(%s::int4[]) s, generate_series(1, %s) k
+                    ON CONFLICT DO NOTHING
+                    """,
+                    (ids, per_sensor),
+                )
+            cr.execute(
+                """
+                INSERT INTO mro_sensor_reading_hourly (sensor_id, hour, value_count, value_sum, value_min,
+                       value_max, value_mean, first_ts, last_ts, last_value)
+                SELECT sensor_id, date_trunc('hour', ts), count(*), sum(value), min(value), max(value), avg(value),
+                       min(ts), max(ts), (array_agg(value ORDER BY ts DESC))[1]
+                  FROM mro_sensor_reading GROUP BY 1, 2
+                ON CONFLICT (sensor_id, hour) DO NOTHING
+                """
+            )
+            cr.execute("VACUUM ANALYZE mro_sensor_reading")
+            cr.execute("VACUUM ANALYZE mro_sensor_reading_hourly")
+        cr.execute("SELECT count(*) FROM mro_sensor_reading")
+        readings = cr.fetchone()[0]
+        cr.execute("SELECT count(*) FROM mro_sensor_reading_hourly")
+        hourly = cr.fetchone()[0]
+    conn.close()
+    return readings, hourly
+
+
+def time_reads(server, uid, sensor_id: int, repeat: int = 7) -> dict[str, float]:
+    """Median seconds to read one sensor's history, over XML-RPC (ORM, access rules) and in SQL."""
+    now = time.time()
+    week_ago = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now - 7 * 86400))
+    year_ago = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now - 365 * 86400))
+    models = server.models()
+    pw = ADMIN[1]
+    timings: dict[str, list[float]] = {k: [] for k in ("raw7d_rpc", "hourly1y_rpc", "raw7d_sql", "hourly1y_sql")}
+    counts = {}
+    conn = psycopg2.connect(dbname=server.db)
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        rows = models.execute_kw(
+            server.db,
+            uid,
+            pw,
+            "mro.sensor.reading",
+            "search_read",
+            [[("sensor_id", "=", sensor_id), ("ts", ">=", week_ago)]],
+            {"fields": ["ts", "value"], "order": "ts"},
+        )
+        timings["raw7d_rpc"].append(time.perf_counter() - t0)
+        counts["raw7d"] = len(rows)
+        t0 = time.perf_counter()
+        rows = models.execute_kw(
+            server.db,
+            uid,
+            pw,
+            "mro.sensor.reading.hourly",
+            "search_read",
+            [[("sensor_id", "=", sensor_id), ("hour", ">=", year_ago)]],
+            {"fields": ["hour", "value_min", "value_mean", "value_max", "value_count"], "order": "hour"},
+        )
+        timings["hourly1y_rpc"].append(time.perf_counter() - t0)
+        counts["hourly1y"] = len(rows)
+        with conn.cursor() as cr:
+            t0 = time.perf_counter()
+            cr.execute(
+                "SELECT ts, value FROM mro_sensor_reading WHERE sensor_id = %s AND ts >= %s ORDER BY ts",
+                (sensor_id, week_ago),
+            )
+            cr.fetchall()
+            timings["raw7d_sql"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            cr.execute(
+                "SELECT hour, value_min, value_mean, value_max, value_count FROM mro_sensor_reading_hourly "
+                "WHERE sensor_id = %s AND hour >= %s ORDER BY hour",
+                (sensor_id, year_ago),
+            )
+            cr.fetchall()
+            timings["hourly1y_sql"].append(time.perf_counter() - t0)
+    conn.close()
+    result = {k: statistics.median(v) for k, v in timings.items()}
+    result.update({f"rows_{k}": v for k, v in counts.items()})
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="mro_bench")
+    parser.add_argument("--reuse-db", action="store_true", help="keep an existing --db instead of recreating it")
+    parser.add_argument("--sensors", type=int, default=1000)
+    parser.add_argument("--readings", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=20_000, help="readings per ingest call")
+    parser.add_argument("--clients", type=int, default=2, help="concurrent client processes (bridges)")
+    parser.add_argument("--workers", type=int, default=2, help="Odoo HTTP worker processes")
+    parser.add_argument("--stored", type=int, default=10_000_000, help="history size for read timings; 0 skips")
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+
+    log = ROOT / "var" / "bench"
+    log.mkdir(parents=True, exist_ok=True)
+    if not (args.reuse_db and odoo_server.db_exists(args.db)):
+        print(f"creating database {args.db} with mro_sensor_bridge ...", flush=True)
+        t0 = time.perf_counter()
+        odoo_server.create_db(args.db, ["mro_sensor_bridge"], demo=True, log=log / "create.log")
+        print(f"  created in {time.perf_counter() - t0:.0f} s", flush=True)
+
+    server = odoo_server.OdooServer(db=args.db, workers=args.workers, log_path=log / "odoo.log")
+    server.start()
+    try:
+        uid, ids = setup_sensors(server, args.sensors)
+        sensor_ids = [ids[sensor_code(i)] for i in range(args.sensors)]
+        start = time.time() - args.readings // args.sensors - 600
+        print(
+            f"ingest: {args.readings:,} readings, {args.sensors} sensors, batches of {args.batch:,}, "
+            f"{args.clients} clients, {args.workers} Odoo workers",
+            flush=True,
+        )
+        elapsed, accepted, duplicates, rejected, lat = run_ingest(
+            server, uid, args.readings, args.sensors, args.batch, args.clients, start
+        )
+        rate = accepted / elapsed
+        print(
+            f"  {accepted:,} accepted, {duplicates:,} duplicates, {rejected:,} rejected in {elapsed:.2f} s; "
+            f"call latency p50={statistics.median(lat):.3f} s max={lat[-1]:.3f} s",
+            flush=True,
+        )
+        if accepted != args.readings // args.sensors * args.sensors:
+            print("  WARNING: not every reading was accepted (re-run without --reuse-db)", flush=True)
+        # The same batches again: the idempotent path a replaying bridge takes.
+        r_elapsed, r_acc, r_dup, _, _ = run_ingest(
+            server, uid, args.readings, args.sensors, args.batch, args.clients, start
+        )
+        print(f"  replay of the same batches: {r_acc} accepted, {r_dup:,} duplicates in {r_elapsed:.2f} s")
+
+        copy_rate = run_copy(args.db, sensor_ids, args.readings, start)
+        print(f"raw COPY of the same rows into a bare table with the same unique key: {copy_rate:,.0f} rows/s")
+
+        if args.stored:
+            t0 = time.perf_counter()
+            readings, hourly = fill_history(args.db, sensor_ids, args.stored)
+            filled = time.perf_counter() - t0
+            print(f"history: {readings:,} raw readings, {hourly:,} hourly aggregates (filled in {filled:.0f} s)")
+            reads = time_reads(server, uid, sensor_ids[len(sensor_ids) // 2])
+            print(
+                f"  one sensor, last 7 days raw ({reads['rows_raw7d']} rows): "
+                f"{reads['raw7d_rpc'] * 1000:.1f} ms over XML-RPC, {reads['raw7d_sql'] * 1000:.1f} ms in SQL"
+            )
+            print(
+                f"  one sensor, last year hourly ({reads['rows_hourly1y']} rows): "
+                f"{reads['hourly1y_rpc'] * 1000:.1f} ms over XML-RPC, {reads['hourly1y_sql'] * 1000:.1f} ms in SQL"
+            )
+        print(f"RESULT readings_per_s={rate:.0f} copy_rows_per_s={copy_rate:.0f} ratio={rate / copy_rate:.3f}")
+    finally:
+        server.stop()
+        if not args.keep_db:
+            subprocess.run(["dropdb", "--if-exists", "--force", args.db], check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The fast ingest decoder returns exactly what the standard XML-RPC decoder returns, or steps aside."""
+
+import math
+import xmlrpc.client
+from datetime import datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ingestion.fast_xmlrpc import parse_ingest_call
+
+HEAD = ("mro", 2, "secret-key", "mro.sensor.reading", "ingest")
+
+
+def encode(params, allow_none=False) -> bytes:
+    return xmlrpc.client.dumps(params, methodname="execute_kw", allow_none=allow_none).encode()
+
+
+def standard(data: bytes):
+    return xmlrpc.client.loads(data, use_datetime=True)[0]
+
+
+def same(a, b) -> bool:
+    """Equality where NaN equals NaN and types must match (True is not 1)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)
+    return a == b
+
+
+scalars = st.one_of(
+    st.text(max_size=12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(2**31), max_value=2**31 - 1),  # what the stdlib client can send
+    st.booleans(),
+    st.none(),
+    st.datetimes(min_value=datetime(1900, 1, 1)),
+)
+items = st.one_of(
+    st.lists(scalars, min_size=3, max_size=3),
+    st.lists(scalars, max_size=4),
+    scalars,
+    st.dictionaries(st.text(max_size=3), scalars, max_size=2),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(readings=st.lists(items, max_size=8), kwargs=st.sampled_from([None, {}, {"context": {"tz": "UTC"}}]))
+def test_matches_the_standard_decoder_or_steps_aside(readings, kwargs):
+    params = (*HEAD, [readings]) + (() if kwargs is None else (kwargs,))
+    data = encode(params, allow_none=True)
+    fast = parse_ingest_call(data)
+    if fast is not None:
+        assert same(fast, standard(data))
+
+
+# Text a bridge sends: no markup characters, no control characters.
+plain_text = st.text(alphabet=st.characters(blacklist_characters="&<>\r", blacklist_categories=["Cs", "Cc"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            plain_text,
+            st.one_of(st.floats(allow_nan=False), st.integers(0, 2**31 - 1), plain_text),
+            st.one_of(st.floats(), st.integers(-(2**31), 2**31 - 1)),
+        ).map(list),
+        max_size=50,
+    )
+)
+def test_plain_ingest_batches_take_the_fast_path(readings):
+    data = encode((*HEAD, [readings]))
+    fast = parse_ingest_call(data)
+    assert fast is not None
+    assert same(fast, standard(data))
+
+
+def test_other_calls_are_left_to_the_standard_decoder():
+    assert parse_ingest_call(encode(("db", 2, "pw", "mro.sensor", "search_read", [[]]))) is None
+    assert parse_ingest_call(encode(("db", 2, "pw", "mro.sensor.reading", "ingest", ["P1"]))) is None
+    assert parse_ingest_call(xmlrpc.client.dumps(("x",), methodname="version").encode()) is None
+    assert parse_ingest_call(b"not xml at all") is None
+
+
+def test_hand_written_xml_variants():
+    body = (
+        "<methodCall><methodName>execute_kw</methodName><params>"
+        "<param><value>mro</value></param><param><value><i4>7</i4></value></param>"
+        "<param><value><string>k</string></value></param><param><value>mro.sensor.reading</value></param>"
+        "<param><value>ingest</value></param>"
+        "<param><value><array><data><value><array><data>"
+        "<value><array><data><value>A</value><value><i8> 1700000000 </i8></value>"
+        "<value><boolean>1</boolean></value></data></array></value>"
+        "<value><array><data>\n\t<value><string>é</string></value>\n<value><string>2024-01-01T00:00:00Z</string>"
+        "</value>\n<value><double>-1.5e3</double></value>\n</data></array></value>"
+        "</data></array></value></data></array></value></param>"
+        "</params></methodCall>\n"
+    ).encode()
+    fast = parse_ingest_call(body)
+    assert fast == standard(body)
+    assert fast[5] == [[["A", 1700000000, True], ["é", "2024-01-01T00:00:00Z", -1500.0]]]
+    declared = b"<?xml version='1.0' encoding='UTF-8'?>\n" + body
+    assert parse_ingest_call(declared) == standard(declared)
+    latin = b"<?xml version='1.0' encoding='ISO-8859-1'?>\n" + body.replace("é".encode(), b"e")
+    assert parse_ingest_call(latin) is None  # other encodings: standard decoder
+    assert parse_ingest_call(body.replace(b"<boolean>1</boolean>", b"<boolean>2</boolean>")) is None
+    assert parse_ingest_call(body.replace(b"<value>A</value>", b"<value>A&amp;B</value>")) is None
