@@ -4,7 +4,9 @@ Starts an Odoo server with mro_sensor_bridge on a fresh database (or uses --url)
 1,000 sensors, and sends 1,000,000 readings over XML-RPC in batches from several client
 processes, as several bridges would. Then COPYs the same rows into a bare table with the
 same unique key. With --stored (default 10 million) readings in the table, it also times
-reading one sensor's last 7 days of raw readings and its last year of hourly aggregates.
+reading one sensor's last 7 days of raw readings and its last year of hourly aggregates: with
+the series API (mro.sensor.read_series) over JSON-RPC and XML-RPC, with the generic ORM
+search_read, and in plain SQL.
 
 Last line: ``RESULT readings_per_s=<n> copy_rows_per_s=<n> ratio=<n>``.
 
@@ -16,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import multiprocessing as mp
 import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 import xmlrpc.client
 from pathlib import Path
 
@@ -186,17 +190,52 @@ def fill_history(db: str, sensor_ids: list[int], total: int) -> tuple[int, int]:
     return readings, hourly
 
 
+def jsonrpc(server, uid, password, model, method, args, kwargs):
+    """One call on Odoo's JSON-RPC endpoint (what the web client and many integrations use)."""
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "params": {
+                "service": "object",
+                "method": "execute_kw",
+                "args": [server.db, uid, password, model, method, args, kwargs],
+            },
+        }
+    ).encode()
+    request = urllib.request.Request(f"{server.url}/jsonrpc", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as answer:
+        return json.loads(answer.read())["result"]
+
+
 def time_reads(server, uid, sensor_id: int, repeat: int = 7) -> dict[str, float]:
-    """Median seconds to read one sensor's history, over XML-RPC (ORM, access rules) and in SQL."""
+    """Median seconds to read one sensor's history: over XML-RPC with the series API
+    (mro.sensor.read_series), over XML-RPC with the generic ORM search_read, and in plain SQL."""
     now = time.time()
     week_ago = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now - 7 * 86400))
     year_ago = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now - 365 * 86400))
     models = server.models()
     pw = ADMIN[1]
-    timings: dict[str, list[float]] = {k: [] for k in ("raw7d_rpc", "hourly1y_rpc", "raw7d_sql", "hourly1y_sql")}
+    keys = ("raw7d_json", "hourly1y_json", "raw7d_api", "hourly1y_api", "raw7d_rpc", "hourly1y_rpc")
+    keys += ("raw7d_sql", "hourly1y_sql")
+    timings: dict[str, list[float]] = {k: [] for k in keys}
     counts = {}
     conn = psycopg2.connect(dbname=server.db)
     for _ in range(repeat):
+        for key, since, resolution in (("raw7d", now - 7 * 86400, "raw"), ("hourly1y", now - 365 * 86400, "hour")):
+            t0 = time.perf_counter()
+            jsonrpc(server, uid, pw, "mro.sensor", "read_series", [[sensor_id], since], {"resolution": resolution})
+            timings[f"{key}_json"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        series = models.execute_kw(server.db, uid, pw, "mro.sensor", "read_series", [[sensor_id], now - 7 * 86400])
+        timings["raw7d_api"].append(time.perf_counter() - t0)
+        counts["raw7d_api"] = len(series["ts"])
+        t0 = time.perf_counter()
+        series = models.execute_kw(
+            server.db, uid, pw, "mro.sensor", "read_series", [[sensor_id], now - 365 * 86400], {"resolution": "hour"}
+        )
+        timings["hourly1y_api"].append(time.perf_counter() - t0)
+        counts["hourly1y_api"] = len(series["ts"])
         t0 = time.perf_counter()
         rows = models.execute_kw(
             server.db,
@@ -301,14 +340,13 @@ def main() -> int:
             filled = time.perf_counter() - t0
             print(f"history: {readings:,} raw readings, {hourly:,} hourly aggregates (filled in {filled:.0f} s)")
             reads = time_reads(server, uid, sensor_ids[len(sensor_ids) // 2])
-            print(
-                f"  one sensor, last 7 days raw ({reads['rows_raw7d']} rows): "
-                f"{reads['raw7d_rpc'] * 1000:.1f} ms over XML-RPC, {reads['raw7d_sql'] * 1000:.1f} ms in SQL"
-            )
-            print(
-                f"  one sensor, last year hourly ({reads['rows_hourly1y']} rows): "
-                f"{reads['hourly1y_rpc'] * 1000:.1f} ms over XML-RPC, {reads['hourly1y_sql'] * 1000:.1f} ms in SQL"
-            )
+            for key, label in (("raw7d", "last 7 days raw"), ("hourly1y", "last year hourly")):
+                print(
+                    f"  one sensor, {label} ({reads[f'rows_{key}_api']} points): read_series "
+                    f"{reads[f'{key}_json'] * 1000:.1f} ms over JSON-RPC, {reads[f'{key}_api'] * 1000:.1f} ms over "
+                    f"XML-RPC; ORM search_read {reads[f'{key}_rpc'] * 1000:.1f} ms over XML-RPC; "
+                    f"SQL {reads[f'{key}_sql'] * 1000:.1f} ms"
+                )
         print(f"RESULT readings_per_s={rate:.0f} copy_rows_per_s={copy_rate:.0f} ratio={rate / copy_rate:.3f}")
     finally:
         server.stop()

@@ -26,9 +26,14 @@ addons_path() {
     echo "$core,$ROOT/addons"
 }
 
-# Every addon of this repository, comma-separated, in a stable order.
+# Every installable addon of this repository, comma-separated, in a stable order.
 project_addons() {
-    (cd "$ROOT/addons" && for d in */__manifest__.py; do dirname "$d"; done) | paste -sd, -
+    "${PY:-python3}" - "$ROOT/addons" <<'PYEOF'
+import ast, pathlib, sys
+names = [m.parent.name for m in sorted(pathlib.Path(sys.argv[1]).glob("*/__manifest__.py"))
+         if ast.literal_eval(m.read_text()).get("installable", True)]
+print(",".join(names))
+PYEOF
 }
 
 _as_root() {

@@ -6,6 +6,7 @@ and is reached over XML-RPC on a free local port.
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import socket
@@ -18,7 +19,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/opt/odoo18"))
-ADDONS = sorted(p.parent.name for p in (ROOT / "addons").glob("*/__manifest__.py"))
+ADDONS = sorted(
+    p.parent.name
+    for p in (ROOT / "addons").glob("*/__manifest__.py")
+    if ast.literal_eval(p.read_text()).get("installable", True)
+)
 
 
 def addons_path() -> str:

@@ -1,5 +1,8 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+from ..ingestion import parse_timestamp
 
 MEASURE_UNITS = {
     "vibration_velocity": "mm/s",
@@ -22,6 +25,8 @@ class MroSensor(models.Model):
     _order = "equipment_id, code"
     _rec_names_search = ["code", "name"]
     _check_company_auto = True
+    #: Most points one read_series() call returns.
+    _series_max_points = 200_000
 
     code = fields.Char(
         required=True,
@@ -226,6 +231,61 @@ class MroSensor(models.Model):
             "deadband_mode": self.deadband_mode or "absolute",
             "max_silence": self.max_silence,
         }
+
+    def read_series(self, since, until=None, resolution="raw"):
+        """Return one sensor's history as compact columns, for charts, analysis and integrators.
+
+        :param since: start (ISO 8601 text with offset, epoch seconds or datetime; inclusive)
+        :param until: end (same forms, exclusive); default now
+        :param resolution: ``"raw"`` for readings, ``"hour"`` for hourly aggregates
+        :return: raw: ``{"code", "ts": [epoch s], "value": [...]}``; hour: ``{"code", "ts",
+            "min", "mean", "max", "count", "last"}``, ordered by time. Far faster than
+            ``search_read`` (no record per reading): one indexed SQL scan.
+        :raise UserError: on a bad time, resolution, or more than ``_series_max_points`` points.
+        """
+        self.ensure_one()
+        self.check_access("read")
+        try:
+            start = parse_timestamp(since) / 1e6
+            end = parse_timestamp(until) / 1e6 if until is not None else None
+        except ValueError as exc:
+            raise UserError(_("read_series(): %s", exc)) from None
+        if resolution == "raw":
+            columns = SQL("value")
+            table, time_col, names = SQL.identifier("mro_sensor_reading"), SQL.identifier("ts"), ["value"]
+        elif resolution == "hour":
+            columns = SQL("value_min, value_mean, value_max, value_count, last_value")
+            table, time_col = SQL.identifier("mro_sensor_reading_hourly"), SQL.identifier("hour")
+            names = ["min", "mean", "max", "count", "last"]
+        else:
+            raise UserError(_("read_series(): resolution must be 'raw' or 'hour', not %r", resolution))
+        self.env.cr.execute(
+            SQL(
+                """SELECT extract(epoch FROM %(time)s)::float8, %(columns)s FROM %(table)s
+                    WHERE sensor_id = %(sensor)s AND %(time)s >= to_timestamp(%(start)s) AT TIME ZONE 'UTC'
+                      AND %(time)s < COALESCE(to_timestamp(%(end)s) AT TIME ZONE 'UTC', 'infinity')
+                    ORDER BY %(time)s LIMIT %(limit)s""",
+                time=time_col,
+                columns=columns,
+                table=table,
+                sensor=self.id,
+                start=start,
+                end=end,
+                limit=self._series_max_points + 1,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        if len(rows) > self._series_max_points:
+            raise UserError(
+                _(
+                    "read_series(): more than %s points; ask for a shorter period or hourly resolution.",
+                    self._series_max_points,
+                )
+            )
+        series = {"code": self.code, "ts": [row[0] for row in rows]}
+        for i, name in enumerate(names, start=1):
+            series[name] = [row[i] for row in rows]
+        return series
 
     def _chart_action(self, days):
         self.ensure_one()

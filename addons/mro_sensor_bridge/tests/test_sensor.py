@@ -1,7 +1,9 @@
+from unittest.mock import patch
+
 from psycopg2 import IntegrityError
 
-from odoo.exceptions import ValidationError
-from odoo.tests import Form, tagged
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import MroSensorCase
@@ -47,3 +49,29 @@ class TestSensor(MroSensorCase):
             self.assertEqual(rows.sensor_id, self.vib, days)
         self.assertEqual(self.vib.reading_count, 1)
         self.assertEqual(self.equipment.action_view_sensors()["domain"], [("equipment_id", "=", self.equipment.id)])
+
+    def test_read_series_raw_and_hourly(self):
+        t = float(int(self.now(-7200)))
+        self.Reading.ingest([["P1-VIB", t + i * 60, float(i)] for i in range(5)] + [["P1-TMP", t, 9.0]])
+        raw = self.vib.read_series(t - 1)
+        self.assertEqual(raw["code"], "P1-VIB")
+        self.assertEqual(raw["ts"], [t + i * 60 for i in range(5)])
+        self.assertEqual(raw["value"], [0.0, 1.0, 2.0, 3.0, 4.0])
+        self.assertEqual(self.vib.read_series(t + 60, until=t + 180)["value"], [1.0, 2.0])
+        hourly = self.vib.read_series("2000-01-01T00:00:00Z", resolution="hour")
+        self.assertEqual(sum(hourly["count"]), 5)
+        self.assertEqual(min(hourly["min"]), 0.0)
+        self.assertEqual(max(hourly["max"]), 4.0)
+
+    def test_read_series_refuses_bad_input_and_other_companies(self):
+        with self.assertRaisesRegex(UserError, "resolution"):
+            self.vib.read_series(0, resolution="minute")
+        with self.assertRaisesRegex(UserError, "ISO 8601"):
+            self.vib.read_series("last week")
+        technician = new_test_user(self.env, login="tech4", groups="base.group_user")
+        with self.assertRaises(AccessError):
+            self.foreign.with_user(technician).read_series(0)
+        t = float(int(self.now(-600)))
+        self.Reading.ingest([["P1-VIB", t + i, 1.0] for i in range(4)])
+        with patch.object(type(self.vib), "_series_max_points", 3), self.assertRaisesRegex(UserError, "more than 3"):
+            self.vib.read_series(t)
