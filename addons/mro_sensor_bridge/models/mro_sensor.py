@@ -4,6 +4,16 @@ from odoo.tools import SQL
 
 from ..ingestion import parse_timestamp
 
+MEASURE_KINDS = [
+    ("vibration_velocity", "Vibration velocity (RMS)"),
+    ("vibration_acceleration", "Vibration acceleration"),
+    ("temperature", "Temperature"),
+    ("current", "Motor current"),
+    ("pressure", "Pressure"),
+    ("speed", "Speed"),
+    ("flow", "Flow"),
+    ("custom", "Custom"),
+]
 MEASURE_UNITS = {
     "vibration_velocity": "mm/s",
     "vibration_acceleration": "g",
@@ -55,16 +65,7 @@ class MroSensor(models.Model):
         help="The bridge that reads this sensor and may write its readings.",
     )
     measure_kind = fields.Selection(
-        [
-            ("vibration_velocity", "Vibration velocity (RMS)"),
-            ("vibration_acceleration", "Vibration acceleration"),
-            ("temperature", "Temperature"),
-            ("current", "Motor current"),
-            ("pressure", "Pressure"),
-            ("speed", "Speed"),
-            ("flow", "Flow"),
-            ("custom", "Custom"),
-        ],
+        MEASURE_KINDS,
         required=True,
         default="vibration_velocity",
         tracking=True,
