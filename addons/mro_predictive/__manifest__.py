@@ -1,0 +1,31 @@
+{
+    "name": "MRO Predictive",
+    "summary": "Asset health, anomaly detection, remaining useful life with an interval, and rules that open work",
+    "version": "18.0.1.0.0",
+    "category": "Manufacturing/Maintenance",
+    "author": "MRO Predictive Suite contributors",
+    "license": "LGPL-3",
+    "development_status": "Beta",
+    "depends": ["mro_sensor_bridge", "resource"],
+    "external_dependencies": {"python": ["numpy", "scipy"]},
+    "data": [
+        "security/ir.model.access.csv",
+        "security/mro_predictive_rules.xml",
+        "data/mro_asset_model_data.xml",
+        "data/ir_cron_data.xml",
+        "views/maintenance_equipment_views.xml",
+        "views/mro_health_alert_views.xml",
+        "views/mro_prescriptive_rule_views.xml",
+        "views/mro_prediction_views.xml",
+        "views/mro_asset_model_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/mro_predictive_menus.xml",
+    ],
+    "assets": {
+        "web.assets_backend": [
+            "mro_predictive/static/src/**/*",
+        ],
+    },
+    "installable": True,
+    "application": False,
+}

@@ -1,0 +1,28 @@
+"""The analytics engine (numpy/scipy only, no Odoo import): baselines, data quality, anomalies,
+remaining useful life with an interval, equipment health, and Weibull failure-history models."""
+
+from .assess import EquipmentAssessment, SensorAssessment, SensorInput, assess_equipment, assess_sensor
+from .baseline import Baseline, learn_baseline
+from .quality import Quality, check_quality
+from .rul import PROBS, RulResult, estimate_rul, no_prediction
+from .weibull import WeibullFit, fit_weibull, weibull_p_fail_within, weibull_rul
+
+__all__ = [
+    "PROBS",
+    "Baseline",
+    "EquipmentAssessment",
+    "Quality",
+    "RulResult",
+    "SensorAssessment",
+    "SensorInput",
+    "WeibullFit",
+    "assess_equipment",
+    "assess_sensor",
+    "check_quality",
+    "estimate_rul",
+    "fit_weibull",
+    "learn_baseline",
+    "no_prediction",
+    "weibull_p_fail_within",
+    "weibull_rul",
+]

@@ -1,0 +1,144 @@
+"""One equipment's health from its sensors: quality, baseline, anomaly, RUL, score and state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .anomaly import detect
+from .baseline import Baseline, learn_baseline
+from .quality import check_quality
+from .rul import RulResult, estimate_rul, no_prediction
+
+STATES = ("good", "watch", "warning", "critical")
+#: Score band of each state: a score always agrees with its state.
+BANDS = {"good": (80.0, 100.0), "watch": (60.0, 79.0), "warning": (40.0, 59.0), "critical": (0.0, 39.0)}
+#: RUL below this many days is critical.
+CRITICAL_RUL = 7.0
+#: Baselines are learned from the oldest third of the window, at least this many samples.
+BASELINE_MIN = 24
+
+
+@dataclass
+class SensorInput:
+    """One sensor's window: times in days (increasing), values, limits, and its stored baseline."""
+
+    key: int
+    t: np.ndarray
+    y: np.ndarray
+    warning: float | None = None
+    alarm: float | None = None
+    physical_min: float | None = None
+    physical_max: float | None = None
+    baseline: Baseline | None = None
+    step: float | None = None
+
+
+@dataclass
+class SensorAssessment:
+    key: int
+    value: float | None
+    z: float | None
+    drift: bool
+    anomaly: bool
+    quality: list[str]
+    reasons: list[str]
+    baseline: Baseline | None
+    rul: RulResult
+
+
+@dataclass
+class EquipmentAssessment:
+    score: float
+    state: str
+    anomaly: bool
+    reasons: list[str]
+    rul: RulResult
+    limiting_key: int | None
+    sensors: list[SensorAssessment] = field(default_factory=list)
+
+
+def assess_sensor(s: SensorInput, now: float | None, confidence: float) -> SensorAssessment:
+    """Quality first (a faulty sensor is not a faulty machine), then baseline, anomaly and RUL."""
+    q = check_quality(s.t, s.y, s.step, s.physical_min, s.physical_max, now)
+    if not q.y.size:
+        return SensorAssessment(
+            s.key, None, None, False, False, q.codes, q.reasons, s.baseline, no_prediction("no data")
+        )
+    value = float(np.median(q.y[-3:]))
+    baseline, since = s.baseline, 0
+    if baseline is None:
+        since = max(BASELINE_MIN, q.y.size // 3)
+        baseline = learn_baseline(q.y[:since], min_samples=BASELINE_MIN) if q.y.size >= 2 * BASELINE_MIN else None
+    if "stuck" in q.codes:
+        rul = no_prediction("the sensor looks stuck: no prediction from it", confidence)
+        return SensorAssessment(s.key, value, None, False, False, q.codes, q.reasons, baseline, rul)
+    found = detect(q.y, baseline, since)
+    if s.alarm:
+        rul = estimate_rul(q.t, q.y, s.alarm, confidence=confidence, now=now)
+    else:
+        rul = no_prediction("no alarm limit, so no failure threshold", confidence)
+    return SensorAssessment(
+        s.key, value, found.z, found.drift, found.anomaly, q.codes, q.reasons + found.reasons, baseline, rul
+    )
+
+
+def assess_equipment(
+    sensors: list[SensorInput], now: float | None = None, horizon: float = 30.0, confidence: float = 0.8
+) -> EquipmentAssessment:
+    """Health of one equipment (``now`` and ``horizon`` in days): every sensor assessed, the earliest
+    RUL against the alarm limits, a state (good/watch/warning/critical) and a 0-100 score in its band."""
+    results = [assess_sensor(s, now, confidence) for s in sensors]
+    by_key = {s.key: s for s in sensors}
+    state, reasons = "good", []
+
+    def worse(new: str, why: str) -> None:
+        nonlocal state
+        reasons.append(why)
+        if STATES.index(new) > STATES.index(state):
+            state = new
+
+    scores = [100.0]
+    for r in results:
+        s = by_key[r.key]
+        if r.value is None:
+            continue
+        if s.alarm and r.value >= s.alarm:
+            worse("critical", f"sensor {r.key}: {r.value:.3g} at or over the alarm limit {s.alarm:g}")
+        elif s.warning and r.value >= s.warning:
+            worse("warning", f"sensor {r.key}: {r.value:.3g} over the warning limit {s.warning:g}")
+        if r.anomaly:
+            worse("watch", f"sensor {r.key}: " + "; ".join(r.reasons[len(r.quality) :]))
+        if r.baseline is not None and s.alarm and s.alarm > r.baseline.median:
+            frac = (r.value - r.baseline.median) / (s.alarm - r.baseline.median)
+            scores.append(100.0 * (1.0 - min(max(frac, 0.0), 1.0)))
+    ok = [r for r in results if r.rul.ok]
+    limiting = min(ok, key=lambda r: r.rul.rul) if ok else None
+    rul = limiting.rul if limiting else _why_no_rul(results, confidence)
+    if limiting:
+        if rul.rul < CRITICAL_RUL:
+            worse("critical", f"remaining useful life {rul.rul:.1f} days")
+        elif rul.rul < horizon or rul.p_fail_within(horizon) >= 0.5:
+            worse("warning", f"remaining useful life {rul.rul:.1f} days, within the {horizon:g}-day horizon")
+        scores.append(100.0 * min(1.0, rul.rul / (4.0 * horizon)))
+    for r in results:
+        if r.quality:
+            reasons.append(f"data quality, sensor {r.key}: " + "; ".join(r.reasons[: len(r.quality)]))
+    low, high = BANDS[state]
+    score = float(np.clip(min(scores), low, high))
+    return EquipmentAssessment(
+        score=round(score, 1),
+        state=state,
+        anomaly=any(r.anomaly for r in results),
+        reasons=reasons,
+        rul=rul,
+        limiting_key=limiting.key if limiting else None,
+        sensors=results,
+    )
+
+
+def _why_no_rul(results: list[SensorAssessment], confidence: float) -> RulResult:
+    if not results:
+        return no_prediction("no sensors", confidence)
+    return no_prediction("; ".join(f"sensor {r.key}: {r.rul.reason}" for r in results), confidence)

@@ -1,0 +1,218 @@
+"""Remaining useful life against a known failure threshold: linear and Bayesian exponential models.
+
+The exponential model follows Gebraeel et al. (2005): log(y - phi) = theta + beta * t + eps, with a
+conjugate normal prior on (theta, beta) updated by the data; the failure time T is the first time the
+latent path reaches log(D - phi), and P(T <= t) = Phi(g(t)) with g the standardised distance to the
+threshold. The linear model is the same machinery on y itself. Both are solved in closed form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+#: Probability levels of the stored RUL quantiles.
+PROBS = np.round(np.linspace(0.01, 0.99, 99), 2)
+#: Longest RUL the engine will state (days): beyond, "no crossing expected".
+MAX_RUL = 3650.0
+#: Smallest relative model error assumed for any extrapolation (10% of the RUL, one sigma).
+MIN_MODEL_ERROR = 0.10
+MIN_POINTS = 10
+_GRID = np.concatenate([[0.0], np.geomspace(1e-3, MAX_RUL, 600)])
+
+
+@dataclass
+class RulResult:
+    """Remaining useful life, or the reason there is none. Times in the input's unit (days in Odoo)."""
+
+    ok: bool
+    reason: str
+    model: str = ""
+    rul: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    confidence: float = 0.8
+    quantiles: np.ndarray | None = field(default=None, repr=False)
+
+    def p_fail_within(self, horizon: float) -> float:
+        """P(RUL <= horizon), read off the stored quantiles; 0.0 without a prediction."""
+        if not self.ok or self.quantiles is None:
+            return 0.0
+        q = np.asarray(self.quantiles, dtype=float)
+        if horizon < q[0]:
+            return float(PROBS[0] * horizon / q[0]) if q[0] > 0 else 1.0
+        if horizon >= q[-1]:
+            return float(PROBS[-1] + (1 - PROBS[-1]) * min(1.0, (horizon - q[-1]) / max(q[-1], 1e-9)))
+        return float(np.interp(horizon, q, PROBS))
+
+    def to_dict(self) -> dict:
+        data = {k: getattr(self, k) for k in ("ok", "reason", "model", "rul", "lower", "upper", "confidence")}
+        data["quantiles"] = None if self.quantiles is None else [float(v) for v in self.quantiles]
+        return {k: (float(v) if isinstance(v, np.floating) else v) for k, v in data.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RulResult:
+        q = data.get("quantiles")
+        return cls(**{**data, "quantiles": None if q is None else np.asarray(q, dtype=float)})
+
+
+def no_prediction(reason: str, confidence: float = 0.8) -> RulResult:
+    return RulResult(ok=False, reason=reason, confidence=confidence)
+
+
+def from_cdf(grid: np.ndarray, cdf: np.ndarray, model: str, reason: str, confidence: float) -> RulResult:
+    """A RulResult from a CDF of the RUL evaluated on ``grid`` (made non-decreasing here)."""
+    cdf = np.maximum.accumulate(np.clip(cdf, 0.0, 1.0))
+    if cdf[-1] < 0.5:
+        return no_prediction(f"{reason}; no threshold crossing expected within {MAX_RUL:.0f} days", confidence)
+    # Quantiles past the end of the grid are clamped to it.
+    quantiles = np.interp(PROBS, cdf + np.arange(cdf.size) * 1e-12, grid)
+    lo_p, hi_p = (1 - confidence) / 2, (1 + confidence) / 2
+    lower, median, upper = np.interp([lo_p, 0.5, hi_p], PROBS, quantiles)
+    return RulResult(True, reason, model, float(median), float(lower), float(upper), confidence, quantiles)
+
+
+def _ols(x: np.ndarray, y: np.ndarray):
+    """Least squares y = a + b x; returns (a, b, cov(a, b), residual sd, lag-1 autocorrelation)."""
+    n = x.size
+    xm, ym = x.mean(), y.mean()
+    sxx = float(((x - xm) ** 2).sum())
+    b = float(((x - xm) * (y - ym)).sum() / sxx)
+    a = float(ym - b * xm)
+    resid = y - (a + b * x)
+    s2 = float((resid**2).sum() / max(n - 2, 1))
+    rho = float((resid[1:] * resid[:-1]).sum() / max((resid**2).sum(), 1e-300)) if n > 2 else 0.0
+    rho = min(max(rho, 0.0), 0.95)
+    # Correlated residuals carry less information: shrink the sample to its effective size.
+    inflate = (1 + rho) / (1 - rho)
+    var_b = s2 / sxx * inflate
+    var_a = s2 * (1 / n + xm**2 / sxx) * inflate
+    cov_ab = -xm * s2 / sxx * inflate
+    return a, b, np.array([[var_a, cov_ab], [cov_ab, var_b]]), float(np.sqrt(s2)), rho
+
+
+def _posterior(mean, cov, prior: dict | None):
+    """Combine the data's (mean, cov) of (theta, beta) with a normal prior {"mean": [...], "cov": [[...]]}."""
+    if not prior:
+        return mean, cov
+    p_mean = np.asarray(prior["mean"], dtype=float)
+    p_prec = np.linalg.inv(np.asarray(prior["cov"], dtype=float))
+    d_prec = np.linalg.inv(cov)
+    post_cov = np.linalg.inv(p_prec + d_prec)
+    return post_cov @ (p_prec @ p_mean + d_prec @ mean), post_cov
+
+
+def _crossing_cdf(mean, cov, level: float) -> np.ndarray:
+    """P(theta + beta x >= level) on the grid of x (days from now): the first-passage approximation."""
+    mu = mean[0] + mean[1] * _GRID
+    var = cov[0, 0] + 2 * _GRID * cov[0, 1] + _GRID**2 * cov[1, 1]
+    return ndtr((mu - level) / np.sqrt(np.maximum(var, 1e-300)))
+
+
+def estimate_rul(
+    t: np.ndarray,
+    y: np.ndarray,
+    threshold: float,
+    confidence: float = 0.8,
+    now: float | None = None,
+    prior: dict | None = None,
+) -> RulResult:
+    """RUL of a rising health signal ``y`` (at times ``t``, days) until it reaches ``threshold``.
+
+    Fits a linear and a Bayesian exponential degradation model on the recent trend, keeps the one
+    with the smaller residual error (saying so), and returns the median RUL from ``now`` (default:
+    the last time) with a central ``confidence`` interval and quantiles. Poor data (too few points,
+    a constant or falling signal, no significant trend) gives ``ok=False`` with the reason.
+    """
+    t = np.asarray(t, dtype=float)
+    y = np.asarray(y, dtype=float)
+    keep = np.isfinite(t) & np.isfinite(y)
+    t, y = t[keep], y[keep]
+    if t.size < MIN_POINTS:
+        return no_prediction(f"too few points for a trend ({t.size} < {MIN_POINTS})", confidence)
+    now = float(t[-1] if now is None else now)
+    level = float(np.median(y[-min(6, y.size) :]))
+    if level >= threshold:
+        q = np.zeros(PROBS.size)
+        return RulResult(True, f"at or over the threshold {threshold:g} now", "threshold", 0.0, 0.0, 0.0, confidence, q)
+    if np.ptp(y) == 0.0:
+        return no_prediction("constant signal: no trend", confidence)
+    # The recent trend: the last half of the points (at least MIN_POINTS), times relative to now.
+    window = max(MIN_POINTS, t.size // 2)
+    x, yw = t[-window:] - now, y[-window:]
+    a, b, cov, sd, rho = _ols(x, yw)
+    if b <= 0 or b / np.sqrt(cov[1, 1]) < 3.0:
+        trend = "falling" if b < 0 else "flat"
+        return no_prediction(f"no significant rising trend ({trend}, slope {b:.3g}/day): no failure date", confidence)
+    candidates = []
+    lin_cdf = _crossing_cdf(np.array([a, b]), cov, threshold)
+    lin_sse = float(((yw - (a + b * x)) ** 2).sum())
+    candidates.append((lin_sse, "linear", lin_cdf, f"linear trend {b:.3g}/day", None))
+    # Exponential: try a few offsets phi below the signal, keep the straightest log-line.
+    floor = float(np.min(yw))
+    best = None
+    for phi in (0.0, 0.5 * floor, 0.8 * floor, floor - 0.5 * max(sd, 1e-9), floor - 2 * max(sd, 1e-9)):
+        if phi >= floor or threshold <= phi:
+            continue
+        ly = np.log(yw - phi)
+        ea, eb, ecov, _esd, _ = _ols(x, ly)
+        fit = phi + np.exp(ea + eb * x)
+        sse = float(((yw - fit) ** 2).sum())
+        if eb > 0 and (best is None or sse < best[0]):
+            best = (sse, phi, ea, eb, ecov)
+    if best is not None:
+        sse, phi, ea, eb, ecov = best
+        mean, post_cov = _posterior(np.array([ea, eb]), ecov, prior)
+        exp_cdf = _crossing_cdf(mean, post_cov, float(np.log(threshold - phi)))
+        label = "Bayesian exponential" if prior else "exponential"
+        what = f"{label} growth {100 * mean[1]:.3g}%/day above {phi:.3g}"
+        candidates.append((sse, "exponential", exp_cdf, what, phi))
+    candidates.sort(key=lambda c: c[0])
+    sse, model, cdf, what, phi = candidates[0]
+    others = "; ".join(f"{m} residual {s / window:.3g}" for s, m, _c, _w, _p in candidates[1:])
+    reason = f"{model}: {what}, mean squared residual {sse / window:.3g} over the last {window} points"
+    reason += f" (vs {others})" if others else ""
+    param = from_cdf(_GRID, cdf, model, reason, confidence)
+    if not param.ok:
+        return param
+    error = _holdout_error(x, yw, phi)
+    return _widen(param, error, confidence)
+
+
+def _holdout_error(x: np.ndarray, y: np.ndarray, phi: float | None) -> float:
+    """Relative timing error of the model on the data itself: fit on the first two thirds of the
+    window, find when that fit reaches the level seen at the end, compare with when it was seen."""
+    cut = (2 * x.size) // 3
+    if cut < MIN_POINTS or x.size - cut < 3:
+        return MIN_MODEL_ERROR
+    end_level = float(np.median(y[-3:]))
+    lead = float(x[-1] - x[cut - 1])
+    if phi is None:
+        a, b, *_ = _ols(x[:cut], y[:cut])
+        reach = (end_level - a) / b if b > 0 else np.inf
+    else:
+        if end_level <= phi:
+            return MIN_MODEL_ERROR
+        a, b, *_ = _ols(x[:cut], np.log(np.maximum(y[:cut] - phi, 1e-12)))
+        reach = (np.log(end_level - phi) - a) / b if b > 0 else np.inf
+    if not np.isfinite(reach) or lead <= 0:
+        return 1.0
+    return float(min(1.0, abs(reach - x[-1]) / lead))
+
+
+def _widen(param: RulResult, model_error: float, confidence: float) -> RulResult:
+    """Lognormal RUL around the parametric median: the parametric spread combined with the model
+    error (relative, one sigma, at least MIN_MODEL_ERROR)."""
+    if param.rul <= 0:
+        return param
+    q = np.asarray(param.quantiles)
+    i16, i84 = np.searchsorted(PROBS, 0.16), np.searchsorted(PROBS, 0.84)
+    s_param = 0.5 * (np.log(max(q[i84], 1e-9)) - np.log(max(q[i16], 1e-9)))
+    s_model = max(MIN_MODEL_ERROR, model_error)
+    s = float(np.hypot(s_param, s_model))
+    quantiles = np.minimum(param.rul * np.exp(ndtri(PROBS) * s), MAX_RUL)
+    lower, upper = np.interp([(1 - confidence) / 2, (1 + confidence) / 2], PROBS, quantiles)
+    reason = f"{param.reason}; interval from the fit and a {100 * s_model:.0f}% model error (holdout)"
+    return RulResult(True, reason, param.model, param.rul, float(lower), float(upper), confidence, quantiles)

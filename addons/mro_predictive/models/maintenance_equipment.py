@@ -1,0 +1,148 @@
+import logging
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+from odoo import api, fields, models
+
+_logger = logging.getLogger(__name__)
+
+HEALTH_STATES = [("good", "Good"), ("watch", "Watch"), ("warning", "Warning"), ("critical", "Critical")]
+CRITICALITY = [("A", "A - critical"), ("B", "B - important"), ("C", "C - run to failure")]
+EPOCH = datetime(1970, 1, 1)
+
+
+def to_days(moment: datetime) -> float:
+    """Naive UTC datetime -> days since the Unix epoch (the engine's time unit)."""
+    return (moment - EPOCH).total_seconds() / 86400.0
+
+
+def from_days(days: float) -> datetime:
+    return EPOCH + timedelta(days=float(days))
+
+
+class MaintenanceEquipment(models.Model):
+    _inherit = "maintenance.equipment"
+
+    criticality = fields.Selection(
+        CRITICALITY,
+        default="B",
+        required=True,
+        tracking=True,
+        help="A: a failure stops production or is unsafe; B: costly; C: may run to failure.",
+    )
+    mro_asset_model_id = fields.Many2one("mro.asset.model", string="Asset model", index=True, tracking=True)
+    health_score = fields.Float(readonly=True, digits=(16, 0), aggregator="avg")
+    health_state = fields.Selection(HEALTH_STATES, readonly=True, index=True)
+    health_reasons = fields.Text(readonly=True)
+    anomaly = fields.Boolean(readonly=True, index=True)
+    rul_days = fields.Float("RUL (days)", readonly=True, digits=(16, 1), help="Remaining useful life, median.")
+    rul_lower_days = fields.Float("RUL lower bound (days)", readonly=True, digits=(16, 1))
+    rul_upper_days = fields.Float("RUL upper bound (days)", readonly=True, digits=(16, 1))
+    rul_confidence = fields.Float("Interval confidence", readonly=True)
+    rul_quantiles = fields.Json(readonly=True, help="RUL in days at the engine's probability levels.")
+    predicted_failure_date = fields.Datetime(readonly=True, index=True)
+    failure_probability = fields.Float(
+        "Failure probability", readonly=True, help="Probability of failure within the company's planning horizon."
+    )
+    prediction_model = fields.Char("Model used", readonly=True)
+    prediction_reason = fields.Text("Why this model", readonly=True)
+    limiting_sensor_id = fields.Many2one("mro.sensor", readonly=True, help="The sensor whose forecast is the earliest.")
+    last_analysis = fields.Datetime(readonly=True)
+    analysis_data_ts = fields.Datetime(readonly=True, help="Newest reading seen by the last analysis.")
+    analysis_error = fields.Char(readonly=True)
+    baseline_since = fields.Datetime(
+        readonly=True, help="Baselines are learned from data after this time (the last corrective maintenance)."
+    )
+    health_alert_ids = fields.One2many("mro.health.alert", "equipment_id")
+    open_alert_count = fields.Integer(compute="_compute_open_alert_count")
+    prediction_ids = fields.One2many("mro.prediction", "equipment_id")
+    health_color = fields.Integer(compute="_compute_health_color")
+
+    @api.depends("health_state")
+    def _compute_health_color(self):
+        colors = {"good": 10, "watch": 3, "warning": 2, "critical": 1}
+        for equipment in self:
+            equipment.health_color = colors.get(equipment.health_state, 0)
+
+    def _compute_open_alert_count(self):
+        counts = dict(
+            self.env["mro.health.alert"]._read_group(
+                [("equipment_id", "in", self.ids), ("state", "!=", "closed")], ["equipment_id"], ["__count"]
+            )
+        )
+        for equipment in self:
+            equipment.open_alert_count = counts.get(equipment, 0)
+
+    def mro_code_prefix(self):
+        """Prefix for sensor codes made from templates: serial number, else name initials and id."""
+        self.ensure_one()
+        if self.serial_no:
+            return self.serial_no.split()[0].upper()
+        initials = "".join(word[0] for word in (self.name or "EQ").split() if word[:1].isalnum())[:4].upper()
+        return f"{initials or 'EQ'}{self.id}"
+
+    # ---------------------------------------------------------------- actions
+    def action_apply_asset_model(self):
+        for equipment in self.filtered("mro_asset_model_id"):
+            equipment.mro_asset_model_id._apply_to(equipment)
+        return True
+
+    def action_analyze_health(self):
+        """Analyse these equipment now, whether or not new readings arrived."""
+        self.env["mro.health.analysis"]._analyze(self)
+        return True
+
+    def action_view_alerts(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("mro_predictive.mro_health_alert_action")
+        action["domain"] = [("equipment_id", "=", self.id)]
+        action["context"] = {"search_default_not_closed": 1}
+        return action
+
+    def action_view_predictions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("mro_predictive.mro_prediction_action")
+        action["domain"] = [("equipment_id", "=", self.id)]
+        return action
+
+    # ---------------------------------------------------------------- chart
+    def mro_health_trend(self):
+        """Data for the health trend chart: the limiting sensor's daily history, its limits, and the
+        forecast band (failure date interval). Plain JSON for the web client."""
+        self.ensure_one()
+        sensor = self.limiting_sensor_id or self.sensor_ids.filtered("alarm_limit")[:1] or self.sensor_ids[:1]
+        result = {
+            "sensor": sensor.display_name or "",
+            "unit": sensor.unit or "",
+            "warning": sensor.warning_limit or None,
+            "alarm": sensor.alarm_limit or None,
+            "history": [],
+            "forecast": None,
+            "state": self.health_state or "",
+        }
+        if not sensor:
+            return result
+        window = self.company_id.mro_analysis_window_days or 90
+        since = datetime.now(timezone.utc).timestamp() - window * 86400
+        series = sensor.read_series(since, resolution="hour")
+        ts, mean = np.asarray(series["ts"]), np.asarray(series["mean"], dtype=float)
+        if len(ts) > 400:  # a point per day past two weeks of hourly data
+            day = np.floor(ts / 86400)
+            keep_hourly = ts >= ts[-1] - 14 * 86400
+            days, inverse = np.unique(day[~keep_hourly], return_inverse=True)
+            sums = np.bincount(inverse, weights=mean[~keep_hourly])
+            counts = np.bincount(inverse)
+            ts = np.concatenate([days * 86400 + 43200, ts[keep_hourly]])
+            mean = np.concatenate([sums / counts, mean[keep_hourly]])
+        result["history"] = [[float(t) * 1000, round(float(v), 4)] for t, v in zip(ts, mean, strict=True)]
+        if self.predicted_failure_date and self.last_analysis:
+            base = self.last_analysis.replace(tzinfo=timezone.utc).timestamp()
+            result["forecast"] = {
+                "median": (base + self.rul_days * 86400) * 1000,
+                "lower": (base + self.rul_lower_days * 86400) * 1000,
+                "upper": (base + self.rul_upper_days * 86400) * 1000,
+                "threshold": sensor.alarm_limit or None,
+                "confidence": self.rul_confidence,
+            }
+        return result

@@ -1,0 +1,129 @@
+from odoo import _, api, fields, models
+
+SEVERITY = [("info", "Info"), ("warning", "Warning"), ("critical", "Critical")]
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+class MroHealthAlert(models.Model):
+    """One alert per condition episode: opened when a condition appears, kept up to date while it
+    lasts (one record, however many analyses see it), closed when it clears or by a user."""
+
+    _name = "mro.health.alert"
+    _description = "Equipment Health Alert"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "state_rank, severity_rank desc, opened_at desc"
+
+    name = fields.Char(required=True)
+    equipment_id = fields.Many2one("maintenance.equipment", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="equipment_id.company_id", store=True, index=True)
+    sensor_id = fields.Many2one("mro.sensor", ondelete="set null")
+    kind = fields.Selection(
+        [
+            ("health", "Health state"),
+            ("anomaly", "Anomaly"),
+            ("rul", "Short remaining life"),
+            ("data_quality", "Data quality"),
+        ],
+        required=True,
+    )
+    severity = fields.Selection(SEVERITY, required=True, default="warning", tracking=True)
+    severity_rank = fields.Integer(compute="_compute_ranks", store=True)
+    state = fields.Selection(
+        [("open", "Open"), ("acknowledged", "Acknowledged"), ("closed", "Closed")],
+        default="open",
+        required=True,
+        tracking=True,
+        index=True,
+    )
+    state_rank = fields.Integer(compute="_compute_ranks", store=True)
+    message = fields.Text()
+    opened_at = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
+    last_seen = fields.Datetime(readonly=True, help="Last analysis that still saw the condition.")
+    acknowledged_by_id = fields.Many2one("res.users", readonly=True)
+    acknowledged_at = fields.Datetime(readonly=True)
+    closed_at = fields.Datetime(readonly=True)
+    close_reason = fields.Char(readonly=True)
+    health_state = fields.Selection(related="equipment_id.health_state")
+    technician_user_id = fields.Many2one(related="equipment_id.technician_user_id")
+
+    @api.depends("state", "severity")
+    def _compute_ranks(self):
+        for alert in self:
+            alert.state_rank = {"open": 0, "acknowledged": 1, "closed": 2}[alert.state]
+            alert.severity_rank = SEVERITY_RANK[alert.severity]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        alerts = super().create(vals_list)
+        for alert in alerts:
+            user = alert.equipment_id.technician_user_id or alert.equipment_id.owner_user_id
+            if user:
+                alert.activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    summary=_("Check %s", alert.equipment_id.display_name),
+                    note=alert.message,
+                    user_id=user.id,
+                )
+        return alerts
+
+    def action_acknowledge(self):
+        to_ack = self.filtered(lambda a: a.state == "open")
+        to_ack.write(
+            {"state": "acknowledged", "acknowledged_by_id": self.env.uid, "acknowledged_at": fields.Datetime.now()}
+        )
+        to_ack.activity_feedback(["mail.mail_activity_data_todo"], feedback=_("Acknowledged"))
+        return True
+
+    def action_close(self):
+        self._close(_("Closed by %s", self.env.user.name))
+        return True
+
+    def _close(self, reason):
+        to_close = self.filtered(lambda a: a.state != "closed")
+        to_close.write({"state": "closed", "closed_at": fields.Datetime.now(), "close_reason": reason})
+        for alert in to_close:
+            alert.message_post(body=reason)
+        to_close.activity_unlink(["mail.mail_activity_data_todo"])
+
+    def action_open_equipment(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "maintenance.equipment",
+            "res_id": self.equipment_id.id,
+            "view_mode": "form",
+        }
+
+    @api.model
+    def _sync_episodes(self, equipment, conditions, now):
+        """Open, update or close the alerts of ``equipment`` to match ``conditions``.
+
+        ``conditions`` maps a key ``(kind, sensor_id or False)`` to ``(severity, message)`` for
+        every condition present now; open alerts whose key is absent are closed as cleared.
+        """
+        current = self.search([("equipment_id", "=", equipment.id), ("state", "!=", "closed")])
+        by_key = {(alert.kind, alert.sensor_id.id): alert for alert in current}
+        for key, (severity, message) in conditions.items():
+            alert = by_key.pop(key, None)
+            if alert is None:
+                kind, sensor_id = key
+                label = dict(self._fields["kind"].selection)[kind]
+                self.create(
+                    {
+                        "name": f"{equipment.display_name}: {label}",
+                        "equipment_id": equipment.id,
+                        "sensor_id": sensor_id or False,
+                        "kind": kind,
+                        "severity": severity,
+                        "message": message,
+                        "last_seen": now,
+                    }
+                )
+                continue
+            values = {"last_seen": now}
+            if SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
+                values.update(severity=severity, message=message, state="open")
+                alert.message_post(body=_("Worse: %s", message))
+            alert.write(values)
+        for alert in by_key.values():
+            alert._close(_("Condition cleared"))

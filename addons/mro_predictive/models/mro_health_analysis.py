@@ -1,0 +1,478 @@
+import json
+import logging
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..analytics import (
+    SensorInput,
+    assess_equipment,
+    fit_weibull,
+    weibull_p_fail_within,
+    weibull_rul,
+)
+from .maintenance_equipment import from_days, to_days
+
+_logger = logging.getLogger(__name__)
+
+#: Equipment without sensors (failure-history models) are re-assessed at most this often.
+HISTORY_REFRESH = timedelta(days=1)
+
+
+class MroHealthAnalysis(models.AbstractModel):
+    """Runs the analytics engine over equipment, in bounded batches, and publishes the results.
+
+    Reads set-based (one query for the sensors of a batch, one for their hourly history), calls
+    the pure engine (``analytics``) per equipment, writes the results back set-based, then opens
+    or closes alerts, records predictions in the ledger and runs the prescriptive rules. One
+    equipment that fails is logged, marked and skipped; the batch goes on.
+    """
+
+    _name = "mro.health.analysis"
+    _description = "Equipment health analysis"
+
+    #: Equipment per batch (one cron call); the scheduler commits between batches.
+    _batch_size = 200
+
+    # ------------------------------------------------------------------ entry points
+    @api.model
+    def _cron_analyze(self):
+        """Analyse one batch of equipment that has new readings (or is due); report progress."""
+        ids = self._candidates(self._batch_size)
+        if ids:
+            self._analyze(self.env["maintenance.equipment"].browse(ids))
+        remaining = self._candidates(count=True) if len(ids) == self._batch_size else 0
+        self.env["ir.cron"]._notify_progress(done=len(ids), remaining=remaining)
+        return len(ids)
+
+    @api.model
+    def _candidates(self, limit=None, count=False):
+        """Equipment with readings newer than its last analysis, plus sensorless equipment whose
+        failure-history assessment is older than a day. Oldest analysis first."""
+        query = SQL(
+            """
+            SELECT e.id
+              FROM maintenance_equipment e
+              LEFT JOIN LATERAL (SELECT max(s.last_ts) AS newest, count(*) AS n
+                                   FROM mro_sensor s WHERE s.equipment_id = e.id AND s.active) s ON TRUE
+             WHERE e.active
+               AND ((s.newest IS NOT NULL AND s.newest > COALESCE(e.analysis_data_ts, '-infinity'))
+                    OR (s.n = 0 AND COALESCE(e.last_analysis, '-infinity') < %(due)s))
+             ORDER BY e.last_analysis NULLS FIRST, e.id
+            """,
+            due=fields.Datetime.now() - HISTORY_REFRESH,
+        )
+        if count:
+            self.env.cr.execute(SQL("SELECT count(*) FROM (%s) c", query))
+            return self.env.cr.fetchone()[0]
+        self.env.cr.execute(SQL("%s LIMIT %s", query, limit))
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    # ------------------------------------------------------------------ analysis
+    @api.model
+    def _analyze(self, equipments):
+        now = fields.Datetime.now()
+        equipments = equipments.exists()
+        if not equipments:
+            return
+        sensors = self._load_sensors(equipments)
+        series = self._load_series(equipments, sensors, now)
+        weibull = self._weibull_models(equipments.filtered(lambda e: not sensors.get(e.id)))
+        results, sensor_updates = [], []
+        for equipment in equipments:
+            company = equipment.company_id
+            try:
+                result, per_sensor = self._assess_one(
+                    equipment, sensors.get(equipment.id, []), series, weibull, now, company
+                )
+            except Exception as exc:  # one bad equipment must not stop the run
+                _logger.exception("Health analysis failed for equipment %s", equipment.id)
+                newest = max((s["last_ts"] for s in sensors.get(equipment.id, []) if s["last_ts"]), default=None)
+                result = {
+                    "id": equipment.id,
+                    "analysis_error": str(exc)[:250] or type(exc).__name__,
+                    "last_analysis": now,
+                    "analysis_data_ts": newest,
+                    "failed": True,
+                }
+                per_sensor = []
+            results.append(result)
+            sensor_updates.extend(per_sensor)
+        self._write_results(results, sensor_updates)
+        equipments.invalidate_recordset()
+        self.env["mro.sensor"].invalidate_model()
+        by_id = {r["id"]: r for r in results}
+        for equipment in equipments:
+            result = by_id[equipment.id]
+            if result.get("failed"):
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    self._publish(equipment, result, now)
+            except Exception:  # alerts, ledger or a rule failed: logged, the batch goes on
+                _logger.exception("Publishing the analysis of equipment %s failed", equipment.id)
+
+    @api.model
+    def _assess_one(self, equipment, sensor_rows, series, weibull, now, company):
+        """Assess one equipment; returns (equipment values, sensor values)."""
+        horizon = company.mro_planning_horizon_days or 30
+        confidence = company.mro_prediction_confidence or 0.8
+        now_days = to_days(now)
+        inputs = []
+        for row in sensor_rows:
+            t, y = series.get(row["id"], (np.empty(0), np.empty(0)))
+            inputs.append(
+                SensorInput(
+                    key=row["id"],
+                    t=t,
+                    y=y,
+                    warning=row["warning_limit"] or None,
+                    alarm=row["alarm_limit"] or None,
+                    physical_min=row["physical_min"] if row["physical_min"] or row["physical_max"] else None,
+                    physical_max=row["physical_max"] or None,
+                    baseline=self._baseline(row),
+                    step=1.0 / 24.0,
+                )
+            )
+        values = {
+            "id": equipment.id,
+            "last_analysis": now,
+            "analysis_error": None,
+            "analysis_data_ts": max((r["last_ts"] for r in sensor_rows if r["last_ts"]), default=None),
+            "limiting_sensor_id": None,
+            "data_from": None,
+            "data_to": None,
+        }
+        per_sensor = []
+        if inputs:
+            assessment = assess_equipment(inputs, now=now_days, horizon=horizon, confidence=confidence)
+            rul = assessment.rul
+            values.update(
+                health_score=float(assessment.score),
+                health_state=assessment.state,
+                anomaly=bool(assessment.anomaly),
+                health_reasons="\n".join(assessment.reasons) or None,
+                limiting_sensor_id=assessment.limiting_key,
+            )
+            spans = [series[k][0] for k in series if k in {i.key for i in inputs} and len(series[k][0])]
+            if spans:
+                values["data_from"] = from_days(min(s[0] for s in spans))
+                values["data_to"] = from_days(max(s[-1] for s in spans))
+            for sensor in assessment.sensors:
+                baseline = sensor.baseline
+                per_sensor.append(
+                    {
+                        "id": sensor.key,
+                        "baseline_median": baseline.median if baseline else None,
+                        "baseline_mad": baseline.mad if baseline else None,
+                        "baseline_n": baseline.n if baseline else None,
+                        "anomaly": bool(sensor.anomaly),
+                        "anomaly_z": float(sensor.z) if sensor.z is not None and np.isfinite(sensor.z) else None,
+                        "data_quality": ", ".join(sensor.quality) or None,
+                        "analysis_note": "; ".join(sensor.reasons)[:250] or None,
+                    }
+                )
+        else:
+            model = weibull.get(equipment.id)
+            age = self._age_days(equipment, now)
+            if model is None:
+                rul = None
+                reason = "No sensors and too little failure history for a Weibull model."
+            else:
+                rul = weibull_rul(model, age, confidence=confidence)
+                reason = rul.reason
+            values.update(
+                health_score=None,
+                health_state=None,
+                anomaly=False,
+                health_reasons=None,
+                failure_probability=weibull_p_fail_within(model, age, horizon) if model else 0.0,
+            )
+            if rul is None:
+                values.update(self._no_rul(reason))
+                return values, per_sensor
+        if rul.ok:
+            values.update(
+                rul_days=float(rul.rul),
+                rul_lower_days=float(rul.lower),
+                rul_upper_days=float(rul.upper),
+                rul_confidence=float(rul.confidence),
+                rul_quantiles=[round(float(q), 4) for q in rul.quantiles] if rul.quantiles is not None else None,
+                predicted_failure_date=now + timedelta(days=float(rul.rul)),
+                prediction_model=rul.model,
+                prediction_reason=rul.reason,
+            )
+            values.setdefault("failure_probability", float(rul.p_fail_within(horizon)))
+            values["failure_probability"] = max(values["failure_probability"], float(rul.p_fail_within(horizon)))
+        else:
+            values.update(self._no_rul(rul.reason))
+            values.setdefault("failure_probability", 0.0)
+        return values, per_sensor
+
+    @staticmethod
+    def _no_rul(reason):
+        return {
+            "rul_days": None,
+            "rul_lower_days": None,
+            "rul_upper_days": None,
+            "rul_confidence": None,
+            "rul_quantiles": None,
+            "predicted_failure_date": None,
+            "prediction_model": None,
+            "prediction_reason": reason,
+        }
+
+    @staticmethod
+    def _baseline(row):
+        from ..analytics import Baseline
+
+        return Baseline(row["baseline_median"], row["baseline_mad"], row["baseline_n"]) if row["baseline_n"] else None
+
+    # ------------------------------------------------------------------ data access
+    @api.model
+    def _load_sensors(self, equipments):
+        self.env.cr.execute(
+            SQL(
+                """SELECT id, equipment_id, warning_limit, alarm_limit, physical_min, physical_max,
+                          baseline_median, baseline_mad, baseline_n, last_ts
+                     FROM mro_sensor WHERE equipment_id = ANY(%s) AND active ORDER BY equipment_id, id""",
+                equipments.ids,
+            )
+        )
+        sensors = {}
+        for row in self.env.cr.dictfetchall():
+            sensors.setdefault(row["equipment_id"], []).append(row)
+        return sensors
+
+    @api.model
+    def _load_series(self, equipments, sensors, now):
+        """Hourly means per sensor over the analysis window (after the last baseline reset):
+        ``{sensor_id: (t_days, values)}``, one query for the whole batch."""
+        ids, since = [], []
+        for equipment in equipments:
+            window = equipment.company_id.mro_analysis_window_days or 90
+            start = now - timedelta(days=window)
+            if equipment.baseline_since and equipment.baseline_since > start:
+                start = equipment.baseline_since
+            for row in sensors.get(equipment.id, []):
+                ids.append(row["id"])
+                since.append(fields.Datetime.to_string(start))
+        if not ids:
+            return {}
+        self.env.cr.execute(
+            SQL(
+                """SELECT h.sensor_id,
+                          array_agg(extract(epoch FROM h.hour) / 86400.0 + 1.0 / 48 ORDER BY h.hour),
+                          array_agg(h.value_mean ORDER BY h.hour)
+                     FROM unnest(%s::int4[], %s::timestamp[]) AS w(sensor_id, since)
+                     JOIN mro_sensor_reading_hourly h ON h.sensor_id = w.sensor_id AND h.hour >= w.since
+                    GROUP BY h.sensor_id""",
+                ids,
+                since,
+            )
+        )
+        return {
+            sensor_id: (np.asarray(t, dtype=float), np.asarray(y, dtype=float))
+            for sensor_id, t, y in self.env.cr.fetchall()
+        }
+
+    @api.model
+    def _age_days(self, equipment, now):
+        """Days since the last renewal: the last corrective repair, else the in-service date."""
+        last = self.env["maintenance.request"].search(
+            [
+                ("equipment_id", "=", equipment.id),
+                ("maintenance_type", "=", "corrective"),
+                ("stage_id.done", "=", True),
+            ],
+            order="close_date desc",
+            limit=1,
+        )
+        start = last.close_date or equipment.effective_date or equipment.create_date.date()
+        return max(0.0, (now.date() - start).days)
+
+    @api.model
+    def _weibull_models(self, equipments):
+        """A Weibull model per group of similar equipment (same asset model, else same category),
+        fitted on their corrective failure history; failures found at an inspection are interval-
+        censored between the last good inspection and the report, current ages right-censored."""
+        if not equipments:
+            return {}
+        models_by_group, result = {}, {}
+        for equipment in equipments:
+            if equipment.mro_asset_model_id:
+                group = [("mro_asset_model_id", "=", equipment.mro_asset_model_id.id)]
+            elif equipment.category_id:
+                group = [("category_id", "=", equipment.category_id.id)]
+            else:
+                group = [("id", "=", equipment.id)]
+            key = str(group)
+            if key not in models_by_group:
+                models_by_group[key] = self._fit_group(self.env["maintenance.equipment"].search(group))
+            result[equipment.id] = models_by_group[key]
+        return result
+
+    @api.model
+    def _fit_group(self, group):
+        requests = self.env["maintenance.request"].search(
+            [("equipment_id", "in", group.ids), ("stage_id.done", "=", True)], order="request_date"
+        )
+        intervals, censored = [], []
+        today = fields.Date.today()
+        for equipment in group:
+            renewed = equipment.effective_date or equipment.create_date.date()
+            last_ok = renewed
+            for request in requests.filtered(lambda r, e=equipment: r.equipment_id == e):
+                if request.maintenance_type == "preventive":
+                    last_ok = request.close_date or request.request_date
+                    continue
+                upper = (request.request_date - renewed).days
+                lower = max(0, (last_ok - renewed).days) if last_ok > renewed else upper
+                if upper > 0:
+                    intervals.append((float(min(lower, upper)), float(upper)))
+                renewed = last_ok = request.close_date or request.request_date
+            age = (today - renewed).days
+            if age > 0:
+                censored.append(float(age))
+        if len(intervals) < 2:
+            return None
+        return fit_weibull(intervals, censored)
+
+    @api.model
+    def _write_results(self, results, sensor_updates):
+        """Write the analysis results back set-based: one statement for equipment, one for sensors."""
+        columns = {
+            "health_score": "float8",
+            "health_state": "varchar",
+            "anomaly": "bool",
+            "health_reasons": "text",
+            "rul_days": "float8",
+            "rul_lower_days": "float8",
+            "rul_upper_days": "float8",
+            "rul_confidence": "float8",
+            "rul_quantiles": "jsonb",
+            "predicted_failure_date": "timestamp",
+            "failure_probability": "float8",
+            "prediction_model": "varchar",
+            "prediction_reason": "text",
+            "limiting_sensor_id": "int4",
+            "last_analysis": "timestamp",
+            "analysis_data_ts": "timestamp",
+            "analysis_error": "varchar",
+        }
+        full = [r for r in results if not r.get("failed")]
+        failed = [r for r in results if r.get("failed")]
+        if full:
+            self._bulk_update("maintenance_equipment", columns, full)
+        if failed:
+            self._bulk_update(
+                "maintenance_equipment",
+                {"analysis_error": "varchar", "last_analysis": "timestamp", "analysis_data_ts": "timestamp"},
+                failed,
+            )
+        if sensor_updates:
+            for row in sensor_updates:
+                row["baseline_learned_at"] = fields.Datetime.now() if row["baseline_n"] else None
+            self._bulk_update(
+                "mro_sensor",
+                {
+                    "baseline_median": "float8",
+                    "baseline_mad": "float8",
+                    "baseline_n": "int4",
+                    "anomaly": "bool",
+                    "anomaly_z": "float8",
+                    "data_quality": "varchar",
+                    "analysis_note": "varchar",
+                },
+                sensor_updates,
+            )
+
+    @api.model
+    def _bulk_update(self, table, columns, rows):
+        """UPDATE ``table`` from a list of dicts keyed by ``id``, in one statement (jsonb_to_recordset)."""
+
+        def plain(value):
+            if isinstance(value, datetime):
+                return value.isoformat(sep=" ")  # keeps microseconds: compared with sensors' last_ts
+            if isinstance(value, (np.floating, np.integer, np.bool_)):
+                return value.item()
+            return value
+
+        payload = json.dumps([{k: plain(row.get(k)) for k in ("id", *columns)} for row in rows])
+        self.env.cr.execute(
+            SQL(
+                "UPDATE %(table)s t SET %(sets)s FROM jsonb_to_recordset(%(payload)s::jsonb) AS v(%(cols)s) "
+                "WHERE t.id = v.id",
+                table=SQL.identifier(table),
+                sets=SQL(", ").join(SQL("%s = v.%s", SQL.identifier(c), SQL.identifier(c)) for c in columns),
+                payload=payload,
+                cols=SQL(", ").join(
+                    [SQL("id int4")] + [SQL("%s %s", SQL.identifier(c), SQL(t)) for c, t in columns.items()]
+                ),
+            )
+        )
+
+    # ------------------------------------------------------------------ publication
+    @api.model
+    def _publish(self, equipment, result, now):
+        """Alerts, the prediction ledger and the prescriptive rules for one analysed equipment."""
+        conditions = {}
+        state = equipment.health_state
+        if state in ("warning", "critical"):
+            conditions[("health", False)] = (
+                "critical" if state == "critical" else "warning",
+                equipment.health_reasons or state,
+            )
+        if equipment.anomaly:
+            conditions[("anomaly", False)] = ("warning", equipment.health_reasons or "anomaly")
+        horizon = equipment.company_id.mro_planning_horizon_days or 30
+        if equipment.predicted_failure_date and equipment.rul_days < horizon:
+            conditions[("rul", False)] = (
+                "critical" if equipment.rul_days < horizon / 4 else "warning",
+                f"Remaining useful life {equipment.rul_days:.1f} days ({equipment.rul_lower_days:.1f} - "
+                f"{equipment.rul_upper_days:.1f}), model {equipment.prediction_model}",
+            )
+        for sensor in equipment.sensor_ids.filtered("data_quality"):
+            conditions[("data_quality", sensor.id)] = ("info", f"{sensor.display_name}: {sensor.data_quality}")
+        self.env["mro.health.alert"]._sync_episodes(equipment, conditions, now)
+        prediction = self._record_prediction(equipment, result, now)
+        self.env["mro.prescriptive.rule"]._run_for(equipment, prediction=prediction, now=now)
+
+    @api.model
+    def _record_prediction(self, equipment, result, now):
+        """Add the prediction to the ledger when it is new or has changed materially (its date moved by
+        more than max(1 day, 10% of the RUL) or its model changed), or a week after the last one."""
+        if not equipment.predicted_failure_date:
+            return None
+        Prediction = self.env["mro.prediction"]
+        last = Prediction.search([("equipment_id", "=", equipment.id)], order="published_at desc, id desc", limit=1)
+        if last and last.state == "open" and last.model == equipment.prediction_model:
+            moved = abs((last.predicted_failure_date - equipment.predicted_failure_date).total_seconds()) / 86400
+            if moved <= max(1.0, 0.1 * equipment.rul_days) and now - last.published_at < timedelta(days=7):
+                return last
+        rul_now = equipment.last_analysis or now
+        return Prediction.create(
+            {
+                "equipment_id": equipment.id,
+                "asset_model_id": equipment.mro_asset_model_id.id,
+                "sensor_id": equipment.limiting_sensor_id.id,
+                "published_at": now,
+                "data_from": result.get("data_from"),
+                "data_to": result.get("data_to"),
+                "model": equipment.prediction_model,
+                "reason": equipment.prediction_reason,
+                "rul_days": equipment.rul_days,
+                "rul_lower_days": equipment.rul_lower_days,
+                "rul_upper_days": equipment.rul_upper_days,
+                "confidence": equipment.rul_confidence,
+                "predicted_failure_date": equipment.predicted_failure_date,
+                "lower_date": rul_now + timedelta(days=equipment.rul_lower_days),
+                "upper_date": rul_now + timedelta(days=equipment.rul_upper_days),
+                "failure_probability": equipment.failure_probability,
+                "horizon_days": equipment.company_id.mro_planning_horizon_days,
+                "quantiles": equipment.rul_quantiles,
+            }
+        )

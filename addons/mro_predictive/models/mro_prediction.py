@@ -1,0 +1,74 @@
+from odoo import api, fields, models
+
+
+class MroPrediction(models.Model):
+    """The ledger: every published prediction, scored against the real failure when it comes."""
+
+    _name = "mro.prediction"
+    _description = "Published Failure Prediction"
+    _order = "published_at desc, id desc"
+
+    equipment_id = fields.Many2one("maintenance.equipment", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="equipment_id.company_id", store=True, index=True)
+    asset_model_id = fields.Many2one("mro.asset.model", readonly=True, index=True)
+    sensor_id = fields.Many2one("mro.sensor", ondelete="set null", readonly=True)
+    published_at = fields.Datetime(required=True, readonly=True, index=True)
+    data_from = fields.Datetime("Inputs from", readonly=True)
+    data_to = fields.Datetime("Inputs to", readonly=True)
+    model = fields.Char(readonly=True)
+    reason = fields.Text(readonly=True)
+    rul_days = fields.Float("RUL (days)", readonly=True, digits=(16, 1))
+    rul_lower_days = fields.Float("Lower (days)", readonly=True, digits=(16, 1))
+    rul_upper_days = fields.Float("Upper (days)", readonly=True, digits=(16, 1))
+    confidence = fields.Float(readonly=True)
+    predicted_failure_date = fields.Datetime(readonly=True)
+    lower_date = fields.Datetime(readonly=True)
+    upper_date = fields.Datetime(readonly=True)
+    failure_probability = fields.Float(readonly=True)
+    horizon_days = fields.Integer(readonly=True)
+    quantiles = fields.Json(readonly=True)
+    state = fields.Selection(
+        [("open", "Waiting for the outcome"), ("scored", "Scored")], default="open", required=True, index=True
+    )
+    request_id = fields.Many2one("maintenance.request", string="Corrective request", readonly=True)
+    actual_failure_date = fields.Datetime(readonly=True)
+    error_days = fields.Float(
+        "Error (days)", readonly=True, digits=(16, 1), aggregator="avg", help="Predicted minus actual; > 0 is late."
+    )
+    abs_error_days = fields.Float("Absolute error (days)", readonly=True, digits=(16, 1), aggregator="avg")
+    interval_held = fields.Boolean(readonly=True)
+    hit = fields.Boolean(readonly=True)
+    coverage_pct = fields.Float("Interval coverage (%)", readonly=True, aggregator="avg", digits=(16, 1))
+    hit_pct = fields.Float("Hit rate (%)", readonly=True, aggregator="avg", digits=(16, 1))
+
+    @api.depends("equipment_id", "published_at", "rul_days")
+    def _compute_display_name(self):
+        for prediction in self:
+            prediction.display_name = (
+                f"{prediction.equipment_id.display_name}: {prediction.rul_days:.0f} d "
+                f"({fields.Datetime.to_string(prediction.published_at)})"
+            )
+
+    def _score(self, request, failure_date):
+        """Score these predictions against a failure at ``failure_date`` (naive UTC).
+
+        A prediction is a hit when its error is within max(2 days, 25% of the RUL it announced);
+        its interval held when the failure fell between its lower and upper dates.
+        """
+        for prediction in self:
+            error = (prediction.predicted_failure_date - failure_date).total_seconds() / 86400.0
+            held = bool(prediction.lower_date and prediction.lower_date <= failure_date <= prediction.upper_date)
+            hit = abs(error) <= max(2.0, 0.25 * prediction.rul_days)
+            prediction.write(
+                {
+                    "state": "scored",
+                    "request_id": request.id,
+                    "actual_failure_date": failure_date,
+                    "error_days": error,
+                    "abs_error_days": abs(error),
+                    "interval_held": held,
+                    "hit": hit,
+                    "coverage_pct": 100.0 if held else 0.0,
+                    "hit_pct": 100.0 if hit else 0.0,
+                }
+            )

@@ -1,0 +1,230 @@
+import logging
+from datetime import timedelta, timezone
+
+from odoo import _, api, fields, models
+from odoo.addons.mro_sensor_bridge.models.mro_sensor import MEASURE_KINDS
+from odoo.exceptions import ValidationError
+
+from ..scheduling import first_slot_after, last_slot_before
+
+_logger = logging.getLogger(__name__)
+
+STATE_RANK = {"good": 0, "watch": 1, "warning": 2, "critical": 3}
+
+
+class MroPrescriptiveRule(models.Model):
+    """A no-code rule: when an equipment's condition matches, open a maintenance request and/or notify."""
+
+    _name = "mro.prescriptive.rule"
+    _description = "Prescriptive Maintenance Rule"
+    _inherit = ["mail.thread"]
+    _order = "sequence, id"
+
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(default=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    company_id = fields.Many2one("res.company", default=lambda self: self.env.company, index=True)
+
+    # ---- condition
+    condition = fields.Selection(
+        [
+            ("measure_limit", "A measure is above its limit"),
+            ("health_state", "Health state is at least"),
+            ("rul_below", "Remaining useful life below"),
+            ("probability_above", "Failure probability above"),
+            ("anomaly", "An anomaly is detected"),
+        ],
+        required=True,
+        default="health_state",
+        tracking=True,
+    )
+    measure_kind = fields.Selection(MEASURE_KINDS, help="Only this measure; empty: any measure.")
+    limit_level = fields.Selection([("warning", "Warning limit"), ("alarm", "Alarm limit")], default="alarm")
+    health_state = fields.Selection(
+        [("watch", "Watch"), ("warning", "Warning"), ("critical", "Critical")], default="warning"
+    )
+    rul_days = fields.Float("RUL below (days)", default=30.0)
+    probability = fields.Float("Probability above", default=0.5, help="Within the company's planning horizon, 0-1.")
+    # ---- which equipment
+    criticality = fields.Selection(
+        [("A", "A"), ("B", "B"), ("C", "C")], help="Only equipment of this criticality; empty: all."
+    )
+    asset_model_ids = fields.Many2many("mro.asset.model", string="Asset models", help="Empty: all.")
+    category_ids = fields.Many2many("maintenance.equipment.category", string="Equipment categories", help="Empty: all.")
+    # ---- actions
+    create_request = fields.Boolean(default=True)
+    maintenance_team_id = fields.Many2one("maintenance.team", string="Team", check_company=True)
+    request_user_id = fields.Many2one("res.users", string="Technician", help="Empty: the equipment's technician.")
+    priority = fields.Selection(
+        [("0", "Very Low"), ("1", "Low"), ("2", "Normal"), ("3", "High")], default="2", required=True
+    )
+    maintenance_type = fields.Selection(
+        [("corrective", "Corrective"), ("preventive", "Preventive")], default="preventive", required=True
+    )
+    duration = fields.Float("Duration (hours)", default=2.0)
+    instructions = fields.Html()
+    notify = fields.Boolean("Notify")
+    notify_partner_ids = fields.Many2many("res.partner", string="Notify", help="Also the equipment's followers.")
+    cooldown_hours = fields.Float(
+        "Cool-down (hours)", default=24.0, help="No new request from this rule for the same equipment within this time."
+    )
+    request_ids = fields.One2many("maintenance.request", "mro_rule_id")
+    request_count = fields.Integer(compute="_compute_request_count")
+
+    _check_company_auto = True
+
+    @api.constrains("probability")
+    def _check_probability(self):
+        for rule in self:
+            if not 0.0 <= rule.probability <= 1.0:
+                raise ValidationError(_("A probability is between 0 and 1."))
+
+    def _compute_request_count(self):
+        counts = dict(
+            self.env["maintenance.request"]._read_group([("mro_rule_id", "in", self.ids)], ["mro_rule_id"], ["__count"])
+        )
+        for rule in self:
+            rule.request_count = counts.get(rule, 0)
+
+    def action_view_requests(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("maintenance.hr_equipment_request_action")
+        action["domain"] = [("mro_rule_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    # ---------------------------------------------------------------- evaluation
+    def _applies_to(self, equipment):
+        self.ensure_one()
+        return (
+            (not self.company_id or self.company_id == equipment.company_id)
+            and (not self.criticality or self.criticality == equipment.criticality)
+            and (not self.asset_model_ids or equipment.mro_asset_model_id in self.asset_model_ids)
+            and (not self.category_ids or equipment.category_id in self.category_ids)
+        )
+
+    def _matches(self, equipment):
+        """Whether the condition holds for ``equipment`` (after its analysis); returns a reason or ''."""
+        self.ensure_one()
+        if self.condition == "measure_limit":
+            levels = ("alarm",) if self.limit_level == "alarm" else ("warning", "alarm")
+            sensors = equipment.sensor_ids.filtered(
+                lambda s: s.limit_state in levels and (not self.measure_kind or s.measure_kind == self.measure_kind)
+            )
+            if not sensors:
+                return ""
+            first = sensors[0]
+            return _(
+                "%(sensor)s at %(value)s %(unit)s", sensor=first.display_name, value=first.last_value, unit=first.unit
+            )
+        if self.condition == "health_state":
+            ok = STATE_RANK.get(equipment.health_state, -1) >= STATE_RANK[self.health_state]
+            score = round(equipment.health_score)
+            return _("health %(state)s (score %(score)s)", state=equipment.health_state, score=score) if ok else ""
+        if self.condition == "rul_below":
+            ok = bool(equipment.predicted_failure_date) and equipment.rul_days < self.rul_days
+            return _("remaining useful life %s days", round(equipment.rul_days, 1)) if ok else ""
+        if self.condition == "probability_above":
+            ok = equipment.failure_probability > self.probability
+            return _("failure probability %s%%", round(100 * equipment.failure_probability)) if ok else ""
+        if self.condition == "anomaly":
+            return _("anomaly: %s", equipment.health_reasons or "") if equipment.anomaly else ""
+        return ""
+
+    @api.model
+    def _run_for(self, equipment, prediction=None, now=None):
+        """Evaluate every active rule on ``equipment``; returns the requests created."""
+        now = now or fields.Datetime.now()
+        requests = self.env["maintenance.request"]
+        for rule in self.search([("company_id", "in", [False, equipment.company_id.id])]):
+            if not rule._applies_to(equipment):
+                continue
+            reason = rule._matches(equipment)
+            if not reason:
+                continue
+            if rule.notify:
+                rule._notify(equipment, reason)
+            if rule.create_request and not rule._blocked(equipment, now):
+                requests |= rule._open_request(equipment, reason, prediction, now)
+        return requests
+
+    def _blocked(self, equipment, now):
+        """One open request per equipment and rule, and nothing new within the cool-down."""
+        self.ensure_one()
+        Request = self.env["maintenance.request"].with_context(active_test=False)
+        mine = [("mro_rule_id", "=", self.id), ("equipment_id", "=", equipment.id)]
+        if Request.search_count([*mine, ("stage_id.done", "=", False), ("archive", "=", False)], limit=1):
+            return True
+        since = now - timedelta(hours=self.cooldown_hours)
+        return bool(self.cooldown_hours and Request.search_count([*mine, ("create_date", ">", since)], limit=1))
+
+    def _notify(self, equipment, reason):
+        self.ensure_one()
+        equipment.message_post(
+            body=_("Rule %(rule)s: %(reason)s", rule=self.name, reason=reason),
+            partner_ids=self.notify_partner_ids.ids,
+            subtype_xmlid="mail.mt_comment",
+        )
+
+    def _open_request(self, equipment, reason, prediction, now):
+        self.ensure_one()
+        team = self.maintenance_team_id or equipment.maintenance_team_id
+        deadline = equipment.predicted_failure_date
+        if deadline and equipment.rul_lower_days and equipment.last_analysis:
+            # Plan before the early end of the interval, not only before the median.
+            deadline = min(deadline, equipment.last_analysis + timedelta(days=equipment.rul_lower_days))
+        schedule = self._schedule(team, equipment.company_id, deadline, self.duration, now)
+        description = (self.instructions or "") + _(
+            "<p>Opened by rule <b>%(rule)s</b>: %(reason)s.</p>", rule=self.name, reason=reason
+        )
+        if equipment.predicted_failure_date:
+            description += _(
+                "<p>Predicted failure %(date)s (%(low)s - %(high)s days at %(conf)s%%), model %(model)s.</p>",
+                date=fields.Datetime.to_string(equipment.predicted_failure_date),
+                low=round(equipment.rul_lower_days, 1),
+                high=round(equipment.rul_upper_days, 1),
+                conf=round(100 * equipment.rul_confidence),
+                model=equipment.prediction_model,
+            )
+        values = {
+            "name": f"{self.name}: {equipment.display_name}",
+            "equipment_id": equipment.id,
+            "company_id": equipment.company_id.id,
+            "maintenance_type": self.maintenance_type,
+            "priority": self.priority,
+            "schedule_date": schedule,
+            "duration": self.duration,
+            "description": description,
+            "mro_rule_id": self.id,
+            "mro_prediction_id": prediction.id if prediction else False,
+        }
+        if team:
+            values["maintenance_team_id"] = team.id
+        if self.request_user_id:
+            values["user_id"] = self.request_user_id.id
+        return self.env["maintenance.request"].create(values)
+
+    @api.model
+    def _schedule(self, team, company, deadline, duration_hours, now):
+        """The request's scheduled date (naive UTC): the last working slot of the team's (or the
+        company's) calendar that ends before ``deadline``, leaves such as a plant shutdown excluded;
+        the first working slot from now when the deadline leaves no time; ``now`` without a calendar."""
+        calendar = team._mro_calendar(company) if team else company.resource_calendar_id
+        if not deadline:
+            deadline = now + timedelta(days=7)
+        if not calendar:
+            return max(now, deadline - timedelta(hours=duration_hours))
+        utc = timezone.utc
+        start = now.replace(tzinfo=utc)
+        end = max(deadline, now + timedelta(days=14)).replace(tzinfo=utc)
+        intervals = calendar._work_intervals_batch(start, end)[False]
+        spans = [(_naive(a), _naive(b)) for a, b, _rec in intervals]
+        slot = last_slot_before(spans, deadline, timedelta(hours=duration_hours or 1.0))
+        if slot is None or slot < now:
+            slot = first_slot_after(spans, now) or now
+        return slot.replace(microsecond=0)
+
+
+def _naive(moment):
+    """Aware datetime -> naive UTC, Odoo's storage convention."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)

@@ -1,0 +1,11 @@
+from odoo import fields, models
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    mro_planning_horizon_days = fields.Integer("Planning horizon (days)", default=30)
+    mro_prediction_confidence = fields.Float(
+        "Prediction interval confidence", default=0.8, help="Central probability of the RUL interval."
+    )
+    mro_analysis_window_days = fields.Integer("Analysis window (days)", default=90)

@@ -1,0 +1,5 @@
+from . import test_asset_model
+from . import test_analysis
+from . import test_alerts
+from . import test_rules
+from . import test_ledger

@@ -1,0 +1,112 @@
+from unittest.mock import patch
+
+from odoo.addons.mro_predictive.models import mro_health_analysis
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import PredictiveCase
+
+
+@tagged("post_install", "-at_install")
+class TestAnalysis(PredictiveCase):
+    def test_degrading_pump_gets_a_forecast(self):
+        self.write_history(self.vib, self.degradation())
+        self.analyze()
+        pump = self.pump
+        self.assertTrue(pump.last_analysis)
+        self.assertFalse(pump.analysis_error)
+        self.assertEqual(pump.limiting_sensor_id, self.vib)
+        self.assertTrue(pump.predicted_failure_date, pump.prediction_reason)
+        # Truth: the threshold is crossed ~12.5 days after the last point.
+        self.assertTrue(5 < pump.rul_days < 25, pump.rul_days)
+        self.assertTrue(pump.rul_lower_days <= pump.rul_days <= pump.rul_upper_days)
+        self.assertIn(pump.prediction_model, ("exponential", "linear"))
+        self.assertTrue(pump.prediction_reason)
+        self.assertEqual(pump.rul_confidence, 0.8)
+        self.assertEqual(len(pump.rul_quantiles), 99)
+        self.assertGreater(pump.failure_probability, 0.5)  # within the 30-day horizon
+        self.assertIn(pump.health_state, ("warning", "critical"))
+        self.assertLess(pump.health_score, 70)
+        self.assertTrue(self.vib.baseline_n)
+        chart = pump.mro_health_trend()
+        self.assertTrue(chart["history"])
+        self.assertEqual(chart["alarm"], 4.5)
+        self.assertLess(chart["forecast"]["lower"], chart["forecast"]["upper"])
+
+    def test_healthy_pump_has_no_date(self):
+        self.write_history(self.vib, self.healthy())
+        self.analyze()
+        self.assertEqual(self.pump.health_state, "good")
+        self.assertFalse(self.pump.predicted_failure_date)
+        self.assertFalse(self.pump.anomaly)
+        self.assertTrue(self.pump.prediction_reason)  # why there is no prediction
+
+    def test_cron_works_incrementally_in_batches(self):
+        fleet = self.env["maintenance.equipment"]
+        for i in range(5):
+            equipment = self.env["maintenance.equipment"].create({"name": f"Fan F-{i}"})
+            sensor = self.env["mro.sensor"].create(
+                {"code": f"F{i}-VIB", "name": "vib", "equipment_id": equipment.id, "alarm_limit": 7.1}
+            )
+            self.write_history(sensor, self.healthy(days=3, seed=i))
+            fleet |= equipment
+        self.write_history(self.vib, self.healthy(days=3))
+        fleet |= self.pump
+        pending = set(self.Analysis._candidates(limit=100))
+        self.assertTrue(set(fleet.ids) <= pending)
+        with patch.object(type(self.Analysis), "_batch_size", 2):
+            self.assertEqual(self.Analysis._cron_analyze(), 2)
+            self.assertEqual(self.Analysis._candidates(count=True), len(pending) - 2)
+            for _ in range(len(pending)):
+                if not self.Analysis._cron_analyze():
+                    break
+        self.assertFalse(set(fleet.ids) & set(self.Analysis._candidates(limit=100)))
+        # New readings for one equipment only: only it is analysed again.
+        self.write_history(self.vib, [1.3])
+        self.assertEqual(self.Analysis._candidates(limit=100), [self.pump.id])
+
+    def test_one_failing_equipment_is_skipped_and_logged(self):
+        other = self.env["maintenance.equipment"].create({"name": "Gearbox G-1"})
+        sensor = self.env["mro.sensor"].create({"code": "G1-VIB", "name": "vib", "equipment_id": other.id})
+        self.write_history(sensor, self.healthy(days=2))
+        self.write_history(self.vib, self.healthy(days=2))
+        real = mro_health_analysis.assess_equipment
+
+        def flaky(inputs, **kwargs):
+            if inputs[0].key == self.vib.id:
+                raise ValueError("corrupt history")
+            return real(inputs, **kwargs)
+
+        with patch.object(mro_health_analysis, "assess_equipment", flaky), mute_logger(mro_health_analysis.__name__):
+            self.Analysis._analyze(self.pump | other)
+        self.assertEqual(self.pump.analysis_error, "corrupt history")
+        self.assertFalse(other.analysis_error)
+        self.assertEqual(other.health_state, "good")
+        # Not retried until new readings arrive, so one bad equipment cannot stall the cron.
+        self.assertNotIn(self.pump.id, self.Analysis._candidates(limit=100))
+
+    def test_sensorless_equipment_gets_a_weibull_probability(self):
+        category = self.env["maintenance.equipment.category"].create({"name": "Valves"})
+        stage_done = self.env["maintenance.stage"].search([("done", "=", True)], limit=1)
+        valves = self.env["maintenance.equipment"].create(
+            [{"name": f"Valve V-{i}", "category_id": category.id, "effective_date": "2024-01-01"} for i in range(4)]
+        )
+        failures = {0: ["2024-03-01", "2024-06-01"], 1: ["2024-04-15"], 2: ["2024-02-20", "2024-05-30"], 3: []}
+        for index, dates in failures.items():
+            for day in dates:
+                self.env["maintenance.request"].create(
+                    {
+                        "name": "Valve stuck",
+                        "equipment_id": valves[index].id,
+                        "maintenance_type": "corrective",
+                        "request_date": day,
+                        "close_date": day,
+                        "stage_id": stage_done.id,
+                    }
+                )
+        self.analyze(valves)
+        valve = valves[3]
+        self.assertEqual(valve.prediction_model, "weibull", valve.prediction_reason)
+        self.assertGreater(valve.failure_probability, 0.0)
+        self.assertLessEqual(valve.failure_probability, 1.0)
+        self.assertFalse(valve.health_state)  # no sensors: no condition to judge

@@ -1,0 +1,188 @@
+"""Benchmark the health analysis: a full pass over a large fleet, then an incremental pass.
+
+Builds a database with mro_predictive and N equipment with 3 sensors each and D days of hourly
+aggregates (10,000 x 3 x 90 days by default: 64.8 million hourly rows; a tenth of the fleet
+degrading), then, inside real Odoo processes (``odoo-bin shell``), runs the production code path:
+``mro.health.analysis._cron_analyze`` batch after batch, committing after each batch as the
+scheduler does. The full pass is split over ``--workers`` processes, each taking its own share
+of the equipment (as queue_job channels or several cron workers would). Then 1% of the equipment
+gets new readings and one process runs the cron until nothing is left: the incremental pass.
+
+Last line: ``RESULT equipment_per_s=<n> incremental_s=<x>``.
+
+    .venv/bin/python bench/analysis.py                        # the full run (~15 min to build)
+    .venv/bin/python bench/analysis.py --equipment 1000 --days 30   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+import odoo_server  # noqa: E402
+
+BUILD = """
+import time, numpy as np
+from odoo.tools import SQL
+N, D, SEED = {n}, {days}, 7
+env = env(context=dict(env.context, tracking_disable=True, mail_create_nolog=True, mail_notrack=True))
+Eq = env["maintenance.equipment"]
+t0 = time.time()
+equipment = Eq.browse()
+for start in range(0, N, 1000):
+    names = [f"Bench machine {{i}}" for i in range(start, min(N, start + 1000))]
+    equipment |= Eq.create([{{"name": name, "criticality": "B"}} for name in names])
+    env.cr.commit()
+vals = []
+for k, e in enumerate(equipment):
+    measures = (("vibration_velocity", 2.8, 4.5), ("temperature", 70, 85), ("current", 40, 48))
+    for j, (kind, warn, alarm) in enumerate(measures):
+        vals.append({{"code": f"B{{k:05d}}-{{j}}", "name": kind, "equipment_id": e.id, "measure_kind": kind,
+                     "warning_limit": warn, "alarm_limit": alarm}})
+Sensor = env["mro.sensor"]
+for start in range(0, len(vals), 3000):
+    Sensor.create(vals[start:start + 3000])
+    env.cr.commit()
+print("created", len(equipment), "equipment and", len(vals), "sensors in", round(time.time() - t0), "s", flush=True)
+t0 = time.time()
+ids = Sensor.search([("code", "=like", "B%")], order="id").ids
+for start in range(0, len(ids), 300):
+    chunk = ids[start:start + 300]
+    # Healthy sensors hover at a level; every tenth equipment degrades exponentially.
+    env.cr.execute(SQL('''
+        INSERT INTO mro_sensor_reading_hourly (sensor_id, hour, value_count, value_sum, value_min, value_max,
+                                               value_mean, first_ts, last_ts, last_value)
+        SELECT s.id, h.hour, 60, 60 * v.x, v.x - 0.1, v.x + 0.1, v.x, h.hour, h.hour + interval '59 minutes', v.x
+          FROM mro_sensor s
+          CROSS JOIN generate_series(date_trunc('hour', now() AT TIME ZONE 'UTC') - %s * interval '1 day',
+                                     date_trunc('hour', now() AT TIME ZONE 'UTC') - interval '1 hour',
+                                     interval '1 hour') AS h(hour)
+          CROSS JOIN LATERAL (SELECT CASE
+                WHEN s.measure_kind = 'vibration_velocity' AND s.equipment_id %% 10 = 0
+                THEN 1.0 + 0.05 * exp(0.045 * extract(epoch FROM
+                     h.hour - (now() AT TIME ZONE 'UTC' - %s * interval '1 day')) / 86400)
+                ELSE (CASE s.measure_kind WHEN 'temperature' THEN 55 WHEN 'current' THEN 30 ELSE 1.2 END)
+                     * (1 + 0.02 * sin(s.id + extract(epoch FROM h.hour) / 7200.0))
+                END + 0.02 * (random() - 0.5) AS x) v
+         WHERE s.id = ANY(%s)
+    ''', D, D, chunk))
+    env.cr.commit()
+env.cr.execute('''UPDATE mro_sensor s SET last_ts = h.last_ts, last_value = h.last_value
+                    FROM (SELECT DISTINCT ON (sensor_id) sensor_id, last_ts, last_value
+                            FROM mro_sensor_reading_hourly ORDER BY sensor_id, hour DESC) h
+                   WHERE h.sensor_id = s.id''')
+env.cr.commit()
+env.cr.execute("SELECT count(*) FROM mro_sensor_reading_hourly")
+print("hourly aggregates:", env.cr.fetchone()[0], "rows in", round(time.time() - t0), "s", flush=True)
+"""
+
+ANALYZE = """
+import time, json
+A = env["mro.health.analysis"]
+share, parts = {share}, {parts}
+ids = A._candidates(limit=10**9)
+mine = [i for i in ids if i % parts == share] if parts > 1 else ids
+Eq = env["maintenance.equipment"]
+batch = A._batch_size
+t0 = time.time()
+for start in range(0, len(mine), batch):
+    A._analyze(Eq.browse(mine[start:start + batch]))
+    env.cr.commit()
+print("RESULT_JSON", json.dumps({{"n": len(mine), "s": time.time() - t0}}), flush=True)
+"""
+
+INCREMENTAL = """
+import time, json, random
+A = env["mro.health.analysis"]
+env.cr.execute("SELECT id FROM mro_sensor WHERE code LIKE 'B%%' ORDER BY id")
+sensors = [r[0] for r in env.cr.fetchall()]
+random.seed(3)
+touched = random.sample(sensors[::3], max(1, len(sensors) // 300))  # 1% of equipment, one sensor each
+now = time.time()
+env["mro.sensor.reading"]._insert_readings(touched, [round(now * 1e6)] * len(touched), [1.3] * len(touched))
+env.cr.commit()
+t0 = time.time()
+done = 0
+while True:
+    n = A._cron_analyze()
+    env.cr.commit()
+    done += n
+    if n < A._batch_size:
+        break
+print("RESULT_JSON", json.dumps({{"n": done, "s": time.time() - t0, "touched": len(touched)}}), flush=True)
+"""
+
+
+def shell(db: str, code: str, log: Path) -> subprocess.Popen:
+    cmd = odoo_server.odoo_cmd("shell", "-d", db, "--log-level=warn", "--no-http")
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(log, "ab"), text=True)  # noqa: SIM115
+    proc.stdin.write(code)
+    proc.stdin.close()
+    return proc
+
+
+def result_of(proc: subprocess.Popen) -> dict:
+    found = None
+    for line in proc.stdout:
+        if line.startswith("RESULT_JSON "):
+            found = json.loads(line.split(" ", 1)[1])
+        elif line.strip():
+            print("  " + line.rstrip(), flush=True)
+    if proc.wait() != 0 or found is None:
+        raise RuntimeError("the Odoo shell failed; see var/bench/analysis.log")
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="mro_bench_analysis")
+    parser.add_argument("--equipment", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--reuse-db", action="store_true", help="keep an existing --db (already filled)")
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+    log = ROOT / "var" / "bench" / "analysis.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+
+    if not (args.reuse_db and odoo_server.db_exists(args.db)):
+        print(f"creating {args.db}: mro_predictive, {args.equipment:,} equipment x 3 sensors x {args.days} days hourly")
+        t0 = time.perf_counter()
+        odoo_server.create_db(args.db, ["mro_predictive"], demo=False, log=log)
+        proc = shell(args.db, BUILD.format(n=args.equipment, days=args.days), log)
+        for line in proc.stdout:
+            print("  " + line.rstrip(), flush=True)
+        if proc.wait() != 0:
+            raise RuntimeError(f"building the fleet failed; see {log}")
+        print(f"  built in {time.perf_counter() - t0:.0f} s", flush=True)
+    try:
+        t0 = time.perf_counter()
+        procs = [shell(args.db, ANALYZE.format(share=k, parts=args.workers), log) for k in range(args.workers)]
+        results = [result_of(p) for p in procs]
+        wall = time.perf_counter() - t0
+        n = sum(r["n"] for r in results)
+        inner = max(r["s"] for r in results)
+        rate = n / inner
+        print(
+            f"full pass: {n:,} equipment in {inner:.1f} s of analysis ({wall:.1f} s with process start-up) "
+            f"by {args.workers} processes: {rate:,.0f} equipment/s"
+        )
+        inc = result_of(shell(args.db, INCREMENTAL, log))
+        print(
+            f"incremental pass: {inc['touched']} equipment with new readings, {inc['n']} analysed in {inc['s']:.2f} s"
+        )
+        print(f"RESULT equipment_per_s={rate:.0f} incremental_s={inc['s']:.2f}")
+    finally:
+        if not args.keep_db:
+            odoo_server.drop_db(args.db)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
