@@ -3,6 +3,7 @@ remaining useful life with an interval, equipment health, and Weibull failure-hi
 
 from .assess import EquipmentAssessment, SensorAssessment, SensorInput, assess_equipment, assess_sensor
 from .baseline import Baseline, learn_baseline
+from .fleet import FleetModel
 from .quality import Quality, check_quality
 from .rul import PROBS, RulResult, estimate_rul, no_prediction
 from .weibull import WeibullFit, fit_weibull, weibull_p_fail_within, weibull_rul
@@ -11,6 +12,7 @@ __all__ = [
     "PROBS",
     "Baseline",
     "EquipmentAssessment",
+    "FleetModel",
     "Quality",
     "RulResult",
     "SensorAssessment",

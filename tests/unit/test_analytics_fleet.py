@@ -1,0 +1,85 @@
+"""Fleet mode on generated run-to-failure data: better than knowing only the average life."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from analytics import FleetModel
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fleet(seed: int, units: int, regimes: int = 1):
+    """Histories from bench/gen_rul_data.py's simulator: (t, settings, measures) until failure."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from gen_rul_data import simulate_unit
+
+    rng = np.random.default_rng(seed)
+    m = 10
+    sens = rng.uniform(2, 8, m) * rng.choice([-1.0, 1.0], m)
+    sens[-2:] = 0.0
+    noise = rng.uniform(0.3, 1.5, m)
+    noise[-1] = 0.0
+    offsets = rng.normal(0, 20, (regimes, m))
+    out = []
+    for _ in range(units):
+        t, settings, measures = simulate_unit(rng, m, regimes, sens, noise, offsets)
+        out.append(np.column_stack([t, settings, measures]))
+    return out
+
+
+@pytest.mark.parametrize("regimes", [1, 6])
+def test_fleet_model_beats_the_mean_life_and_covers(regimes):
+    train = fleet(1, 60, regimes)
+    test = fleet(1, 110, regimes)[60:]  # same population, other units
+    model = FleetModel().fit(train)
+    assert (model.regimes is not None) == (regimes > 1)
+    mean_life = np.mean([h[-1, 0] for h in train])
+    errors, naive, covered = [], [], 0
+    rng = np.random.default_rng(5)
+    for history in test:
+        cut = int(len(history) * rng.uniform(0.5, 0.95))
+        true = history[-1, 0] - history[cut - 1, 0]
+        result = model.predict(history[:cut])
+        assert result.ok and result.model == "fleet"
+        errors.append(result.rul - true)
+        naive.append(max(mean_life - history[cut - 1, 0], 0.0) - true)
+        covered += result.lower <= true <= result.upper
+    rmse, naive_rmse = np.sqrt(np.mean(np.square(errors))), np.sqrt(np.mean(np.square(naive)))
+    assert rmse < 0.7 * naive_rmse, (rmse, naive_rmse)
+    assert covered / len(test) >= 0.6
+
+
+def test_fleet_model_round_trip_and_refusals():
+    train = fleet(2, 20)
+    model = FleetModel().fit(train)
+    again = FleetModel.from_dict(model.to_dict())
+    history = train[0][:100]
+    assert again.predict(history).rul == pytest.approx(model.predict(history).rul)
+    with pytest.raises(ValueError, match="at least 5"):
+        FleetModel().fit(train[:3])
+    assert not FleetModel().predict(history).ok
+    assert not model.predict(np.full((5, history.shape[1]), np.nan)).ok
+
+
+def test_backtest_script_prints_the_result_line(tmp_path):
+    gen = [sys.executable, str(ROOT / "bench" / "gen_rul_data.py"), "--out", str(tmp_path)]
+    subprocess.run([*gen, "--units-train", "30", "--units-test", "20"], check=True, capture_output=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "rul_backtest.py"),
+            *("--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv")),
+            *("--truth", str(tmp_path / "truth.csv")),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    last = out.splitlines()[-1].split()
+    assert last[0] == "RESULT"
+    fields = dict(item.split("=") for item in last[1:])
+    assert set(fields) == {"rmse", "phm08_score", "coverage80", "mean_width80", "n"}
+    assert fields["n"] == "20"
