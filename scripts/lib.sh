@@ -92,6 +92,12 @@ ensure_mosquitto() {
     return 1
 }
 
+# Browser tests (Odoo tours, HttpCase.browser_js) need Chromium; Odoo finds Debian's.
+ensure_chromium() {
+    command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
+        || _apt_install chromium || echo "warning: Chromium could not be installed; browser tests will be skipped" >&2
+}
+
 ensure_services() {
     ensure_postgres
     ensure_mosquitto

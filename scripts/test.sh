@@ -7,6 +7,7 @@ source "$(dirname "$0")/lib.sh"
 ensure_odoo
 ensure_services
 ensure_venv
+ensure_chromium
 
 OUT="$ROOT/var/test"
 rm -rf "$OUT" && mkdir -p "$OUT"

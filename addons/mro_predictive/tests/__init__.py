@@ -3,3 +3,4 @@ from . import test_analysis
 from . import test_alerts
 from . import test_rules
 from . import test_ledger
+from . import test_ui
