@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .baseline import Baseline
+from .baseline import Baseline, fast_median
 
 #: Robust z of the recent level beyond which the machine is not behaving as in its baseline.
 LEVEL_Z = 5.0
@@ -33,7 +33,7 @@ def detect(y: np.ndarray, baseline: Baseline | None, since: int = 0) -> Anomaly:
     if baseline is None or y.size == 0:
         return out
     z_all = baseline.z(y)
-    out.z = float(np.median(z_all[-RECENT:]))
+    out.z = fast_median(z_all[-RECENT:])
     if abs(out.z) >= LEVEL_Z:
         out.anomaly = True
         out.reasons.append(f"level {out.z:+.1f} sigma from the baseline median {baseline.median:.3g}")

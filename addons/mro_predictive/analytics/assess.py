@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .anomaly import detect
-from .baseline import Baseline, learn_baseline
+from .baseline import Baseline, fast_median, learn_baseline
 from .quality import check_quality
 from .rul import RulResult, estimate_rul, no_prediction
 
@@ -66,7 +66,7 @@ def assess_sensor(s: SensorInput, now: float | None, confidence: float) -> Senso
         return SensorAssessment(
             s.key, None, None, False, False, q.codes, q.reasons, s.baseline, no_prediction("no data")
         )
-    value = float(np.median(q.y[-3:]))
+    value = fast_median(q.y[-3:])
     baseline, since = s.baseline, 0
     if baseline is None:
         since = max(BASELINE_MIN, q.y.size // 3)

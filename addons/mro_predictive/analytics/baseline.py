@@ -10,6 +10,19 @@ import numpy as np
 MAD_TO_SIGMA = 1.4826
 
 
+def fast_median(values) -> float:
+    """Median of a 1-D array of finite values; several times cheaper than ``np.median`` on the short
+    arrays the engine takes medians of thousands of times per pass (no NaN handling, no copies)."""
+    values = np.asarray(values, dtype=float)
+    n = values.size
+    if n <= 16:
+        ordered = sorted(values.tolist())
+        return 0.5 * (ordered[(n - 1) // 2] + ordered[n // 2])
+    lo, hi = (n - 1) // 2, n // 2
+    part = np.partition(values, (lo, hi))
+    return 0.5 * float(part[lo] + part[hi])
+
+
 @dataclass
 class Baseline:
     """A sensor's healthy level: median, median absolute deviation, and how many values it rests on."""
@@ -41,6 +54,6 @@ def learn_baseline(values: np.ndarray, min_samples: int = 24) -> Baseline | None
     finite = values[np.isfinite(values)]
     if finite.size < min_samples:
         return None
-    median = float(np.median(finite))
-    mad = float(np.median(np.abs(finite - median)))
+    median = fast_median(finite)
+    mad = fast_median(np.abs(finite - median))
     return Baseline(median=median, mad=mad, n=int(finite.size))

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .baseline import fast_median
+
 #: A flat line this long (samples) with not the slightest change is a stuck sensor.
 STUCK_SAMPLES = 12
 #: A jump this many robust deviations from both neighbours is a spike.
@@ -62,7 +64,7 @@ def check_quality(
         d = y[1:-1] - 0.5 * (y[:-2] + y[2:])
         # Robust scale of the neighbour differences (a sample of them is plenty, and 4x cheaper).
         sample = d[:: max(1, d.size // 500)]
-        scale = 1.4826 * np.median(np.abs(sample - np.median(sample)))
+        scale = 1.4826 * fast_median(np.abs(sample - fast_median(sample)))
         scale = max(scale, 1e-6 * max(abs(float(y[-1])), 1.0))
         spikes = np.zeros(y.size, dtype=bool)
         # Far from both neighbours, which agree with each other: a level step is not a spike.

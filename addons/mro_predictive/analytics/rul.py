@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from .baseline import fast_median
+
 #: Probability levels of the stored RUL quantiles.
 PROBS = np.round(np.linspace(0.01, 0.99, 99), 2)
 #: Longest RUL the engine will state (days): beyond, "no crossing expected".
@@ -133,7 +135,7 @@ def estimate_rul(
     if t.size < MIN_POINTS:
         return no_prediction(f"too few points for a trend ({t.size} < {MIN_POINTS})", confidence)
     now = float(t[-1] if now is None else now)
-    level = float(np.median(y[-min(6, y.size) :]))
+    level = fast_median(y[-min(6, y.size) :])
     if level >= threshold:
         q = np.zeros(PROBS.size)
         return RulResult(True, f"at or over the threshold {threshold:g} now", "threshold", 0.0, 0.0, 0.0, confidence, q)
@@ -187,7 +189,7 @@ def _holdout_error(x: np.ndarray, y: np.ndarray, phi: float | None) -> float:
     cut = (2 * x.size) // 3
     if cut < MIN_POINTS or x.size - cut < 3:
         return MIN_MODEL_ERROR
-    end_level = float(np.median(y[-3:]))
+    end_level = fast_median(y[-3:])
     lead = float(x[-1] - x[cut - 1])
     if phi is None:
         a, b, *_ = _ols(x[:cut], y[:cut])

@@ -123,7 +123,7 @@ class MaintenanceEquipment(models.Model):
         }
         if not sensor:
             return result
-        window = self.company_id.mro_analysis_window_days or 90
+        window = self.company_id.mro_analysis_window_days or 30
         since = datetime.now(timezone.utc).timestamp() - window * 86400
         series = sensor.read_series(since, resolution="hour")
         ts, mean = np.asarray(series["ts"]), np.asarray(series["mean"], dtype=float)

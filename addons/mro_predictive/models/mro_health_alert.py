@@ -95,13 +95,17 @@ class MroHealthAlert(models.Model):
         }
 
     @api.model
-    def _sync_episodes(self, equipment, conditions, now):
+    def _sync_episodes(self, equipment, conditions, now, current=None):
         """Open, update or close the alerts of ``equipment`` to match ``conditions``.
 
         ``conditions`` maps a key ``(kind, sensor_id or False)`` to ``(severity, message)`` for
         every condition present now; open alerts whose key is absent are closed as cleared.
+        ``current``: the equipment's alerts that are not closed, when the caller loaded them.
         """
-        current = self.search([("equipment_id", "=", equipment.id), ("state", "!=", "closed")])
+        if current is None:
+            current = self.search([("equipment_id", "=", equipment.id), ("state", "!=", "closed")])
+        if not conditions and not current:
+            return
         by_key = {(alert.kind, alert.sensor_id.id): alert for alert in current}
         for key, (severity, message) in conditions.items():
             alert = by_key.pop(key, None)

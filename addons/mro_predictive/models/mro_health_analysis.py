@@ -18,6 +18,14 @@ from .maintenance_equipment import from_days, to_days
 
 _logger = logging.getLogger(__name__)
 
+
+def _float8_array(data) -> np.ndarray:
+    """A float8[] in PostgreSQL's binary array format (array_send) as a numpy array: a 20-byte
+    header (one dimension, no NULLs), then a 4-byte length and 8 big-endian bytes per element."""
+    cells = np.frombuffer(data, dtype=[("len", ">i4"), ("value", ">f8")], offset=20)
+    return cells["value"].astype(float)
+
+
 #: Equipment without sensors (failure-history models) are re-assessed at most this often.
 HISTORY_REFRESH = timedelta(days=1)
 
@@ -105,13 +113,14 @@ class MroHealthAnalysis(models.AbstractModel):
         equipments.invalidate_recordset()
         self.env["mro.sensor"].invalidate_model()
         by_id = {r["id"]: r for r in results}
+        context = self._publish_context(equipments)
         for equipment in equipments:
             result = by_id[equipment.id]
-            if result.get("failed"):
+            if result.get("failed") or not self._has_news(equipment, context):
                 continue
             try:
                 with self.env.cr.savepoint():
-                    self._publish(equipment, result, now)
+                    self._publish(equipment, result, now, context)
             except Exception:  # alerts, ledger or a rule failed: logged, the batch goes on
                 _logger.exception("Publishing the analysis of equipment %s failed", equipment.id)
 
@@ -157,7 +166,7 @@ class MroHealthAnalysis(models.AbstractModel):
                 health_reasons="\n".join(assessment.reasons) or None,
                 limiting_sensor_id=assessment.limiting_key,
             )
-            spans = [series[k][0] for k in series if k in {i.key for i in inputs} and len(series[k][0])]
+            spans = [series[i.key][0] for i in inputs if i.key in series and len(series[i.key][0])]
             if spans:
                 values["data_from"] = from_days(min(s[0] for s in spans))
                 values["data_to"] = from_days(max(s[-1] for s in spans))
@@ -253,7 +262,7 @@ class MroHealthAnalysis(models.AbstractModel):
         ``{sensor_id: (t_days, values)}``, one query for the whole batch."""
         ids, since = [], []
         for equipment in equipments:
-            window = equipment.company_id.mro_analysis_window_days or 90
+            window = equipment.company_id.mro_analysis_window_days or 30
             start = now - timedelta(days=window)
             if equipment.baseline_since and equipment.baseline_since > start:
                 start = equipment.baseline_since
@@ -262,20 +271,26 @@ class MroHealthAnalysis(models.AbstractModel):
                 since.append(fields.Datetime.to_string(start))
         if not ids:
             return {}
+        # One index range scan per sensor, aggregated in time order, sent as PostgreSQL binary
+        # arrays that numpy reads directly: no per-value conversion in Python. JIT compilation
+        # costs more than it saves on these short scans.
+        self.env.cr.execute(SQL("SET LOCAL jit = off"))
         self.env.cr.execute(
             SQL(
-                """SELECT h.sensor_id,
-                          array_agg(extract(epoch FROM h.hour) / 86400.0 + 1.0 / 48 ORDER BY h.hour),
-                          array_agg(h.value_mean ORDER BY h.hour)
+                """SELECT w.sensor_id, array_send(a.t), array_send(a.y)
                      FROM unnest(%s::int4[], %s::timestamp[]) AS w(sensor_id, since)
-                     JOIN mro_sensor_reading_hourly h ON h.sensor_id = w.sensor_id AND h.hour >= w.since
-                    GROUP BY h.sensor_id""",
+                    CROSS JOIN LATERAL (
+                          SELECT array_agg(date_part('epoch', h.hour)) AS t, array_agg(h.value_mean::float8) AS y
+                            FROM (SELECT hour, value_mean FROM mro_sensor_reading_hourly
+                                   WHERE sensor_id = w.sensor_id AND hour >= w.since ORDER BY hour) h) a
+                    WHERE a.t IS NOT NULL""",
                 ids,
                 since,
             )
         )
+        # Hours are stamped at their middle, in days since the epoch (the engine's unit).
         return {
-            sensor_id: (np.asarray(t, dtype=float), np.asarray(y, dtype=float))
+            sensor_id: (_float8_array(t) / 86400.0 + 1.0 / 48, _float8_array(y))
             for sensor_id, t, y in self.env.cr.fetchall()
         }
 
@@ -417,8 +432,46 @@ class MroHealthAnalysis(models.AbstractModel):
 
     # ------------------------------------------------------------------ publication
     @api.model
-    def _publish(self, equipment, result, now):
+    def _publish_context(self, equipments):
+        """What publishing needs for a whole batch, loaded once: open alerts, the latest prediction
+        of each equipment, and the active rules."""
+        alerts = self.env["mro.health.alert"].search(
+            [("equipment_id", "in", equipments.ids), ("state", "!=", "closed")]
+        )
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT ON (equipment_id) equipment_id, id FROM mro_prediction
+                    WHERE equipment_id = ANY(%s) ORDER BY equipment_id, published_at DESC, id DESC""",
+                equipments.ids,
+            )
+        )
+        last = dict(self.env.cr.fetchall())
+        by_equipment = {e.id: self.env["mro.health.alert"] for e in equipments}
+        for alert in alerts:
+            by_equipment[alert.equipment_id.id] |= alert
+        return {
+            "alerts": by_equipment,
+            "last_prediction": {e: self.env["mro.prediction"].browse(i) for e, i in last.items()},
+            "rules": self.env["mro.prescriptive.rule"].search([]),
+        }
+
+    @api.model
+    def _has_news(self, equipment, context):
+        """Whether publishing could change anything: a condition to alert on, an alert to update or
+        close, a prediction to record, or rules to run. Most healthy equipment has none."""
+        return bool(
+            equipment.health_state in ("warning", "critical")
+            or equipment.anomaly
+            or equipment.predicted_failure_date
+            or context["alerts"].get(equipment.id)
+            or context["rules"]
+            or any(equipment.sensor_ids.mapped("data_quality"))
+        )
+
+    @api.model
+    def _publish(self, equipment, result, now, context=None):
         """Alerts, the prediction ledger and the prescriptive rules for one analysed equipment."""
+        context = context or self._publish_context(equipment)
         conditions = {}
         state = equipment.health_state
         if state in ("warning", "critical"):
@@ -437,18 +490,23 @@ class MroHealthAnalysis(models.AbstractModel):
             )
         for sensor in equipment.sensor_ids.filtered("data_quality"):
             conditions[("data_quality", sensor.id)] = ("info", f"{sensor.display_name}: {sensor.data_quality}")
-        self.env["mro.health.alert"]._sync_episodes(equipment, conditions, now)
-        prediction = self._record_prediction(equipment, result, now)
-        self.env["mro.prescriptive.rule"]._run_for(equipment, prediction=prediction, now=now)
+        self.env["mro.health.alert"]._sync_episodes(
+            equipment, conditions, now, current=context["alerts"].get(equipment.id)
+        )
+        prediction = self._record_prediction(equipment, result, now, context["last_prediction"].get(equipment.id))
+        rules = context["rules"].filtered(lambda r: r.company_id in (equipment.company_id, r.env["res.company"]))
+        if rules:
+            self.env["mro.prescriptive.rule"]._run_for(equipment, prediction=prediction, now=now, rules=rules)
 
     @api.model
-    def _record_prediction(self, equipment, result, now):
+    def _record_prediction(self, equipment, result, now, last=None):
         """Add the prediction to the ledger when it is new or has changed materially (its date moved by
         more than max(1 day, 10% of the RUL) or its model changed), or a week after the last one."""
         if not equipment.predicted_failure_date:
             return None
         Prediction = self.env["mro.prediction"]
-        last = Prediction.search([("equipment_id", "=", equipment.id)], order="published_at desc, id desc", limit=1)
+        if last is None:
+            last = Prediction.search([("equipment_id", "=", equipment.id)], order="published_at desc, id desc", limit=1)
         if last and last.state == "open" and last.model == equipment.prediction_model:
             moved = abs((last.predicted_failure_date - equipment.predicted_failure_date).total_seconds()) / 86400
             if moved <= max(1.0, 0.1 * equipment.rul_days) and now - last.published_at < timedelta(days=7):

@@ -132,11 +132,13 @@ class MroPrescriptiveRule(models.Model):
         return ""
 
     @api.model
-    def _run_for(self, equipment, prediction=None, now=None):
-        """Evaluate every active rule on ``equipment``; returns the requests created."""
+    def _run_for(self, equipment, prediction=None, now=None, rules=None):
+        """Evaluate the active rules (``rules``, or all) on ``equipment``; returns the requests created."""
         now = now or fields.Datetime.now()
         requests = self.env["maintenance.request"]
-        for rule in self.search([("company_id", "in", [False, equipment.company_id.id])]):
+        if rules is None:
+            rules = self.search([("company_id", "in", [False, equipment.company_id.id])])
+        for rule in rules:
             if not rule._applies_to(equipment):
                 continue
             reason = rule._matches(equipment)

@@ -8,4 +8,9 @@ class ResCompany(models.Model):
     mro_prediction_confidence = fields.Float(
         "Prediction interval confidence", default=0.8, help="Central probability of the RUL interval."
     )
-    mro_analysis_window_days = fields.Integer("Analysis window (days)", default=90)
+    mro_analysis_window_days = fields.Integer(
+        "Analysis window (days)",
+        default=30,
+        help="Days of hourly history each analysis reads. Baselines, once learned, are kept (until a corrective "
+        "repair), so the window only needs to show the recent trend; longer windows cost proportionally more.",
+    )

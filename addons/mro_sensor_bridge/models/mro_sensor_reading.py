@@ -35,7 +35,8 @@ class MroSensorReading(models.Model):
 
     sensor_id = fields.Many2one("mro.sensor", required=True, ondelete="cascade", index=False)
     ts = fields.Datetime("Time (UTC)", required=True, help="Source timestamp of the reading, UTC.")
-    value = fields.Float(required=True, digits=(16, 4), aggregator="avg")
+    # float8, not numeric: no digits, so the hot path never converts (display rounds anyway).
+    value = fields.Float(required=True, aggregator="avg")
     equipment_id = fields.Many2one(related="sensor_id.equipment_id")
     company_id = fields.Many2one(related="sensor_id.company_id")
 
