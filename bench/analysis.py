@@ -125,7 +125,7 @@ while True:
     done += n
     if n < A._batch_size:
         break
-print("RESULT_JSON", json.dumps({{"n": done, "s": time.time() - t0, "touched": len(touched)}}), flush=True)
+print("RESULT_JSON", json.dumps({"n": done, "s": time.time() - t0, "touched": len(touched)}), flush=True)
 """
 
 

@@ -112,7 +112,8 @@ class MroHealthAlert(models.Model):
             if alert is None:
                 kind, sensor_id = key
                 label = dict(self._fields["kind"].selection)[kind]
-                self.create(
+                # Machine-made: no "created" chatter line nor tracking values, only the activity.
+                self.with_context(mail_create_nolog=True, tracking_disable=True).create(
                     {
                         "name": f"{equipment.display_name}: {label}",
                         "equipment_id": equipment.id,

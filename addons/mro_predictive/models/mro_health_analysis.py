@@ -19,11 +19,15 @@ from .maintenance_equipment import from_days, to_days
 _logger = logging.getLogger(__name__)
 
 
-def _float8_array(data) -> np.ndarray:
-    """A float8[] in PostgreSQL's binary array format (array_send) as a numpy array: a 20-byte
-    header (one dimension, no NULLs), then a 4-byte length and 8 big-endian bytes per element."""
-    cells = np.frombuffer(data, dtype=[("len", ">i4"), ("value", ">f8")], offset=20)
-    return cells["value"].astype(float)
+def _binary_array(data, dtype: str) -> np.ndarray:
+    """A one-dimensional PostgreSQL array without NULLs in its binary format (``array_send``) as a
+    numpy array: a 20-byte header, then a 4-byte length and the 8-byte big-endian value of each element."""
+    return np.frombuffer(data, dtype=[("len", ">i4"), ("value", dtype)], offset=20)["value"].astype(float)
+
+
+def _timestamp_array(data) -> np.ndarray:
+    """A timestamp[] from ``array_send`` (microseconds since 2000-01-01) as days since the Unix epoch."""
+    return (_binary_array(data, ">i8") / 1e6 + 946684800.0) / 86400.0
 
 
 #: Equipment without sensors (failure-history models) are re-assessed at most this often.
@@ -280,7 +284,7 @@ class MroHealthAnalysis(models.AbstractModel):
                 """SELECT w.sensor_id, array_send(a.t), array_send(a.y)
                      FROM unnest(%s::int4[], %s::timestamp[]) AS w(sensor_id, since)
                     CROSS JOIN LATERAL (
-                          SELECT array_agg(date_part('epoch', h.hour)) AS t, array_agg(h.value_mean::float8) AS y
+                          SELECT array_agg(h.hour) AS t, array_agg(h.value_mean::float8) AS y
                             FROM (SELECT hour, value_mean FROM mro_sensor_reading_hourly
                                    WHERE sensor_id = w.sensor_id AND hour >= w.since ORDER BY hour) h) a
                     WHERE a.t IS NOT NULL""",
@@ -290,7 +294,7 @@ class MroHealthAnalysis(models.AbstractModel):
         )
         # Hours are stamped at their middle, in days since the epoch (the engine's unit).
         return {
-            sensor_id: (_float8_array(t) / 86400.0 + 1.0 / 48, _float8_array(y))
+            sensor_id: (_timestamp_array(t) + 1.0 / 48, _binary_array(y, ">f8"))
             for sensor_id, t, y in self.env.cr.fetchall()
         }
 
