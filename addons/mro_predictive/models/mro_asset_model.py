@@ -1,6 +1,11 @@
+from datetime import datetime
+
+import numpy as np
+
 from odoo import _, api, fields, models
 from odoo.addons.mro_sensor_bridge.models.mro_sensor import MEASURE_KINDS
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..standards import vibration_zones
 
@@ -41,6 +46,10 @@ class MroAssetModel(models.Model):
     equipment_ids = fields.One2many("maintenance.equipment", "mro_asset_model_id", string="Equipment")
     equipment_count = fields.Integer(compute="_compute_equipment_count")
     description = fields.Text(translate=True)
+    fleet_model = fields.Json(readonly=True, copy=False, help="The fitted fleet model (analytics.FleetModel).")
+    fleet_fitted_at = fields.Datetime("Fleet model fitted", readonly=True, copy=False)
+    fleet_histories = fields.Integer("Run-to-failure histories", readonly=True, copy=False)
+    fleet_note = fields.Char(readonly=True, copy=False)
 
     @api.depends("iso_group", "foundation")
     def _compute_zones(self):
@@ -91,6 +100,82 @@ class MroAssetModel(models.Model):
                     )
             equip.mro_asset_model_id = self
         return touched
+
+    # ---------------------------------------------------------------- fleet learning
+    def _fleet_kinds(self):
+        """The measure kinds the fleet model reads, in the template's order."""
+        return list(dict.fromkeys(self.measure_ids.mapped("measure_kind")))
+
+    def _fleet_history(self, equipment, start, end):
+        """The equipment's history between ``start`` and ``end`` (naive UTC) as a 2-D array: days since
+        ``start``, then the hourly mean of its first sensor of each expected measure kind, on the hours
+        where all of them have a value. ``None`` when a measure has no sensor."""
+        self.ensure_one()
+        sensors = []
+        for kind in self._fleet_kinds():
+            sensor = equipment.sensor_ids.filtered(lambda s, k=kind: s.measure_kind == k)[:1]
+            if not sensor:
+                return None
+            sensors.append(sensor.id)
+        self.env.cr.execute(
+            SQL(
+                """SELECT extract(epoch FROM hour)::float8,
+                          array_agg(value_mean::float8 ORDER BY array_position(%s, sensor_id))
+                     FROM mro_sensor_reading_hourly
+                    WHERE sensor_id = ANY(%s) AND hour >= %s AND hour < %s
+                    GROUP BY hour HAVING count(*) = %s ORDER BY hour""",
+                sensors,
+                sensors,
+                start,
+                end,
+                len(sensors),
+            )
+        )
+        rows = self.env.cr.fetchall()
+        if not rows:
+            return np.empty((0, 1 + len(sensors)))
+        origin = (start - datetime(1970, 1, 1)).total_seconds()
+        return np.array([[(ts - origin) / 86400.0, *values] for ts, values in rows], dtype=float)
+
+    def action_fit_fleet_model(self):
+        """Learn a fleet model from this asset model's run-to-failure histories: the sensor history of
+        each equipment before each of its done corrective requests (from the previous one, or its
+        in-service date). Needs at least five such histories."""
+        from ..analytics import FleetModel
+
+        for model in self:
+            histories = []
+            for equipment in model.equipment_ids:
+                failures = self.env["maintenance.request"].search(
+                    [
+                        ("equipment_id", "=", equipment.id),
+                        ("maintenance_type", "=", "corrective"),
+                        ("stage_id.done", "=", True),
+                    ],
+                    order="request_date, id",
+                )
+                renewed = equipment.effective_date or equipment.create_date.date()
+                start = datetime.combine(renewed, datetime.min.time())
+                for request in failures:
+                    end = request._mro_failure_date()
+                    history = model._fleet_history(equipment, start, end)
+                    if history is not None and len(history) >= 24:
+                        histories.append(history)
+                    start = end
+            values = {"fleet_histories": len(histories), "fleet_fitted_at": fields.Datetime.now()}
+            if len(histories) >= 5:
+                values.update(fleet_model=FleetModel().fit(histories).to_dict(), fleet_note=False)
+            else:
+                values.update(
+                    fleet_model=False,
+                    fleet_note=_("%s run-to-failure histories; at least 5 are needed.", len(histories)),
+                )
+            model.write(values)
+        return True
+
+    @api.model
+    def _cron_fit_fleet_models(self):
+        self.search([("equipment_ids", "!=", False)]).action_fit_fleet_model()
 
     def action_view_equipment(self):
         self.ensure_one()

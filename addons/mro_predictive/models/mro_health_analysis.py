@@ -207,6 +207,11 @@ class MroHealthAnalysis(models.AbstractModel):
             if rul is None:
                 values.update(self._no_rul(reason))
                 return values, per_sensor
+        fleet = self._fleet_prediction(equipment, now, confidence)
+        if fleet is not None and fleet.ok:
+            fleet.reason += f"; per-sensor model: {rul.reason}" if rul.ok else ""
+            rul = fleet
+            values["limiting_sensor_id"] = values.get("limiting_sensor_id")
         if rul.ok:
             values.update(
                 rul_days=float(rul.rul),
@@ -224,6 +229,23 @@ class MroHealthAnalysis(models.AbstractModel):
             values.update(self._no_rul(rul.reason))
             values.setdefault("failure_probability", 0.0)
         return values, per_sensor
+
+    @api.model
+    def _fleet_prediction(self, equipment, now, confidence):
+        """The asset model's fleet model applied to the equipment's history since its last renewal
+        (baselines restart there too), or None when there is no fitted fleet model."""
+        model = equipment.mro_asset_model_id
+        if not model.fleet_model:
+            return None
+        from ..analytics import FleetModel
+
+        start = equipment.baseline_since or datetime.combine(
+            equipment.effective_date or equipment.create_date.date(), datetime.min.time()
+        )
+        history = model._fleet_history(equipment, start, now)
+        if history is None or len(history) < 3:
+            return None
+        return FleetModel.from_dict(model.fleet_model).predict(history, confidence=confidence)
 
     @staticmethod
     def _no_rul(reason):

@@ -1,10 +1,19 @@
+import time
+from datetime import datetime, timezone
 from unittest.mock import patch
 
+import numpy as np
+
+from odoo import Command
 from odoo.addons.mro_predictive.models import mro_health_analysis
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .common import PredictiveCase
+
+
+def day(epoch):
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).date()
 
 
 @tagged("post_install", "-at_install")
@@ -110,3 +119,74 @@ class TestAnalysis(PredictiveCase):
         self.assertGreater(valve.failure_probability, 0.0)
         self.assertLessEqual(valve.failure_probability, 1.0)
         self.assertFalse(valve.health_state)  # no sensors: no condition to judge
+
+    def test_fleet_model_learned_from_past_failures(self):
+        model = self.env["mro.asset.model"].create(
+            {
+                "name": "Test pumps",
+                "machine_kind": "pump",
+                "measure_ids": [
+                    Command.create({"name": "Vibration", "code_suffix": "VIB", "measure_kind": "vibration_velocity"}),
+                    Command.create(
+                        {
+                            "name": "Temperature",
+                            "code_suffix": "TMP",
+                            "measure_kind": "temperature",
+                            "use_iso_zones": False,
+                            "warning_limit": 70,
+                            "alarm_limit": 85,
+                        }
+                    ),
+                ],
+            }
+        )
+        done = self.env["maintenance.stage"].search([("done", "=", True)], limit=1)
+        rng = np.random.default_rng(11)
+        now = time.time()
+
+        def run(equipment, days, end):
+            """``days`` of hourly history ending at ``end``, damage growing to 1 at the failure."""
+            t = np.arange(int(days * 24)) / 24.0
+            damage = np.exp(3.0 * (t - t[-1]) / days) if end < now - 3600 else np.exp(3.0 * (t - 30.0) / 30.0)
+            vib = equipment.sensor_ids.filtered(lambda s: s.measure_kind == "vibration_velocity")
+            tmp = equipment.sensor_ids.filtered(lambda s: s.measure_kind == "temperature")
+            self.write_history(vib, 1.0 + 3.5 * damage + rng.normal(0, 0.05, t.size), end=end)
+            self.write_history(tmp, 50.0 + 30.0 * damage + rng.normal(0, 0.5, t.size), end=end)
+
+        for i in range(6):
+            life = 25 + 2 * i
+            failure = now - (i + 2) * 86400
+            equipment = self.env["maintenance.equipment"].create(
+                {
+                    "name": f"Fleet pump {i}",
+                    "serial_no": f"FP{i}",
+                    "effective_date": day(failure - life * 86400),
+                }
+            )
+            model._apply_to(equipment)
+            run(equipment, life, failure - 13 * 3600)
+            self.env["maintenance.request"].create(
+                {
+                    "name": "Seized",
+                    "equipment_id": equipment.id,
+                    "maintenance_type": "corrective",
+                    "request_date": day(failure),
+                    "stage_id": done.id,
+                }
+            )
+        model.action_fit_fleet_model()
+        self.assertEqual(model.fleet_histories, 6, model.fleet_note)
+        self.assertTrue(model.fleet_model)
+        # A pump of the same model, 20 days into a similar run: the fleet model forecasts it.
+        young = self.env["maintenance.equipment"].create(
+            {
+                "name": "Fleet pump new",
+                "serial_no": "FPN",
+                "effective_date": day(now - 20 * 86400),
+            }
+        )
+        model._apply_to(young)
+        run(young, 19.5, now - 600)
+        self.analyze(young)
+        self.assertEqual(young.prediction_model, "fleet", young.prediction_reason)
+        self.assertTrue(young.rul_lower_days <= young.rul_days <= young.rul_upper_days)
