@@ -34,8 +34,9 @@ cat <<EOF
     URL:      http://localhost:$PORT/odoo/maintenance
     Login:    admin
     Password: admin
-  Look at: Maintenance > Sensors (readings, history charts), the equipment form's Sensors tab,
-           Maintenance > Configuration > Sensor Gateways ("Create bridge credentials").
+  Look at: Maintenance > Equipment (health on the cards; the Health tab with the trend chart),
+           Maintenance > Sensors (readings, history charts), Maintenance > Maintenance > Health Alerts,
+           Maintenance > Configuration > Sensor Gateways, Asset Models, Prescriptive Rules.
   Ctrl-C stops the server. Server log: $ROOT/var/demo.log
 
 EOF
