@@ -39,7 +39,8 @@ class MaintenanceRequest(models.Model):
                 [("equipment_id", "=", equipment.id), ("state", "=", "open"), ("published_at", "<=", failure)]
             )
             predictions._score(request, failure)
-            # Stale predictions published after the failure are closed unscored by the next analysis.
+            # sudo: the technician closing the request may not write equipment or sensors; only the
+            # learning state is reset (baselines are relearned from data after the repair).
             equipment.sudo().write({"baseline_since": fields.Datetime.now()})
             equipment.sensor_ids.sudo().write(
                 {"baseline_median": 0.0, "baseline_mad": 0.0, "baseline_n": 0, "baseline_learned_at": False}

@@ -43,6 +43,7 @@ class MroSensorGateway(models.Model):
     @api.model
     def _for_current_user(self):
         """The gateway the current (bridge) user belongs to, or an empty recordset."""
+        # sudo: find it whatever the caller's rules; access is checked on use (check_access, rules).
         return self.sudo().search([("user_id", "=", self.env.uid)], limit=1).sudo(False)
 
     def get_bridge_config(self, bridge_version=None):

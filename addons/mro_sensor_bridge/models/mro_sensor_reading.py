@@ -265,6 +265,7 @@ class MroSensorReading(models.Model):
     # --------------------------------------------------------------- retention
     @api.model
     def _retention_days(self):
+        # sudo: a system parameter, read by the bridge user's ingest too.
         value = self.env["ir.config_parameter"].sudo().get_param("mro_sensor_bridge.retention_days", "90")
         try:
             return max(0, int(value))
