@@ -73,7 +73,8 @@ def main() -> int:
     fit_s = time.perf_counter() - t0
     regimes = f"{len(model.regimes)} regimes" if model.regimes is not None else "one regime"
     print(
-        f"fitted on {len(train)} units in {fit_s:.2f} s: {len(model.keep)} measures kept, "
+        f"fitted on {len(train)} units in {fit_s:.2f} s: {len(model.keep)} measures vary, "
+        f"{len(model.use)} informative used, "
         f"{regimes}, RUL cap {model.cap:.0f}"
     )
     preds, trues, lows, highs = [], [], [], []

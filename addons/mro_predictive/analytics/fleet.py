@@ -1,8 +1,9 @@
 """Fleet learning: remaining useful life from run-to-failure histories of similar assets.
 
 A regression over several measures at once, built for anonymous columns (as in C-MAPSS-like data):
-constant columns are dropped; when the measures fall into operating regimes (found by k-means) each
-regime is standardised on its own; every unit's measures are smoothed causally; the features at a
+constant columns are dropped; when the measures fall into operating regimes (found by k-means, the
+number of regimes chosen from the data) each regime is standardised on its own; every unit's measures
+are smoothed causally; measures hardly correlated with the end of life are left out; the features at a
 time are the smoothed measures, their recent slopes and their squares; the target is the RUL capped
 at a fraction of the typical life (early life carries no information on the end); the model is ridge
 regression with its penalty chosen by cross-validation over units. The interval comes from the
@@ -17,9 +18,13 @@ from .rul import PROBS, RulResult, no_prediction
 
 #: Fraction of the median life at which the RUL target is capped.
 CAP_FRACTION = 0.62
-ALPHA = 0.15  # EMA smoothing factor per sample
-SLOPE_LAG = 10  # samples for the slope feature
+ALPHA = 0.05  # EMA smoothing factor per sample (about a 40-sample memory)
+SLOPE_LAG = 20  # samples for the slope feature
 RIDGE_GRID = (0.1, 1.0, 10.0, 100.0)
+#: Measures less correlated than this with the (capped) RUL are left out as uninformative.
+MIN_CORRELATION = 0.2
+#: Most operating regimes looked for (C-MAPSS FD002/FD004 have six).
+MAX_REGIMES = 8
 
 
 def _kmeans(x: np.ndarray, k: int, iters: int = 25) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +57,8 @@ class FleetModel:
     """Ridge regression of capped RUL on smoothed multi-measure features; see the module docstring."""
 
     def __init__(self):
-        self.keep = None  # measure columns used
+        self.keep = None  # measure columns that vary (indices into the measures)
+        self.use = None  # of those, the informative ones (indices into keep)
         self.regimes = None  # regime centers (in raw measure space), or None
         self.mu = None  # per regime (or one row): mean of the kept measures
         self.sd = None
@@ -71,9 +77,13 @@ class FleetModel:
         labels = np.argmin(((m[:, None, :] - self.regimes[None]) ** 2).sum(2), axis=1)
         return (m - self.mu[labels]) / self.sd[labels]
 
+    def _smoothed(self, history: np.ndarray) -> np.ndarray:
+        return _ema(self._normalise(history[:, 1:]))
+
     def _features(self, history: np.ndarray) -> np.ndarray:
         t = history[:, :1]
-        z = _ema(self._normalise(history[:, 1:]))
+        z = self._smoothed(history)
+        z = z if self.use is None else z[:, self.use]  # models stored before measure selection use all
         lagged = np.vstack([np.repeat(z[:1], SLOPE_LAG, axis=0), z])[: len(z)]
         slope = (z - lagged) / SLOPE_LAG
         return np.hstack([z, slope, z**2, t / self.cap])
@@ -92,6 +102,7 @@ class FleetModel:
         self._find_regimes(m)
         lives = np.array([h[-1, 0] - h[0, 0] for h in histories])
         self.cap = float(CAP_FRACTION * np.median(lives))
+        self._select_measures(histories)
         feats, target, groups = [], [], []
         for g, h in enumerate(histories):
             feats.append(self._features(h))
@@ -122,22 +133,45 @@ class FleetModel:
         self.rel_quantiles = np.quantile(rel, PROBS)
         return self
 
+    def _select_measures(self, histories: list[np.ndarray]) -> None:
+        """Keep the measures that tell something of the end of life: |correlation| of the smoothed,
+        normalised measure with the capped RUL at least MIN_CORRELATION (the best one at the least)."""
+        z = np.vstack([self._smoothed(h) for h in histories])
+        target = np.concatenate([np.minimum(h[-1, 0] - h[:, 0], self.cap) for h in histories])
+        zc, tc = z - z.mean(0), target - target.mean()
+        corr = np.abs(zc.T @ tc) / (np.sqrt((zc**2).sum(0) * (tc**2).sum()) + 1e-12)
+        use = np.flatnonzero(corr >= MIN_CORRELATION)
+        self.use = use if use.size else np.array([int(np.argmax(corr))])
+
     def _find_regimes(self, m: np.ndarray) -> None:
-        """Operating regimes: k-means (k = 6) on a sample; kept when they explain most of the variance."""
+        """Operating regimes: k-means on a sample for k = 2..MAX_REGIMES; the smallest k that explains
+        most of the variance (within-cluster share below 10%) and that one more cluster would not
+        improve by half is kept. Each regime is then standardised on its own."""
         sample = m[:: max(1, len(m) // 5000)]
         scaled = (sample - sample.mean(0)) / (sample.std(0) + 1e-12)
-        centers, labels = _kmeans(scaled, 6)
-        within = sum(((scaled[labels == j] - centers[j]) ** 2).sum() for j in range(len(centers)))
-        total = ((scaled - scaled.mean(0)) ** 2).sum()
-        if total > 0 and within / total < 0.1 and len(np.unique(labels)) > 1:
-            raw_centers = np.array([sample[labels == j].mean(0) for j in np.unique(labels)])
-            full_labels = np.argmin(((m[:, None, :] - raw_centers[None]) ** 2).sum(2), axis=1)
-            self.regimes = raw_centers
-            self.mu = np.array([m[full_labels == j].mean(0) for j in range(len(raw_centers))])
-            self.sd = np.array([m[full_labels == j].std(0) + 1e-9 for j in range(len(raw_centers))])
-        else:
-            self.regimes = None
-            self.mu, self.sd = m.mean(0)[None], (m.std(0) + 1e-9)[None]
+        total = float(((scaled - scaled.mean(0)) ** 2).sum())
+        shares, fits = [], []
+        for k in range(2, MAX_REGIMES + 2):
+            centers, labels = _kmeans(scaled, k)
+            within = sum(((scaled[labels == j] - centers[j]) ** 2).sum() for j in range(k))
+            shares.append(within / total if total > 0 else 1.0)
+            fits.append(labels)
+        chosen = None
+        for i in range(len(shares) - 1):
+            if shares[i] < 0.1 and shares[i + 1] > 0.5 * shares[i]:
+                chosen = i
+                break
+        self.regimes = None
+        self.mu, self.sd = m.mean(0)[None], (m.std(0) + 1e-9)[None]
+        if chosen is None:
+            return
+        labels = fits[chosen]
+        raw_centers = np.array([sample[labels == j].mean(0) for j in np.unique(labels)])
+        full_labels = np.argmin(((m[:, None, :] - raw_centers[None]) ** 2).sum(2), axis=1)
+        floor = 1e-3 * self.sd[0]  # a measure constant within a regime stays 0, never blows up
+        self.regimes = raw_centers
+        self.mu = np.array([m[full_labels == j].mean(0) for j in range(len(raw_centers))])
+        self.sd = np.array([np.maximum(m[full_labels == j].std(0), floor) for j in range(len(raw_centers))])
 
     # ---------------------------------------------------------------- prediction
     def predict(self, history: np.ndarray, confidence: float = 0.8) -> RulResult:
@@ -165,6 +199,7 @@ class FleetModel:
 
         return {
             "keep": plain(self.keep),
+            "use": plain(self.use),
             "regimes": plain(self.regimes),
             "mu": plain(self.mu),
             "sd": plain(self.sd),
@@ -183,7 +218,7 @@ class FleetModel:
             if key in ("cap", "scale_offset"):
                 setattr(model, key, value)
             elif value is not None:
-                setattr(model, key, np.asarray(value, dtype=int if key == "keep" else float))
+                setattr(model, key, np.asarray(value, dtype=int if key in ("keep", "use") else float))
         return model
 
 

@@ -22,6 +22,10 @@ MAX_RUL = 3650.0
 #: Smallest relative model error assumed for any extrapolation (10% of the RUL, one sigma).
 MIN_MODEL_ERROR = 0.10
 MIN_POINTS = 10
+#: No prediction when the newest value is older than this share of the data's time span.
+STALE_SHARE = 0.5
+#: A hole longer than this share of the time span splits the data: only what follows it is used.
+GAP_SHARE = 0.5
 _GRID = np.concatenate([[0.0], np.geomspace(1e-3, MAX_RUL, 600)])
 
 
@@ -95,12 +99,14 @@ def _ols(x: np.ndarray, y: np.ndarray):
     return a, b, np.array([[var_a, cov_ab], [cov_ab, var_b]]), float(np.sqrt(s2)), rho
 
 
-def _posterior(mean, cov, prior: dict | None):
-    """Combine the data's (mean, cov) of (theta, beta) with a normal prior {"mean": [...], "cov": [[...]]}."""
+def _posterior(mean, cov, prior: dict | None, now: float = 0.0):
+    """Combine the data's (mean, cov) of (theta, beta), theta taken at ``now``, with a normal prior
+    {"mean": [theta, beta], "cov": [[...]]} whose theta is at time 0 of the input's time origin."""
     if not prior:
         return mean, cov
-    p_mean = np.asarray(prior["mean"], dtype=float)
-    p_prec = np.linalg.inv(np.asarray(prior["cov"], dtype=float))
+    shift = np.array([[1.0, now], [0.0, 1.0]])  # theta(now) = theta(0) + beta * now
+    p_mean = shift @ np.asarray(prior["mean"], dtype=float)
+    p_prec = np.linalg.inv(shift @ np.asarray(prior["cov"], dtype=float) @ shift.T)
     d_prec = np.linalg.inv(cov)
     post_cov = np.linalg.inv(p_prec + d_prec)
     return post_cov @ (p_prec @ p_mean + d_prec @ mean), post_cov
@@ -126,19 +132,46 @@ def estimate_rul(
     Fits a linear and a Bayesian exponential degradation model on the recent trend, keeps the one
     with the smaller residual error (saying so), and returns the median RUL from ``now`` (default:
     the last time) with a central ``confidence`` interval and quantiles. Poor data (too few points,
-    a constant or falling signal, no significant trend) gives ``ok=False`` with the reason.
+    a constant or falling signal, no significant trend, stale data) gives ``ok=False`` with the reason.
+    ``prior`` (Gebraeel's conjugate normal prior, e.g. from the fleet's past failures):
+    {"mean": [theta, beta], "cov": [[2x2]], "phi": offset or None} for log(y - phi) = theta + beta * t,
+    t in the input's time origin; the posterior of the exponential model combines it with the data.
     """
     t = np.asarray(t, dtype=float)
     y = np.asarray(y, dtype=float)
     keep = np.isfinite(t) & np.isfinite(y)
     t, y = t[keep], y[keep]
+    dropped = int(keep.size - t.size)
     if t.size < MIN_POINTS:
-        return no_prediction(f"too few points for a trend ({t.size} < {MIN_POINTS})", confidence)
+        why = f"too few points for a trend ({t.size} < {MIN_POINTS}"
+        return no_prediction(why + (f", {dropped} NaN dropped)" if dropped else ")"), confidence)
     now = float(t[-1] if now is None else now)
+    span = float(t[-1] - t[0])
+    if now - t[-1] > STALE_SHARE * span:
+        return no_prediction(f"the newest value is {now - t[-1]:.1f} days old: too stale for a trend", confidence)
+    steps = np.diff(t)
+    longest = int(np.argmax(steps)) if steps.size else 0
+    if steps.size and steps[longest] > GAP_SHARE * span:
+        # Only what follows the long gap describes the machine now.
+        t, y = t[longest + 1 :], y[longest + 1 :]
+        if t.size < MIN_POINTS:
+            return no_prediction(
+                f"a gap of {steps[longest]:.1f} days leaves too few recent points ({t.size} < {MIN_POINTS})",
+                confidence,
+            )
     level = fast_median(y[-min(6, y.size) :])
     if level >= threshold:
         q = np.zeros(PROBS.size)
-        return RulResult(True, f"at or over the threshold {threshold:g} now", "threshold", 0.0, 0.0, 0.0, confidence, q)
+        return RulResult(
+            True,
+            f"failure threshold reached: level {level:.3g} at or over {threshold:g} now",
+            "threshold",
+            0.0,
+            0.0,
+            0.0,
+            confidence,
+            q,
+        )
     if np.ptp(y) == 0.0:
         return no_prediction("constant signal: no trend", confidence)
     # The recent trend: the last half of the points (at least MIN_POINTS), times relative to now.
@@ -155,7 +188,10 @@ def estimate_rul(
     # Exponential: try a few offsets phi below the signal, keep the straightest log-line.
     floor = float(np.min(yw))
     best = None
-    for phi in (0.0, 0.5 * floor, 0.8 * floor, floor - 0.5 * max(sd, 1e-9), floor - 2 * max(sd, 1e-9)):
+    offsets = (0.0, 0.5 * floor, 0.8 * floor, floor - 0.5 * max(sd, 1e-9), floor - 2 * max(sd, 1e-9))
+    if prior and prior.get("phi") is not None:
+        offsets = (float(prior["phi"]),)  # the prior is stated for this offset: keep it
+    for phi in offsets:
         if phi >= floor or threshold <= phi:
             continue
         ly = np.log(yw - phi)
@@ -166,7 +202,7 @@ def estimate_rul(
             best = (sse, phi, ea, eb, ecov)
     if best is not None:
         sse, phi, ea, eb, ecov = best
-        mean, post_cov = _posterior(np.array([ea, eb]), ecov, prior)
+        mean, post_cov = _posterior(np.array([ea, eb]), ecov, prior, now)
         exp_cdf = _crossing_cdf(mean, post_cov, float(np.log(threshold - phi)))
         label = "Bayesian exponential" if prior else "exponential"
         what = f"{label} growth {100 * mean[1]:.3g}%/day above {phi:.3g}"
