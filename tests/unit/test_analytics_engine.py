@@ -221,3 +221,16 @@ def test_weibull_recovers_its_parameters_with_censoring():
     assert rul.ok and rul.model == "weibull" and rul.lower < rul.rul < rul.upper
     assert rul.p_fail_within(30) == pytest.approx(weibull_p_fail_within(fit, 50, 30), abs=0.03)
     assert fit_weibull([(10.0, 10.0)]) is None
+
+
+def test_long_histories_are_thinned_for_display_recent_days_kept():
+    from analytics import daily_before_recent
+
+    ts = 1_700_006_400 + np.arange(30 * 24) * 3600.0  # 30 days hourly from a UTC midnight
+    values = np.arange(ts.size, dtype=float)
+    t2, v2 = daily_before_recent(ts, values, recent_days=14)
+    recent = ts >= ts[-1] - 14 * 86400
+    assert t2.size == 16 + recent.sum()  # 16 older days, one point each
+    assert v2[0] == pytest.approx(values[:24].mean())
+    assert np.array_equal(t2[-recent.sum() :], ts[recent])
+    assert daily_before_recent(ts[:100], values[:100])[0].size == 100  # short series unchanged

@@ -5,6 +5,7 @@ from .assess import EquipmentAssessment, SensorAssessment, SensorInput, assess_e
 from .baseline import Baseline, learn_baseline
 from .fleet import FleetModel
 from .quality import Quality, check_quality
+from .series import daily_before_recent
 from .rul import PROBS, RulResult, estimate_rul, no_prediction
 from .weibull import WeibullFit, fit_weibull, weibull_p_fail_within, weibull_rul
 
@@ -21,6 +22,7 @@ __all__ = [
     "assess_equipment",
     "assess_sensor",
     "check_quality",
+    "daily_before_recent",
     "estimate_rul",
     "fit_weibull",
     "learn_baseline",

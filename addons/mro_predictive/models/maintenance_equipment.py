@@ -1,9 +1,9 @@
 import logging
 from datetime import datetime, timedelta, timezone
 
-import numpy as np
-
 from odoo import api, fields, models
+
+from ..analytics.series import daily_before_recent
 
 _logger = logging.getLogger(__name__)
 
@@ -126,15 +126,7 @@ class MaintenanceEquipment(models.Model):
         window = self.company_id.mro_analysis_window_days or 30
         since = datetime.now(timezone.utc).timestamp() - window * 86400
         series = sensor.read_series(since, resolution="hour")
-        ts, mean = np.asarray(series["ts"]), np.asarray(series["mean"], dtype=float)
-        if len(ts) > 400:  # a point per day past two weeks of hourly data
-            day = np.floor(ts / 86400)
-            keep_hourly = ts >= ts[-1] - 14 * 86400
-            days, inverse = np.unique(day[~keep_hourly], return_inverse=True)
-            sums = np.bincount(inverse, weights=mean[~keep_hourly])
-            counts = np.bincount(inverse)
-            ts = np.concatenate([days * 86400 + 43200, ts[keep_hourly]])
-            mean = np.concatenate([sums / counts, mean[keep_hourly]])
+        ts, mean = daily_before_recent(series["ts"], series["mean"])
         result["history"] = [[float(t) * 1000, round(float(v), 4)] for t, v in zip(ts, mean, strict=True)]
         if self.predicted_failure_date and self.last_analysis:
             base = self.last_analysis.replace(tzinfo=timezone.utc).timestamp()
