@@ -8,6 +8,8 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..analytics import (
+    Baseline,
+    FleetModel,
     SensorInput,
     assess_equipment,
     fit_weibull,
@@ -92,13 +94,13 @@ class MroHealthAnalysis(models.AbstractModel):
             return
         sensors = self._load_sensors(equipments)
         series = self._load_series(equipments, sensors, now)
-        weibull = self._weibull_models(equipments.filtered(lambda e: not sensors.get(e.id)))
-        results, sensor_updates = [], []
+        weibull = self._weibull_models(equipments.filtered(lambda e: not sensors.get(e.id)), now)
+        results, sensor_updates, fleets = [], [], {}
         for equipment in equipments:
             company = equipment.company_id
             try:
                 result, per_sensor = self._assess_one(
-                    equipment, sensors.get(equipment.id, []), series, weibull, now, company
+                    equipment, sensors.get(equipment.id, []), series, weibull, now, company, fleets
                 )
             except Exception as exc:  # one bad equipment must not stop the run
                 _logger.exception("Health analysis failed for equipment %s", equipment.id)
@@ -129,8 +131,9 @@ class MroHealthAnalysis(models.AbstractModel):
                 _logger.exception("Publishing the analysis of equipment %s failed", equipment.id)
 
     @api.model
-    def _assess_one(self, equipment, sensor_rows, series, weibull, now, company):
-        """Assess one equipment; returns (equipment values, sensor values)."""
+    def _assess_one(self, equipment, sensor_rows, series, weibull, now, company, fleets=None):
+        """Assess one equipment; returns (equipment values, sensor values). ``fleets`` caches the
+        batch's deserialised fleet models by asset model id."""
         horizon = company.mro_planning_horizon_days or 30
         confidence = company.mro_prediction_confidence or 0.8
         now_days = to_days(now)
@@ -174,14 +177,18 @@ class MroHealthAnalysis(models.AbstractModel):
             if spans:
                 values["data_from"] = from_days(min(s[0] for s in spans))
                 values["data_to"] = from_days(max(s[-1] for s in spans))
+            stored = {row["id"]: row for row in sensor_rows}
             for sensor in assessment.sensors:
                 baseline = sensor.baseline
+                previous = stored[sensor.key]
+                learned_now = baseline is not None and not previous["baseline_n"]
                 per_sensor.append(
                     {
                         "id": sensor.key,
                         "baseline_median": baseline.median if baseline else None,
                         "baseline_mad": baseline.mad if baseline else None,
                         "baseline_n": baseline.n if baseline else None,
+                        "baseline_learned_at": now if learned_now else previous["baseline_learned_at"],
                         "anomaly": bool(sensor.anomaly),
                         "anomaly_z": float(sensor.z) if sensor.z is not None and np.isfinite(sensor.z) else None,
                         "data_quality": ", ".join(sensor.quality) or None,
@@ -189,8 +196,7 @@ class MroHealthAnalysis(models.AbstractModel):
                     }
                 )
         else:
-            model = weibull.get(equipment.id)
-            age = self._age_days(equipment, now)
+            model, age = weibull.get(equipment.id, (None, 0.0))
             if model is None:
                 rul = None
                 reason = "No sensors and too little failure history for a Weibull model."
@@ -207,11 +213,10 @@ class MroHealthAnalysis(models.AbstractModel):
             if rul is None:
                 values.update(self._no_rul(reason))
                 return values, per_sensor
-        fleet = self._fleet_prediction(equipment, now, confidence)
+        fleet = self._fleet_prediction(equipment, now, confidence, fleets if fleets is not None else {})
         if fleet is not None and fleet.ok:
             fleet.reason += f"; per-sensor model: {rul.reason}" if rul.ok else ""
             rul = fleet
-            values["limiting_sensor_id"] = values.get("limiting_sensor_id")
         if rul.ok:
             values.update(
                 rul_days=float(rul.rul),
@@ -223,29 +228,28 @@ class MroHealthAnalysis(models.AbstractModel):
                 prediction_model=rul.model,
                 prediction_reason=rul.reason,
             )
-            values.setdefault("failure_probability", float(rul.p_fail_within(horizon)))
-            values["failure_probability"] = max(values["failure_probability"], float(rul.p_fail_within(horizon)))
         else:
             values.update(self._no_rul(rul.reason))
-            values.setdefault("failure_probability", 0.0)
+        # The Weibull probability (sensorless equipment) or the RUL's, whichever is higher.
+        values["failure_probability"] = max(values.get("failure_probability", 0.0), rul.p_fail_within(horizon))
         return values, per_sensor
 
     @api.model
-    def _fleet_prediction(self, equipment, now, confidence):
+    def _fleet_prediction(self, equipment, now, confidence, fleets):
         """The asset model's fleet model applied to the equipment's history since its last renewal
         (baselines restart there too), or None when there is no fitted fleet model."""
         model = equipment.mro_asset_model_id
         if not model.fleet_model:
             return None
-        from ..analytics import FleetModel
-
+        if model.id not in fleets:
+            fleets[model.id] = FleetModel.from_dict(model.fleet_model)
         start = equipment.baseline_since or datetime.combine(
             equipment.effective_date or equipment.create_date.date(), datetime.min.time()
         )
         history = model._fleet_history(equipment, start, now)
         if history is None or len(history) < 3:
             return None
-        return FleetModel.from_dict(model.fleet_model).predict(history, confidence=confidence)
+        return fleets[model.id].predict(history, confidence=confidence)
 
     @staticmethod
     def _no_rul(reason):
@@ -262,8 +266,6 @@ class MroHealthAnalysis(models.AbstractModel):
 
     @staticmethod
     def _baseline(row):
-        from ..analytics import Baseline
-
         return Baseline(row["baseline_median"], row["baseline_mad"], row["baseline_n"]) if row["baseline_n"] else None
 
     # ------------------------------------------------------------------ data access
@@ -272,7 +274,7 @@ class MroHealthAnalysis(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """SELECT id, equipment_id, warning_limit, alarm_limit, physical_min, physical_max,
-                          baseline_median, baseline_mad, baseline_n, last_ts
+                          baseline_median, baseline_mad, baseline_n, baseline_learned_at, last_ts
                      FROM mro_sensor WHERE equipment_id = ANY(%s) AND active ORDER BY equipment_id, id""",
                 equipments.ids,
             )
@@ -321,28 +323,35 @@ class MroHealthAnalysis(models.AbstractModel):
         }
 
     @api.model
-    def _age_days(self, equipment, now):
-        """Days since the last renewal: the last corrective repair, else the in-service date."""
-        last = self.env["maintenance.request"].search(
-            [
-                ("equipment_id", "=", equipment.id),
-                ("maintenance_type", "=", "corrective"),
-                ("stage_id.done", "=", True),
-            ],
-            order="close_date desc",
-            limit=1,
+    def _ages(self, equipments, now):
+        """Days since each equipment's last renewal: its last done corrective repair, else its
+        in-service date. One grouped query for the batch."""
+        repaired = dict(
+            self.env["maintenance.request"]._read_group(
+                [
+                    ("equipment_id", "in", equipments.ids),
+                    ("maintenance_type", "=", "corrective"),
+                    ("stage_id.done", "=", True),
+                ],
+                ["equipment_id"],
+                ["close_date:max"],
+            )
         )
-        start = last.close_date or equipment.effective_date or equipment.create_date.date()
-        return max(0.0, (now.date() - start).days)
+        return {
+            e.id: max(0.0, (now.date() - (repaired.get(e) or e.effective_date or e.create_date.date())).days)
+            for e in equipments
+        }
 
     @api.model
-    def _weibull_models(self, equipments):
-        """A Weibull model per group of similar equipment (same asset model, else same category),
-        fitted on their corrective failure history; failures found at an inspection are interval-
-        censored between the last good inspection and the report, current ages right-censored."""
+    def _weibull_models(self, equipments, now):
+        """``{equipment id: (Weibull fit or None, age in days)}``: one model per group of similar
+        equipment (same asset model, else same category), fitted on their corrective failure history;
+        failures found at an inspection are interval-censored between the last good inspection and the
+        report, current ages right-censored."""
         if not equipments:
             return {}
         models_by_group, result = {}, {}
+        ages = self._ages(equipments, now)
         for equipment in equipments:
             if equipment.mro_asset_model_id:
                 group = [("mro_asset_model_id", "=", equipment.mro_asset_model_id.id)]
@@ -353,7 +362,7 @@ class MroHealthAnalysis(models.AbstractModel):
             key = str(group)
             if key not in models_by_group:
                 models_by_group[key] = self._fit_group(self.env["maintenance.equipment"].search(group))
-            result[equipment.id] = models_by_group[key]
+            result[equipment.id] = (models_by_group[key], ages[equipment.id])
         return result
 
     @api.model
@@ -415,14 +424,13 @@ class MroHealthAnalysis(models.AbstractModel):
                 failed,
             )
         if sensor_updates:
-            for row in sensor_updates:
-                row["baseline_learned_at"] = fields.Datetime.now() if row["baseline_n"] else None
             self._bulk_update(
                 "mro_sensor",
                 {
                     "baseline_median": "float8",
                     "baseline_mad": "float8",
                     "baseline_n": "int4",
+                    "baseline_learned_at": "timestamp",
                     "anomaly": "bool",
                     "anomaly_z": "float8",
                     "data_quality": "varchar",

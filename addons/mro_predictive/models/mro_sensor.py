@@ -14,12 +14,3 @@ class MroSensor(models.Model):
         readonly=True, help="Data-quality faults found by the last analysis (not machine faults)."
     )
     analysis_note = fields.Char(readonly=True)
-
-    def _baseline(self):
-        """The stored baseline as the engine's ``Baseline``, or None."""
-        from ..analytics import Baseline
-
-        self.ensure_one()
-        if not self.baseline_n:
-            return None
-        return Baseline(median=self.baseline_median, mad=self.baseline_mad, n=self.baseline_n)

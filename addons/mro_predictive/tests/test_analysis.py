@@ -37,6 +37,12 @@ class TestAnalysis(PredictiveCase):
         self.assertIn(pump.health_state, ("warning", "critical"))
         self.assertLess(pump.health_score, 70)
         self.assertTrue(self.vib.baseline_n)
+        learned_at = self.vib.baseline_learned_at
+        self.assertTrue(learned_at)
+        # Kept, not relearned, by the next analysis: the stored baseline is used.
+        self.write_history(self.vib, [2.1])
+        self.analyze()
+        self.assertEqual(self.vib.baseline_learned_at, learned_at)
         chart = pump.mro_health_trend()
         self.assertTrue(chart["history"])
         self.assertEqual(chart["alarm"], 4.5)
