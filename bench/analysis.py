@@ -78,7 +78,7 @@ for start in range(0, len(ids), 1500):
     ''', D, D, chunk))
     env.cr.commit()
 env.cr.execute("ALTER TABLE mro_sensor_reading_hourly ADD CONSTRAINT mro_sensor_reading_hourly_sensor_hour_uniq "
-               "UNIQUE (sensor_id, hour)")
+               "UNIQUE (sensor_id, hour) INCLUDE (value_mean)")
 env.cr.execute("ALTER TABLE mro_sensor_reading_hourly ADD CONSTRAINT mro_sensor_reading_hourly_sensor_id_fkey "
                "FOREIGN KEY (sensor_id) REFERENCES mro_sensor(id) ON DELETE CASCADE")
 env.cr.execute("ANALYZE mro_sensor_reading_hourly")
@@ -105,6 +105,23 @@ for start in range(0, len(mine), batch):
     A._analyze(Eq.browse(mine[start:start + batch]))
     env.cr.commit()
 print("RESULT_JSON", json.dumps({{"n": len(mine), "s": time.time() - t0}}), flush=True)
+"""
+
+# Forget every analysis result, so that a kept database (--reuse-db) gives an honest first full pass.
+RESET = """
+env.cr.execute("DELETE FROM mail_activity WHERE res_model = 'mro.health.alert'")
+env.cr.execute("DELETE FROM mro_health_alert")
+env.cr.execute("DELETE FROM mro_prediction")
+env.cr.execute(
+    "UPDATE mro_sensor SET baseline_median = NULL, baseline_mad = NULL, baseline_n = NULL, baseline_learned_at = NULL,"
+    " anomaly = FALSE, anomaly_z = NULL, data_quality = NULL, analysis_note = NULL"
+)
+env.cr.execute(
+    "UPDATE maintenance_equipment SET last_analysis = NULL, analysis_data_ts = NULL, health_score = NULL,"
+    " health_state = NULL, anomaly = FALSE, rul_days = NULL, predicted_failure_date = NULL"
+)
+env.cr.commit()
+print("RESULT_JSON {}", flush=True)
 """
 
 INCREMENTAL = """
@@ -170,7 +187,12 @@ def main() -> int:
             print("  " + line.rstrip(), flush=True)
         if proc.wait() != 0:
             raise RuntimeError(f"building the fleet failed; see {log}")
+        # What autovacuum does to a table after a bulk load (visibility map, statistics), done now.
+        odoo_server.psql("VACUUM ANALYZE mro_sensor_reading_hourly", db=args.db)
         print(f"  built in {time.perf_counter() - t0:.0f} s", flush=True)
+    elif args.reuse_db:
+        result_of(shell(args.db, RESET, log))
+        print(f"reusing {args.db}: previous analysis results cleared")
     try:
         t0 = time.perf_counter()
         procs = [shell(args.db, ANALYZE.format(share=k, parts=args.workers), log) for k in range(args.workers)]

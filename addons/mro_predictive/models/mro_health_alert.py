@@ -55,15 +55,30 @@ class MroHealthAlert(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         alerts = super().create(vals_list)
+        # One "to do" activity per alert for its equipment's technician (else owner), created in one
+        # call as ``activity_schedule`` would, so that a first analysis of a large fleet stays fast.
+        todo = self.env["ir.model.data"]._xmlid_to_res_id("mail.mail_activity_data_todo", raise_if_not_found=False)
+        activity_type = self.env["mail.activity.type"].browse(todo) if todo else self._default_activity_type()
+        model_id = self.env["ir.model"]._get_id(self._name)
+        today = fields.Date.context_today(self)
+        activities = []
         for alert in alerts:
             user = alert.equipment_id.technician_user_id or alert.equipment_id.owner_user_id
             if user:
-                alert.activity_schedule(
-                    "mail.mail_activity_data_todo",
-                    summary=_("Check %s", alert.equipment_id.display_name),
-                    note=alert.message,
-                    user_id=user.id,
+                activities.append(
+                    {
+                        "activity_type_id": activity_type.id,
+                        "summary": _("Check %s", alert.equipment_id.display_name),
+                        "note": alert.message,
+                        "automated": True,
+                        "date_deadline": today,
+                        "res_model_id": model_id,
+                        "res_id": alert.id,
+                        "user_id": user.id,
+                    }
                 )
+        if activities and not self.env.context.get("mail_activity_automation_skip"):
+            self.env["mail.activity"].create(activities)
         return alerts
 
     def action_acknowledge(self):
@@ -95,12 +110,14 @@ class MroHealthAlert(models.Model):
         }
 
     @api.model
-    def _sync_episodes(self, equipment, conditions, now, current=None):
+    def _sync_episodes(self, equipment, conditions, now, current=None, to_create=None):
         """Open, update or close the alerts of ``equipment`` to match ``conditions``.
 
         ``conditions`` maps a key ``(kind, sensor_id or False)`` to ``(severity, message)`` for
         every condition present now; open alerts whose key is absent are closed as cleared.
         ``current``: the equipment's alerts that are not closed, when the caller loaded them.
+        ``to_create``: a list to which the values of new alerts are added instead of creating them
+        here (the caller creates a whole batch's alerts at once with :meth:`_create_machine_made`).
         """
         if current is None:
             current = self.search([("equipment_id", "=", equipment.id), ("state", "!=", "closed")])
@@ -112,18 +129,20 @@ class MroHealthAlert(models.Model):
             if alert is None:
                 kind, sensor_id = key
                 label = dict(self._fields["kind"].selection)[kind]
-                # Machine-made: no "created" chatter line nor tracking values, only the activity.
-                self.with_context(mail_create_nolog=True, tracking_disable=True).create(
-                    {
-                        "name": f"{equipment.display_name}: {label}",
-                        "equipment_id": equipment.id,
-                        "sensor_id": sensor_id or False,
-                        "kind": kind,
-                        "severity": severity,
-                        "message": message,
-                        "last_seen": now,
-                    }
-                )
+                vals = {
+                    "name": f"{equipment.display_name}: {label}",
+                    "equipment_id": equipment.id,
+                    "sensor_id": sensor_id or False,
+                    "kind": kind,
+                    "severity": severity,
+                    "message": message,
+                    "opened_at": now,
+                    "last_seen": now,
+                }
+                if to_create is None:
+                    self._create_machine_made([vals])
+                else:
+                    to_create.append(vals)
                 continue
             values = {"last_seen": now}
             if SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
@@ -132,3 +151,9 @@ class MroHealthAlert(models.Model):
             alert.write(values)
         for alert in by_key.values():
             alert._close(_("Condition cleared"))
+
+    @api.model
+    def _create_machine_made(self, vals_list):
+        """Create alerts opened by the analysis: no "created" chatter line nor tracking values, only
+        the technician's activity."""
+        return self.with_context(mail_create_nolog=True, tracking_disable=True).create(vals_list)

@@ -119,16 +119,67 @@ class MroHealthAnalysis(models.AbstractModel):
         equipments.invalidate_recordset()
         self.env["mro.sensor"].invalidate_model()
         by_id = {r["id"]: r for r in results}
+        poor_data = {s["id"] for s in sensor_updates if s["data_quality"]}
         context = self._publish_context(equipments)
+        # Alerts and ledger rows are decided per equipment, then created for the whole batch at once;
+        # the rules run last, with the predictions they may cite.
+        pending = {"alerts": [], "predictions": []}
+        published = []
         for equipment in equipments:
             result = by_id[equipment.id]
-            if result.get("failed") or not self._has_news(equipment, context):
+            sensor_ids = [row["id"] for row in sensors.get(equipment.id, [])]
+            if result.get("failed") or not self._has_news(result, sensor_ids, poor_data, context):
+                continue
+            mine = {"alerts": [], "predictions": []}
+            try:
+                with self.env.cr.savepoint():
+                    prediction = self._publish(equipment, result, now, context, pending=mine)
+            except Exception:  # alerts or ledger failed: logged, the batch goes on
+                _logger.exception("Publishing the analysis of equipment %s failed", equipment.id)
+                continue
+            pending["alerts"] += mine["alerts"]
+            pending["predictions"] += mine["predictions"]
+            published.append((equipment, prediction))
+        new_predictions = self._create_pending(pending)
+        if not context["rules"]:
+            return
+        for equipment, prediction in published:
+            rules = context["rules"].filtered(
+                lambda r, e=equipment: r.company_id in (e.company_id, r.env["res.company"])
+            )
+            if not rules:
                 continue
             try:
                 with self.env.cr.savepoint():
-                    self._publish(equipment, result, now, context)
-            except Exception:  # alerts, ledger or a rule failed: logged, the batch goes on
-                _logger.exception("Publishing the analysis of equipment %s failed", equipment.id)
+                    self.env["mro.prescriptive.rule"]._run_for(
+                        equipment, prediction=prediction or new_predictions.get(equipment.id), now=now, rules=rules
+                    )
+            except Exception:  # one rule failing on one equipment: logged, the batch goes on
+                _logger.exception("The prescriptive rules failed on equipment %s", equipment.id)
+
+    @api.model
+    def _create_pending(self, pending):
+        """Create a batch's new alerts and ledger rows, in one call each; if that fails, one at a time
+        so that one bad row is logged and skipped. Returns ``{equipment id: new prediction}``."""
+        Alert, Prediction = self.env["mro.health.alert"], self.env["mro.prediction"]
+        try:
+            with self.env.cr.savepoint():
+                Alert._create_machine_made(pending["alerts"])
+                predictions = Prediction.create(pending["predictions"])
+        except Exception:
+            _logger.exception("Creating the batch's alerts and predictions failed; retrying one at a time")
+            predictions = Prediction
+            for model, vals_list in ((Alert, pending["alerts"]), (Prediction, pending["predictions"])):
+                for vals in vals_list:
+                    try:
+                        with self.env.cr.savepoint():
+                            record = model._create_machine_made([vals]) if model is Alert else model.create(vals)
+                    except Exception:
+                        _logger.exception("Creating %s for equipment %s failed", model._name, vals["equipment_id"])
+                        continue
+                    if model is Prediction:
+                        predictions |= record
+        return {p.equipment_id.id: p for p in predictions}
 
     @api.model
     def _assess_one(self, equipment, sensor_rows, series, weibull, now, company, fleets=None):
@@ -490,21 +541,27 @@ class MroHealthAnalysis(models.AbstractModel):
         }
 
     @api.model
-    def _has_news(self, equipment, context):
+    def _has_news(self, result, sensor_ids, poor_data, context):
         """Whether publishing could change anything: a condition to alert on, an alert to update or
-        close, a prediction to record, or rules to run. Most healthy equipment has none."""
+        close, a prediction to record, or rules to run. Most healthy equipment has none. Decided
+        from the analysis ``result`` (not re-read through the ORM) and the ids of sensors with
+        data-quality findings."""
         return bool(
-            equipment.health_state in ("warning", "critical")
-            or equipment.anomaly
-            or equipment.predicted_failure_date
-            or context["alerts"].get(equipment.id)
+            result.get("health_state") in ("warning", "critical")
+            or result.get("anomaly")
+            or result.get("predicted_failure_date")
+            or context["alerts"].get(result["id"])
             or context["rules"]
-            or any(equipment.sensor_ids.mapped("data_quality"))
+            or poor_data.intersection(sensor_ids)
         )
 
     @api.model
-    def _publish(self, equipment, result, now, context=None):
-        """Alerts, the prediction ledger and the prescriptive rules for one analysed equipment."""
+    def _publish(self, equipment, result, now, context=None, pending=None):
+        """Alerts, the prediction ledger and the prescriptive rules for one analysed equipment.
+
+        With ``pending`` (``{"alerts": [], "predictions": []}``), new alerts and ledger rows are added
+        there as values for the caller to create in bulk, and the rules are left to the caller;
+        returns the equipment's current prediction when it is an existing one."""
         context = context or self._publish_context(equipment)
         conditions = {}
         state = equipment.health_state
@@ -525,17 +582,31 @@ class MroHealthAnalysis(models.AbstractModel):
         for sensor in equipment.sensor_ids.filtered("data_quality"):
             conditions[("data_quality", sensor.id)] = ("info", f"{sensor.display_name}: {sensor.data_quality}")
         self.env["mro.health.alert"]._sync_episodes(
-            equipment, conditions, now, current=context["alerts"].get(equipment.id)
+            equipment,
+            conditions,
+            now,
+            current=context["alerts"].get(equipment.id),
+            to_create=pending["alerts"] if pending is not None else None,
         )
-        prediction = self._record_prediction(equipment, result, now, context["last_prediction"].get(equipment.id))
+        prediction = self._record_prediction(
+            equipment,
+            result,
+            now,
+            context["last_prediction"].get(equipment.id, self.env["mro.prediction"]),
+            to_create=pending["predictions"] if pending is not None else None,
+        )
+        if pending is not None:
+            return prediction
         rules = context["rules"].filtered(lambda r: r.company_id in (equipment.company_id, r.env["res.company"]))
         if rules:
             self.env["mro.prescriptive.rule"]._run_for(equipment, prediction=prediction, now=now, rules=rules)
 
     @api.model
-    def _record_prediction(self, equipment, result, now, last=None):
+    def _record_prediction(self, equipment, result, now, last=None, to_create=None):
         """Add the prediction to the ledger when it is new or has changed materially (its date moved by
-        more than max(1 day, 10% of the RUL) or its model changed), or a week after the last one."""
+        more than max(1 day, 10% of the RUL) or its model changed), or a week after the last one.
+        Returns the current prediction; with ``to_create`` (a list), a new one's values are added there
+        instead and None is returned."""
         if not equipment.predicted_failure_date:
             return None
         Prediction = self.env["mro.prediction"]
@@ -546,25 +617,27 @@ class MroHealthAnalysis(models.AbstractModel):
             if moved <= max(1.0, 0.1 * equipment.rul_days) and now - last.published_at < timedelta(days=7):
                 return last
         rul_now = equipment.last_analysis or now
-        return Prediction.create(
-            {
-                "equipment_id": equipment.id,
-                "asset_model_id": equipment.mro_asset_model_id.id,
-                "sensor_id": equipment.limiting_sensor_id.id,
-                "published_at": now,
-                "data_from": result.get("data_from"),
-                "data_to": result.get("data_to"),
-                "model": equipment.prediction_model,
-                "reason": equipment.prediction_reason,
-                "rul_days": equipment.rul_days,
-                "rul_lower_days": equipment.rul_lower_days,
-                "rul_upper_days": equipment.rul_upper_days,
-                "confidence": equipment.rul_confidence,
-                "predicted_failure_date": equipment.predicted_failure_date,
-                "lower_date": rul_now + timedelta(days=equipment.rul_lower_days),
-                "upper_date": rul_now + timedelta(days=equipment.rul_upper_days),
-                "failure_probability": equipment.failure_probability,
-                "horizon_days": equipment.company_id.mro_planning_horizon_days,
-                "quantiles": equipment.rul_quantiles,
-            }
-        )
+        vals = {
+            "equipment_id": equipment.id,
+            "asset_model_id": equipment.mro_asset_model_id.id,
+            "sensor_id": equipment.limiting_sensor_id.id,
+            "published_at": now,
+            "data_from": result.get("data_from"),
+            "data_to": result.get("data_to"),
+            "model": equipment.prediction_model,
+            "reason": equipment.prediction_reason,
+            "rul_days": equipment.rul_days,
+            "rul_lower_days": equipment.rul_lower_days,
+            "rul_upper_days": equipment.rul_upper_days,
+            "confidence": equipment.rul_confidence,
+            "predicted_failure_date": equipment.predicted_failure_date,
+            "lower_date": rul_now + timedelta(days=equipment.rul_lower_days),
+            "upper_date": rul_now + timedelta(days=equipment.rul_upper_days),
+            "failure_probability": equipment.failure_probability,
+            "horizon_days": equipment.company_id.mro_planning_horizon_days,
+            "quantiles": equipment.rul_quantiles,
+        }
+        if to_create is not None:
+            to_create.append(vals)
+            return None
+        return Prediction.create(vals)

@@ -64,7 +64,7 @@ class MroPrescriptiveRule(models.Model):
     duration = fields.Float("Duration (hours)", default=2.0)
     instructions = fields.Html()
     notify = fields.Boolean("Notify")
-    notify_partner_ids = fields.Many2many("res.partner", string="Notify", help="Also the equipment's followers.")
+    notify_partner_ids = fields.Many2many("res.partner", string="Recipients", help="Also the equipment's followers.")
     cooldown_hours = fields.Float(
         "Cool-down (hours)", default=24.0, help="No new request from this rule for the same equipment within this time."
     )

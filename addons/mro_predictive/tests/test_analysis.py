@@ -100,6 +100,32 @@ class TestAnalysis(PredictiveCase):
         # Not retried until new readings arrive, so one bad equipment cannot stall the cron.
         self.assertNotIn(self.pump.id, self.Analysis._candidates(limit=100))
 
+    def test_one_bad_ledger_row_does_not_lose_the_batch(self):
+        """Alerts and predictions of a batch are created in bulk; when that fails, one at a time, so
+        only the bad row is lost (and logged)."""
+        other = self.env["maintenance.equipment"].create({"name": "Gearbox G-2"})
+        sensor = self.env["mro.sensor"].create(
+            {"code": "G2-VIB", "name": "vib", "equipment_id": other.id, "warning_limit": 2.8, "alarm_limit": 4.5}
+        )
+        self.write_history(sensor, self.degradation(seed=3))
+        self.write_history(self.vib, self.degradation(seed=4))
+        Prediction = self.env.registry["mro.prediction"]
+        real = Prediction.create
+
+        def refuse_pump(records, vals_list):
+            rows = vals_list if isinstance(vals_list, list) else [vals_list]
+            if any(v["equipment_id"] == self.pump.id for v in rows):
+                raise ValueError("ledger refused this row")
+            return real(records, vals_list)
+
+        with patch.object(Prediction, "create", refuse_pump), mute_logger(mro_health_analysis.__name__):
+            self.analyze(self.pump | other)
+        ledger = self.env["mro.prediction"].search([("equipment_id", "in", (self.pump | other).ids)])
+        self.assertEqual(ledger.equipment_id, other)
+        alerts = self.env["mro.health.alert"].search([("equipment_id", "in", (self.pump | other).ids)])
+        self.assertEqual(alerts.equipment_id, self.pump | other)  # the pump's alerts survived
+        self.assertTrue(self.pump.predicted_failure_date)  # the analysis itself was stored
+
     def test_sensorless_equipment_gets_a_weibull_probability(self):
         category = self.env["maintenance.equipment.category"].create({"name": "Valves"})
         stage_done = self.env["maintenance.stage"].search([("done", "=", True)], limit=1)

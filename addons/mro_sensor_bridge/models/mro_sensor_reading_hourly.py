@@ -28,6 +28,12 @@ class MroSensorReadingHourly(models.Model):
     company_id = fields.Many2one(related="sensor_id.company_id")
 
     _sql_constraints = [
-        # Also the index for one sensor's history: (sensor_id, hour).
-        ("sensor_hour_uniq", "unique(sensor_id, hour)", "One aggregate per sensor and hour."),
+        # Also the index for one sensor's history: (sensor_id, hour). It carries the hourly mean so that
+        # the health analysis reads a sensor's window from a few index pages (an index-only scan)
+        # instead of one heap page per hour, wherever the rows of that sensor lie in the table.
+        (
+            "sensor_hour_uniq",
+            "unique(sensor_id, hour) include (value_mean)",
+            "One aggregate per sensor and hour.",
+        ),
     ]

@@ -4,7 +4,6 @@
 import { Component, onWillStart, onMounted, onWillUnmount, useRef, useState } from "@odoo/owl";
 import { loadBundle } from "@web/core/assets";
 import { registry } from "@web/core/registry";
-import { useService } from "@web/core/utils/hooks";
 import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
 import { _t } from "@web/core/l10n/translation";
 
@@ -15,7 +14,9 @@ export class HealthTrend extends Component {
     static props = { ...standardWidgetProps };
 
     setup() {
-        this.orm = useService("orm");
+        // Not useService: the form may replace this widget while its data loads (e.g. when the record is
+        // reloaded after a button); the protected service would then reject in onWillStart and break the view.
+        this.orm = this.env.services.orm;
         this.canvas = useRef("canvas");
         this.state = useState({ data: null });
         onWillStart(async () => {
@@ -59,7 +60,7 @@ export class HealthTrend extends Component {
             const top = forecast.threshold || yMax;
             // The forecast band: where the signal is expected to cross the failure threshold.
             datasets.push({
-                label: _t("Forecast band (%s%%)", Math.round(forecast.confidence * 100)),
+                label: _t("Forecast band (%s)", `${Math.round(forecast.confidence * 100)}%`),
                 data: [
                     { x: forecast.lower, y: top },
                     { x: forecast.upper, y: top },
