@@ -1,0 +1,76 @@
+from odoo import api, fields, models
+
+STATES = [
+    ("planned", "Planned"),
+    ("due", "To order"),
+    ("stock", "Covered by stock"),
+    ("ordered", "Ordered"),
+    ("done", "Done"),
+    ("cancel", "Cancelled"),
+]
+
+
+class MroPartNeed(models.Model):
+    """The spare-parts plan: one line per equipment, part and prediction, with its order-by date and why.
+
+    Written by the planner (:class:`mro.jit.planner`); buyers read it, and the purchase lines it created
+    point back to it. ``done`` when the equipment's corrective repair is done, ``cancel`` when the
+    prediction is withdrawn before anything was ordered."""
+
+    _name = "mro.part.need"
+    _description = "Spare-Part Need"
+    _inherit = ["mail.thread"]
+    _order = "state_rank, order_by_date, id"
+    _rec_name = "product_id"
+
+    equipment_id = fields.Many2one("maintenance.equipment", required=True, ondelete="cascade", index=True)
+    part_id = fields.Many2one("mro.equipment.part", "Part line", ondelete="cascade", index=True)
+    product_id = fields.Many2one("product.product", "Part", required=True, index=True)
+    quantity = fields.Float(required=True, default=1.0)
+    company_id = fields.Many2one(related="equipment_id.company_id", store=True, index=True)
+    criticality = fields.Selection(related="equipment_id.criticality", store=True)
+    critical = fields.Boolean(related="part_id.critical", store=True)
+    prediction_id = fields.Many2one("mro.prediction", ondelete="set null")
+    predicted_failure_date = fields.Datetime()
+    failure_probability = fields.Float(help="Of the equipment within the planning horizon, when planned.")
+    partner_id = fields.Many2one("res.partner", "Vendor")
+    lead_mean = fields.Float("Lead time (d)", digits=(16, 1))
+    lead_std = fields.Float("Lead time std (d)", digits=(16, 1))
+    order_by_date = fields.Date("Order by", index=True)
+    late = fields.Boolean(help="The order-by date had passed when the part was planned or ordered.")
+    risk_if_today = fields.Float("Late risk if ordered today")
+    reason = fields.Text(readonly=True)
+    state = fields.Selection(STATES, default="planned", required=True, index=True, tracking=True)
+    state_rank = fields.Integer(compute="_compute_state_rank", store=True)
+    purchase_line_id = fields.Many2one("purchase.order.line", readonly=True, index="btree_not_null")
+    purchase_id = fields.Many2one(related="purchase_line_id.order_id", store=True, string="Purchase")
+    emergency = fields.Boolean(help="Ordered after its order-by date: an emergency purchase.")
+    ordered_at = fields.Datetime(readonly=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    value = fields.Monetary(compute="_compute_value", store=True, help="Quantity x the part's cost.")
+
+    @api.depends("state")
+    def _compute_state_rank(self):
+        order = {state: rank for rank, (state, _label) in enumerate(STATES)}
+        for need in self:
+            need.state_rank = order[need.state]
+
+    @api.depends("quantity", "product_id.standard_price")
+    def _compute_value(self):
+        for need in self:
+            need.value = need.quantity * need.product_id.standard_price
+
+    def action_open_purchase(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "purchase.order",
+            "res_id": self.purchase_id.id,
+            "view_mode": "form",
+        }
+
+    def action_export_xlsx(self):
+        """Download the spare-parts plan (these lines, or all open ones) as an XLSX workbook."""
+        needs = self or self.search([("state", "not in", ("done", "cancel"))])
+        attachment = self.env["mro.jit.planner"]._export_xlsx(needs)
+        return {"type": "ir.actions.act_url", "url": f"/web/content/{attachment.id}?download=true", "target": "self"}

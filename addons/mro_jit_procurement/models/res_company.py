@@ -1,0 +1,58 @@
+from odoo import fields, models
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    # Allowed risk that a part arrives after the failure, by equipment criticality (0 = run to failure).
+    mro_risk_a = fields.Float("Allowed late risk, criticality A", default=0.01)
+    mro_risk_b = fields.Float("Allowed late risk, criticality B", default=0.05)
+    mro_risk_c = fields.Float(
+        "Allowed late risk, criticality C", default=0.0, help="0: run to failure, no part ordered ahead."
+    )
+    mro_receiving_days = fields.Float("Receiving (days)", default=1.0)
+    mro_kitting_days = fields.Float("Kitting (days)", default=1.0)
+    mro_service_level = fields.Float("Service level of spare parts", default=0.95)
+    mro_order_cost = fields.Monetary("Cost of one order", default=50.0, currency_field="currency_id")
+    mro_holding_rate = fields.Float(
+        "Holding cost rate (per year)", default=0.25, help="Share of a part's cost that holding it costs per year."
+    )
+    mro_auto_approve = fields.Boolean("Auto-approve spare-part purchases")
+    mro_auto_approve_limit = fields.Monetary(
+        "Auto-approval limit", default=500.0, currency_field="currency_id", help="In the company's currency."
+    )
+    mro_auto_approve_a = fields.Boolean("Auto-approve for criticality A", default=False)
+    mro_auto_approve_b = fields.Boolean("Auto-approve for criticality B", default=True)
+    mro_auto_approve_c = fields.Boolean("Auto-approve for criticality C", default=True)
+    mro_auto_approve_min_probability = fields.Float(
+        "Auto-approve from failure probability",
+        default=0.5,
+        help="Every line's equipment must fail within the planning horizon with at least this probability.",
+    )
+    mro_buyer_id = fields.Many2one("res.users", "Spare-parts buyer", help="Gets the activity on RFQs to review.")
+    mro_maintenance_location_id = fields.Many2one(
+        "stock.location", "Maintenance kits location", help="Where parts reserved for a maintenance request go."
+    )
+    mro_risk_mode = fields.Boolean("Supply-chain risk mode", readonly=True)
+    mro_risk_factor = fields.Float("Risk mode factor", default=1.5)
+    mro_ghost_days = fields.Integer("Ghost part after (days without movement)", default=365)
+
+    def _mro_allowed_risk(self, criticality):
+        """Allowed probability that the part arrives after the failure; None = run to failure."""
+        self.ensure_one()
+        risk = {"A": self.mro_risk_a, "B": self.mro_risk_b, "C": self.mro_risk_c}.get(criticality or "B")
+        return risk if risk and risk > 0 else None
+
+    def _mro_kit_location(self, warehouse):
+        """The internal location where maintenance kits wait, created under the warehouse on first use."""
+        self.ensure_one()
+        if not self.mro_maintenance_location_id:
+            self.mro_maintenance_location_id = self.env["stock.location"].create(
+                {
+                    "name": "Maintenance kits",
+                    "usage": "internal",
+                    "location_id": warehouse.view_location_id.id,
+                    "company_id": self.id,
+                }
+            )
+        return self.mro_maintenance_location_id

@@ -1,0 +1,241 @@
+"""Order-by dates: the latest day to order a spare part so it is kitted before the predicted failure.
+
+The model. T = remaining useful life (days from today), known through the predictive engine's quantiles at
+``PROBS``; L = vendor lead time (days), lognormal from ``LeadTimeStats``; D = receiving + kitting days.
+T and L are independent. Ordering ``x`` days from today, the kit is late when ``x + L + D > T``::
+
+    P_late(x) = P(T < x + L + D) = E_L[F_T(x + L + D)] = integral of F_T(x + D + Q_L(u)) du over u in (0, 1)
+
+computed with the midpoint rule in probability space (``Q_L`` at 2000 levels ``(j - 0.5) / 2000``, one
+vectorised numpy call). ``F_T`` interpolates the quantiles linearly; outside them it follows the engine's
+own ``p_fail_within``: below the 1% quantile it falls linearly to 0 at t = 0 (a deliberately heavy left tail,
+since the engine states nothing there), above the 99% quantile it rises linearly to 1 at twice that quantile.
+
+``P_late`` never decreases with ``x``, so the order-by offset, the latest whole day with
+``P_late(x) <= risk``, is found by bisection on whole days. The allowed risk comes from the equipment's
+criticality (``RISK_BY_CRITICALITY``); ``None`` means run to failure: nothing is ordered ahead.
+
+Calendars (``order_by_date``). Lead times are learned in calendar days, so the vendor's ordinary weekends
+are already inside them; ``vendor_closed`` should list exceptional closures (holidays, summer shutdown).
+Each vendor-closed day met while the shipment is under way (the lead time's ``1 - risk`` quantile, in
+open days from the order day) delays the arrival by one day, so the order moves one day earlier. The
+order day itself must be a plant working day (someone places the order): ``plant_closed`` lists those
+(weekends, holidays, shutdowns) and the order is pulled forward to the latest working day before. Receiving
+and kitting are counted in calendar days as given.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+from scipy.special import ndtri
+
+from .leadtime import LeadTimeStats
+from .workdays import MAX_WALK_DAYS, Closures, is_closed_fn, pull_forward, shipping_delay
+
+#: Probability levels of the RUL quantiles the predictive engine stores (0.01 ... 0.99).
+PROBS = np.round(np.linspace(0.01, 0.99, 99), 2)
+#: Allowed probability that the part arrives after the failure, by equipment criticality (None: run to failure).
+RISK_BY_CRITICALITY: dict[str, float | None] = {"A": 0.01, "B": 0.05, "C": None}
+#: Lead-time probability levels of the midpoint rule.
+_LEAD_LEVELS = (np.arange(2000) + 0.5) / 2000
+#: A lower RUL bound of 0 is read as this share of the median (the log of 0 does not exist).
+_LOWER_FLOOR_SHARE = 1e-3
+
+
+@dataclass(frozen=True)
+class OrderBy:
+    """Latest order offset (whole days from today, negative = already late; ``None`` = run to failure), the
+    probability that the part then arrives after the failure, and a short explanation."""
+
+    offset_days: int | None
+    risk_at_offset: float | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class OrderByDate:
+    """Order-by date (``None`` = run to failure) with the buyer's explanation; ``late`` when the date is
+    before today; ``risk_if_today`` = P(part arrives after the failure) when ordered today; ``plan`` = the
+    offset before calendars."""
+
+    day: date | None
+    reason: str
+    late: bool
+    risk_if_today: float | None
+    plan: OrderBy
+
+
+def check_rul_quantiles(rul_quantiles) -> np.ndarray:
+    """The RUL quantiles (days from now at ``PROBS``) as a float array, checked: 99 finite values >= 0, never
+    decreasing. Raises ValueError otherwise."""
+    q = np.asarray(rul_quantiles, dtype=float).ravel()
+    if q.size != PROBS.size:
+        raise ValueError(f"expected {PROBS.size} RUL quantiles (at probability 0.01 ... 0.99), got {q.size}")
+    if not np.all(np.isfinite(q)) or np.any(q < 0):
+        raise ValueError("RUL quantiles must be finite numbers of days >= 0")
+    if np.any(np.diff(q) < 0):
+        raise ValueError("RUL quantiles must not decrease with the probability level")
+    return q
+
+
+def lognormal_quantiles(median: float, lower: float, upper: float, confidence: float = 0.8) -> np.ndarray:
+    """RUL quantiles (days) at ``PROBS`` from a median and a central ``confidence`` interval [lower, upper]
+    (days): a two-piece lognormal, one log-spread below the median and one above, so all three are matched
+    exactly. A lower bound of 0 is floored at 0.1% of the median; a median of 0 gives all zeros."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence!r}")
+    if not (math.isfinite(upper) and 0 <= lower <= median <= upper):
+        raise ValueError(f"need 0 <= lower <= median <= upper (days), got {lower!r}, {median!r}, {upper!r}")
+    if median == 0:
+        return np.zeros(PROBS.size)
+    z = float(ndtri((1 + confidence) / 2))
+    s_lo = math.log(median / max(lower, _LOWER_FLOOR_SHARE * median)) / z
+    s_hi = math.log(upper / median) / z
+    zp = ndtri(PROBS)
+    return median * np.exp(zp * np.where(zp < 0, s_lo, s_hi))
+
+
+def _cdf(t: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """F_T at days ``t`` from checked quantiles ``q`` (see the module docstring for the tails)."""
+    xp = q + np.arange(q.size) * 1e-9  # equal quantiles (a capped RUL) become strictly increasing
+    inside = np.interp(t, xp, PROBS)
+    left = PROBS[0] * t / xp[0] if xp[0] > 0 else np.zeros_like(t)
+    right = PROBS[-1] + (1 - PROBS[-1]) * np.minimum(1.0, (t - xp[-1]) / max(xp[-1], 1e-9))
+    out = np.where(t < xp[0], left, np.where(t >= xp[-1], right, inside))
+    return np.where(t < 0, 0.0, out)
+
+
+def rul_cdf(t: float | np.ndarray, rul_quantiles) -> float | np.ndarray:
+    """P(failure within ``t`` days from now), read off RUL quantiles (days at ``PROBS``)."""
+    out = _cdf(np.asarray(t, dtype=float), check_rul_quantiles(rul_quantiles))
+    return float(out) if out.ndim == 0 else out
+
+
+def _late(offset: float, q: np.ndarray, lead_q: np.ndarray, fixed: float) -> float:
+    return float(np.mean(_cdf(offset + fixed + lead_q, q)))
+
+
+def _fixed_days(receiving_days: float, kitting_days: float) -> float:
+    if not all(math.isfinite(d) and d >= 0 for d in (receiving_days, kitting_days)):
+        raise ValueError("receiving and kitting days must be finite numbers >= 0")
+    return float(receiving_days + kitting_days)
+
+
+def late_probability(
+    offset_days: float, rul_quantiles, lead: LeadTimeStats, receiving_days: float = 0.0, kitting_days: float = 0.0
+) -> float:
+    """P(the part is received and kitted after the failure) when ordered ``offset_days`` days from today,
+    given RUL quantiles (days at ``PROBS``), the lead time (days) and receiving + kitting (days)."""
+    q = check_rul_quantiles(rul_quantiles)
+    return _late(float(offset_days), q, lead.quantile(_LEAD_LEVELS), _fixed_days(receiving_days, kitting_days))
+
+
+def _check_risk(risk: float | None) -> None:
+    if risk is not None and not 0 < float(risk) < 1:
+        raise ValueError(f"allowed risk must lie strictly between 0 and 1 (or None: run to failure), got {risk!r}")
+
+
+def order_by_offset(
+    rul_quantiles,
+    lead: LeadTimeStats,
+    risk: float | None,
+    receiving_days: float = 0.0,
+    kitting_days: float = 0.0,
+) -> OrderBy:
+    """Latest whole day ``x`` (days from today, may be negative) with P(x + L + receiving + kitting > T) <=
+    ``risk``, given RUL quantiles (days at ``PROBS``) and the lead time (days); ``risk=None``: run to failure."""
+    _check_risk(risk)
+    q = check_rul_quantiles(rul_quantiles)
+    fixed = _fixed_days(receiving_days, kitting_days)
+    if risk is None:
+        return OrderBy(None, None, "run to failure: no order ahead")
+    lead_q = lead.quantile(_LEAD_LEVELS)
+    # lo: every arrival before day 0, so P_late = 0. hi: every arrival after twice the 99% RUL, so P_late = 1.
+    lo = math.floor(-(fixed + float(lead_q[-1]))) - 1
+    hi = math.ceil(2 * float(q[-1]) - fixed - float(lead_q[0])) + 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _late(mid, q, lead_q, fixed) <= risk:
+            lo = mid
+        else:
+            hi = mid
+    p = _late(lo, q, lead_q, fixed)
+    return OrderBy(lo, p, f"latest safe order in {lo} d: P(arrival after failure) {_pct(p)} <= {_pct(risk)}")
+
+
+def _pct(p: float) -> str:
+    return f"{100 * p:.3g}%"
+
+
+def _rul_summary(today: date, q: np.ndarray, confidence: float) -> str:
+    lo, mid, hi = np.interp([(1 - confidence) / 2, 0.5, (1 + confidence) / 2], PROBS, q)
+
+    def day(d: float) -> str:
+        return (today + timedelta(days=round(float(d)))).isoformat()
+
+    return f"failure expected ~{day(mid)} ({confidence:.0%} {day(lo)} – {day(hi)})"
+
+
+def order_by_date(
+    today: date,
+    rul_quantiles,
+    lead: LeadTimeStats,
+    risk: float | None,
+    receiving_days: float = 0.0,
+    kitting_days: float = 0.0,
+    plant_closed: Closures = None,
+    vendor_closed: Closures = None,
+    criticality: str | None = None,
+    confidence: float = 0.8,
+) -> OrderByDate:
+    """Order-by date for a part: RUL quantiles (days from ``today`` at ``PROBS``), lead time (days), allowed
+    ``risk`` (``None``: run to failure), receiving and kitting (days), plant and vendor closed days (a set of
+    dates or ``day -> closed`` callable); ``criticality`` and ``confidence`` (of the interval shown) only
+    word the reason. The date is a plant working day, earlier by the vendor's closures during shipping."""
+    plan = order_by_offset(rul_quantiles, lead, risk, receiving_days, kitting_days)
+    q = check_rul_quantiles(rul_quantiles)
+    crit = f" (criticality {criticality})" if criticality else ""
+    if plan.offset_days is None:
+        reason = f"run to failure{crit}: no order ahead; {_rul_summary(today, q, confidence)}"
+        return OrderByDate(None, reason, False, None, plan)
+
+    safe = today + timedelta(days=plan.offset_days)
+    plant_is_closed = is_closed_fn(plant_closed)
+    vendor_is_closed = is_closed_fn(vendor_closed)
+    shipping_days = math.ceil(float(lead.quantile(1 - risk)))
+    day = safe
+    for _ in range(MAX_WALK_DAYS + 1):
+        day = pull_forward(day, lambda d: not plant_is_closed(d))
+        vendor_extra = shipping_delay(day, shipping_days, vendor_is_closed)
+        if day + timedelta(days=vendor_extra) <= safe:
+            break
+        day -= timedelta(days=1)
+    else:
+        raise ValueError(f"no order day within {MAX_WALK_DAYS} days before {safe.isoformat()} fits the calendars")
+
+    moves = []
+    plant_days = sum(plant_is_closed(day + timedelta(days=i)) for i in range(1, (safe - day).days + 1))
+    if plant_days:
+        moves.append(f"plant closed {plant_days} d")
+    if vendor_extra:
+        moves.append(f"vendor closed {vendor_extra} d during shipping")
+    details = (
+        f"{_rul_summary(today, q, confidence)}, vendor lead time {lead.mean:.1f} ± {lead.std:.1f} d, "
+        f"receiving {receiving_days:g} d + kitting {kitting_days:g} d, risk {_pct(risk)}{crit}"
+    )
+    if moves:
+        details += f", moved {(safe - day).days} d earlier ({', '.join(moves)})"
+    late = day < today
+    risk_today = late_probability(0, q, lead, receiving_days, kitting_days)
+    if late:
+        reason = (
+            f"order now, {(today - day).days} d late (order-by date was {day.isoformat()}); "
+            f"ordering today: {_pct(risk_today)} chance of arriving after the failure; {details}"
+        )
+    else:
+        reason = f"order by {day.isoformat()}: {details}"
+    return OrderByDate(day, reason, late, risk_today, plan)

@@ -1,0 +1,42 @@
+from odoo.tests import tagged
+
+from .common import JitCase
+
+
+@tagged("post_install", "-at_install")
+class TestReservation(JitCase):
+    def open_request(self, equipment):
+        prediction = self.env["mro.prediction"].create(
+            {"equipment_id": equipment.id, "published_at": "2026-01-01 00:00:00", "rul_days": 9.0}
+        )
+        return self.env["maintenance.request"].create(
+            {"name": "Replace bearing", "equipment_id": equipment.id, "mro_prediction_id": prediction.id}
+        )
+
+    def test_request_from_a_prediction_reserves_its_kit_and_cancel_releases_it(self):
+        self.put_in_stock(self.bearing, 5)
+        self.put_in_stock(self.seal, 1)
+        request = self.open_request(self.pump)
+        kit = request.mro_picking_id
+        self.assertTrue(kit)
+        self.assertEqual(kit.state, "assigned")
+        self.assertEqual(
+            {(m.product_id, m.product_uom_qty) for m in kit.move_ids}, {(self.bearing, 2.0), (self.seal, 1.0)}
+        )
+        self.assertEqual(kit.location_dest_id, self.company.mro_maintenance_location_id)
+        self.assertFalse(request.mro_waited_for_parts)
+        self.assertEqual(self.bearing.with_context(warehouse_id=self.warehouse.id).free_qty, 3.0)
+        request.archive_equipment_request()  # cancel
+        self.assertEqual(kit.state, "cancel")
+        self.assertEqual(self.bearing.with_context(warehouse_id=self.warehouse.id).free_qty, 5.0)
+
+    def test_missing_critical_part_is_a_stockout(self):
+        self.put_in_stock(self.seal, 1)
+        request = self.open_request(self.pump)
+        self.assertTrue(request.mro_waited_for_parts)  # the bearing is critical and not in stock
+        self.assertIn("critical parts not in stock", request.message_ids[0].body)
+
+    def test_ordinary_requests_reserve_nothing(self):
+        self.put_in_stock(self.bearing, 5)
+        request = self.env["maintenance.request"].create({"name": "Clean", "equipment_id": self.pump.id})
+        self.assertFalse(request.mro_picking_id)

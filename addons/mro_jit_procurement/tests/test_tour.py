@@ -1,0 +1,87 @@
+import base64
+import os
+import time
+from pathlib import Path
+from unittest.mock import patch
+
+from odoo.addons.mro_predictive.tests.common import PredictiveCase
+from odoo.tests import HttpCase, tagged
+from odoo.tests.common import ChromeBrowser
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@tagged("post_install", "-at_install")
+class TestHealthToPurchaseTour(HttpCase):
+    """In Chromium: the equipment kanban coloured by health, the degraded pump's trend with its forecast band
+    and RUL, its alert acknowledged, and the link to the purchase that buys its bearing. Screenshots of
+    the four screens go to ``var/screenshots`` (to ``docs/`` with MRO_UPDATE_DOCS=1)."""
+
+    def setUp(self):
+        super().setUp()
+        env = self.env
+        company = env.company
+        company.write(
+            {"mro_auto_approve": True, "mro_auto_approve_a": True, "mro_auto_approve_limit": 500.0,
+             "po_double_validation": "one_step"}
+        )  # fmt: skip
+        team = env["maintenance.team"].create({"name": "Rotating equipment"})
+        self.pump = env["maintenance.equipment"].create(
+            {"name": "Pump P-7", "serial_no": "P7", "criticality": "A", "maintenance_team_id": team.id,
+             "technician_user_id": env.ref("base.user_admin").id}
+        )  # fmt: skip
+        sensor = env["mro.sensor"].create(
+            {"code": "P7-VIB", "name": "Pump vibration", "equipment_id": self.pump.id, "warning_limit": 2.8,
+             "alarm_limit": 4.5}
+        )  # fmt: skip
+        vendor = env["res.partner"].create({"name": "Bearings Inc"})
+        bearing = env["product.product"].create(
+            {"name": "Bearing 6310", "type": "consu", "is_storable": True, "standard_price": 85.0,
+             "supplier_taxes_id": [(6, 0, [])],
+             "seller_ids": [(0, 0, {"partner_id": vendor.id, "price": 85.0, "delay": 4})]}
+        )  # fmt: skip
+        env["mro.equipment.part"].create({"equipment_id": self.pump.id, "product_id": bearing.id, "critical": True})
+        env["mro.prescriptive.rule"].create(
+            {"name": "Replace bearing", "condition": "rul_below", "rul_days": 30, "maintenance_team_id": team.id}
+        )
+        values = PredictiveCase.degradation(days=30, rate=0.12)
+        end = time.time() - 60
+        stamps = [round((end - (len(values) - 1 - i) * 3600) * 1_000_000) for i in range(len(values))]
+        env["mro.sensor.reading"]._insert_readings([sensor.id] * len(values), stamps, [float(v) for v in values])
+        env["mro.health.analysis"]._analyze(self.pump)
+        self.assertEqual(self.pump.health_state, "critical", self.pump.health_reasons)
+        planner = env["mro.jit.planner"]
+        planner._plan(company)
+        need = env["mro.part.need"].search([("equipment_id", "=", self.pump.id)])
+        if need.state != "ordered":
+            planner._plan(company, today=need.order_by_date)
+        self.assertEqual(need.purchase_id.state, "purchase")
+
+    def test_tour(self):
+        target = ROOT / ("docs" if os.environ.get("MRO_UPDATE_DOCS") else "var/screenshots")
+        target.mkdir(parents=True, exist_ok=True)
+        taken = []
+        original = ChromeBrowser._handle_console
+
+        def handle_console(browser, type, args=None, stackTrace=None, **kw):
+            if args and str(browser._from_remoteobject(args[0])).startswith("mro-screenshot "):
+                name = str(browser._from_remoteobject(args[0])).split(" ", 1)[1]
+
+                def save(future, name=name):
+                    data = future.result(timeout=0)["data"]
+                    (target / f"{name}.png").write_bytes(base64.b64decode(data))
+                    taken.append(name)
+
+                browser._websocket_send("Page.captureScreenshot", with_future=True).add_done_callback(save)
+                return None
+            return original(browser, type, args=args, stackTrace=stackTrace, **kw)
+
+        with patch.object(ChromeBrowser, "_handle_console", handle_console):
+            self.start_tour("/odoo/action-maintenance.hr_equipment_action", "mro_health_to_purchase", login="admin")
+        self.assertEqual(
+            sorted(taken), ["1-equipment-kanban", "2-equipment-health", "3-alert-acknowledged", "4-purchase-order"]
+        )
+        for name in taken:
+            self.assertTrue((target / f"{name}.png").read_bytes().startswith(b"\x89PNG"))
+        alert = self.env["mro.health.alert"].search([("equipment_id", "=", self.pump.id), ("kind", "=", "rul")])
+        self.assertEqual(alert.state, "acknowledged")

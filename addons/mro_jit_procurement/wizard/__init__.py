@@ -1,0 +1,1 @@
+from . import mro_risk_mode_wizard
