@@ -1,0 +1,214 @@
+"""The bridge's TOML configuration, validated with messages that name the exact key.
+
+[odoo]        url, database, user, api_key | api_key_env, gateway (code, for pull-config), timeout
+[spool]       path, max_rows (cap), overflow = "drop_oldest"
+[batch]       size, flush_interval (seconds)
+[http]        listen = "host:port" (/healthz and /metrics; "" = off)
+[supervisor]  backoff_initial, backoff_max, silent_periods, demote_after, demote_for
+[log]         level, format = "json" | "text"
+[[modbus]] / [[opcua]] / [[mqtt]]   the devices and their tags (mro_bridge.sources.*)
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mro_bridge.model import ConfigError, Source
+from mro_bridge.sources._common import check_keys, integer, real, secret, text
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SOURCE_KINDS = ("modbus", "opcua", "mqtt")
+SECTIONS = ("odoo", "spool", "batch", "http", "supervisor", "log", *SOURCE_KINDS)
+#: The only overflow policy: when the spool is full, the oldest readings make room (counted and logged).
+OVERFLOW_POLICIES = ("drop_oldest",)
+
+
+@dataclass
+class OdooConfig:
+    url: str
+    database: str
+    user: str
+    api_key: str
+    gateway: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass
+class SpoolConfig:
+    path: str = "mro-bridge-spool.db"
+    max_rows: int = 5_000_000
+    overflow: str = "drop_oldest"
+
+
+@dataclass
+class BatchConfig:
+    size: int = 5000
+    flush_interval: float = 1.0
+
+
+@dataclass
+class HttpConfig:
+    listen: str = "127.0.0.1:9108"
+
+    @property
+    def host_port(self) -> tuple[str, int] | None:
+        if not self.listen:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host or "0.0.0.0", int(port)
+
+
+@dataclass
+class SupervisorConfig:
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+    silent_periods: int = 10
+    demote_after: int = 10
+    demote_for: float = 300.0
+
+
+@dataclass
+class LogConfig:
+    level: str = "INFO"
+    format: str = "json"
+
+
+@dataclass
+class Config:
+    odoo: OdooConfig
+    spool: SpoolConfig = field(default_factory=SpoolConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    supervisor: SupervisorConfig = field(default_factory=SupervisorConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    sources: list[Source] = field(default_factory=list)
+    #: The raw tables, for pull-config (which keeps everything but the tags).
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def load(path: str | Path, require_sources: bool = True) -> Config:
+    """Read and validate the TOML file at ``path``; raises ConfigError naming the file and the key."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError("", f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", f"{path}: not valid TOML: {exc}") from None
+    return parse(data, base=path.parent, require_sources=require_sources)
+
+
+def parse(data: dict[str, Any], base: Path | None = None, require_sources: bool = True) -> Config:
+    """A Config from the parsed TOML ``data``; relative paths are taken from ``base``."""
+    check_keys(data, SECTIONS, "")
+    odoo = _table(data, "odoo", required=True)
+    key = secret(odoo, "api_key", "odoo")
+    if not key:
+        raise ConfigError("odoo.api_key", "is required (or api_key_env, the name of an environment variable)")
+    check_keys(odoo, ("url", "database", "user", "api_key", "api_key_env", "gateway", "timeout"), "odoo")
+    url = text(odoo, "url", "odoo")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError("odoo.url", f"must start with http:// or https://, not {url!r}")
+    config = Config(
+        odoo=OdooConfig(
+            url=url.rstrip("/"),
+            database=text(odoo, "database", "odoo"),
+            user=text(odoo, "user", "odoo"),
+            api_key=key,
+            gateway=text(odoo, "gateway", "odoo", None),
+            timeout=real(odoo, "timeout", "odoo", 30.0, positive=True),
+        ),
+        raw=data,
+    )
+    spool = _table(data, "spool", keys=("path", "max_rows", "overflow"))
+    spool_path = Path(text(spool, "path", "spool", SpoolConfig.path))
+    if base is not None and not spool_path.is_absolute():
+        spool_path = base / spool_path
+    config.spool = SpoolConfig(
+        path=str(spool_path),
+        max_rows=integer(spool, "max_rows", "spool", SpoolConfig.max_rows, minimum=1),
+        overflow=text(spool, "overflow", "spool", "drop_oldest", choices=OVERFLOW_POLICIES),
+    )
+    batch = _table(data, "batch", keys=("size", "flush_interval"))
+    config.batch = BatchConfig(
+        size=integer(batch, "size", "batch", BatchConfig.size, minimum=1, maximum=100_000),
+        flush_interval=real(batch, "flush_interval", "batch", BatchConfig.flush_interval, positive=True),
+    )
+    http = _table(data, "http", keys=("listen",))
+    listen = http.get("listen", HttpConfig.listen)
+    if not isinstance(listen, str) or (listen and not _valid_listen(listen)):
+        raise ConfigError("http.listen", f"must be 'host:port' (or '' for no HTTP server), not {listen!r}")
+    config.http = HttpConfig(listen=listen)
+    sup = _table(data, "supervisor", keys=tuple(SupervisorConfig.__dataclass_fields__))
+    defaults = SupervisorConfig()
+    config.supervisor = SupervisorConfig(
+        backoff_initial=real(sup, "backoff_initial", "supervisor", defaults.backoff_initial, positive=True),
+        backoff_max=real(sup, "backoff_max", "supervisor", defaults.backoff_max, positive=True),
+        silent_periods=integer(sup, "silent_periods", "supervisor", defaults.silent_periods, minimum=1),
+        demote_after=integer(sup, "demote_after", "supervisor", defaults.demote_after, minimum=1),
+        demote_for=real(sup, "demote_for", "supervisor", defaults.demote_for, minimum=0),
+    )
+    if config.supervisor.backoff_max < config.supervisor.backoff_initial:
+        raise ConfigError("supervisor.backoff_max", "must be at least backoff_initial")
+    log = _table(data, "log", keys=("level", "format"))
+    config.log = LogConfig(
+        level=text(log, "level", "log", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+        format=text(log, "format", "log", "json", choices=("json", "text")),
+    )
+    config.sources = sources_from(data)
+    if require_sources and not config.sources:
+        raise ConfigError("", "no source: add at least one [[modbus]], [[opcua]] or [[mqtt]] table")
+    seen: dict[str, str] = {}
+    for source in config.sources:
+        for tag in source.tags:
+            if tag.code in seen:
+                raise ConfigError(
+                    f"{source.kind} {source.name!r}", f"sensor code {tag.code!r} is already read by {seen[tag.code]}"
+                )
+            seen[tag.code] = f"{source.kind} {source.name!r}"
+    names = [s.name for s in config.sources]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError("", f"two devices are named {name!r}: give each a distinct name")
+    return config
+
+
+def sources_from(data: dict[str, Any]) -> list[Source]:
+    """The devices of the ``[[modbus]]``, ``[[opcua]]`` and ``[[mqtt]]`` tables (protocol modules load lazily)."""
+    found: list[Source] = []
+    for kind in SOURCE_KINDS:
+        tables = data.get(kind, [])
+        if not isinstance(tables, list):
+            raise ConfigError(kind, f"must be written [[{kind}]] (an array of tables)")
+        if not tables:
+            continue
+        module = importlib.import_module(f"mro_bridge.sources.{kind}")
+        for i, table in enumerate(tables):
+            found.append(module.from_dict(table, f"{kind}[{i}]"))
+    return found
+
+
+def _table(data: dict[str, Any], name: str, required: bool = False, keys: tuple[str, ...] | None = None) -> dict:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise ConfigError(name, f"the [{name}] table is required")
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(name, f"must be a [{name}] table")
+    if keys is not None:
+        check_keys(value, keys, name)
+    return value
+
+
+def _valid_listen(listen: str) -> bool:
+    host, sep, port = listen.rpartition(":")
+    return bool(sep) and port.isdigit() and 0 < int(port) < 65536

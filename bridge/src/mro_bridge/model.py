@@ -1,0 +1,117 @@
+"""What every part of the bridge shares: a reading, a tag's common settings, a source, and config errors."""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One value of one sensor: Odoo's sensor ``code``, the source timestamp ``ts`` (seconds since the Unix
+    epoch, UTC) and the ``value`` (float, scaled as Odoo expects)."""
+
+    code: str
+    ts: float
+    value: float
+
+
+class ConfigError(ValueError):
+    """A configuration file problem, worded for the person editing the file: where (``path``, e.g.
+    ``modbus[0].tags[3].type``) and what is wrong."""
+
+    def __init__(self, path: str, message: str):
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.message = message
+
+
+@dataclass
+class TagCommon:
+    """Settings every tag has, whatever its protocol.
+
+    ``deadband``: a new value is reported only when it differs from the last reported one by more than this
+    (``deadband_mode`` "absolute": in the value's unit; "percent": in % of the last reported value's
+    magnitude); 0 reports every value. ``max_silence``: seconds after which the value is reported anyway
+    (a heartbeat, so Odoo sees the sensor is alive); 0 = never forced."""
+
+    code: str
+    deadband: float = 0.0
+    deadband_mode: str = "absolute"
+    max_silence: float = 0.0
+
+
+def common_from_dict(data: dict[str, Any], path: str) -> dict[str, Any]:
+    """Validate and return the common tag keys (``code``, ``deadband``, ``deadband_mode``, ``max_silence``)
+    of a tag table; raises ConfigError naming ``path``."""
+    code = data.get("code")
+    if not isinstance(code, str) or not code.strip():
+        raise ConfigError(f"{path}.code", "a tag needs the Odoo sensor code it feeds (a non-empty string)")
+    deadband = number(data.get("deadband", 0.0), f"{path}.deadband", minimum=0.0)
+    mode = data.get("deadband_mode", "absolute")
+    if mode not in ("absolute", "percent"):
+        raise ConfigError(f"{path}.deadband_mode", f"must be 'absolute' or 'percent', not {mode!r}")
+    silence = number(data.get("max_silence", 0.0), f"{path}.max_silence", minimum=0.0)
+    return {"code": code.strip(), "deadband": deadband, "deadband_mode": mode, "max_silence": silence}
+
+
+def number(value: Any, path: str, minimum: float | None = None, maximum: float | None = None) -> float:
+    """``value`` as a finite float within [minimum, maximum], else ConfigError naming ``path``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(path, f"must be a number, not {value!r}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(path, f"must be at least {minimum:g}, not {value!r}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(path, f"must be at most {maximum:g}, not {value!r}")
+    return float(value)
+
+
+#: What a source hands its readings to: the pipeline, which returns once they are safe in the spool.
+Emit = Callable[[list[Reading]], Awaitable[None]]
+
+
+@dataclass
+class SourceStats:
+    """Counters a source keeps for /metrics."""
+
+    reads: int = 0
+    errors: int = 0
+    last_error: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class Source(abc.ABC):
+    """One device (a Modbus server, an OPC-UA server, an MQTT broker connection).
+
+    The supervisor calls :meth:`run` and restarts it with backoff when it raises; ``period`` (seconds) is
+    how often the device normally yields readings, so that "connected but silent" can be told apart."""
+
+    kind: str = ""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.stats = SourceStats()
+
+    @property
+    @abc.abstractmethod
+    def period(self) -> float:
+        """Seconds between readings in normal operation (the fastest tag's interval)."""
+
+    @property
+    @abc.abstractmethod
+    def tags(self) -> list[TagCommon]:
+        """The device's tags (their common settings are used by the pipeline's deadband)."""
+
+    @abc.abstractmethod
+    async def run(self, emit: Emit) -> None:
+        """Connect, then produce readings through ``emit`` until cancelled. Raise on any connection loss or
+        device error: the supervisor logs it, counts it and reconnects. Close connections on the way out
+        (including on cancellation)."""
+
+    @abc.abstractmethod
+    async def check(self) -> str:
+        """Connect once, read (or subscribe to) every tag once, disconnect; return a one-line summary.
+        Raise with a clear message on failure (``mro-bridge check``)."""

@@ -1,0 +1,141 @@
+"""The bridge's only contact with Odoo, behind one small interface (Odoo 19 moves to a JSON API).
+
+:class:`XmlRpcOdoo` calls ``mro.sensor.reading.ingest`` and ``mro.sensor.gateway.get_bridge_config`` over
+XML-RPC with an API key. Failures are sorted into :class:`TransientError` (Odoo down or restarting, network,
+timeouts, HTTP 5xx: retry later, keep the readings) and :class:`PermanentError` (wrong credentials, access
+refused, a server-side bug: the operator must act; the readings stay in the spool meanwhile).
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import http.client
+import xmlrpc.client
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from mro_bridge import __version__
+
+
+class OdooError(Exception):
+    """Odoo could not take the call."""
+
+
+class TransientError(OdooError):
+    """Try again later (Odoo or the network is down, or busy)."""
+
+
+class PermanentError(OdooError):
+    """Retrying will not help until someone fixes the configuration or Odoo."""
+
+
+class OdooTransport(abc.ABC):
+    """What the bridge needs from Odoo."""
+
+    @abc.abstractmethod
+    async def ingest(self, items: list[list[Any]]) -> dict:
+        """Send ``[[code, epoch seconds, value], ...]``; returns Odoo's answer
+        ``{"accepted": n, "duplicates": n, "rejected": [{"index": i, "reason": str}]}``."""
+
+    @abc.abstractmethod
+    async def get_bridge_config(self) -> dict:
+        """The gateway's tag list: ``{"gateway": {...}, "sensors": [{...}]}``."""
+
+    @abc.abstractmethod
+    async def check(self) -> str:
+        """Log in and say who and where (``mro-bridge check``)."""
+
+
+class _TimeoutTransport(xmlrpc.client.Transport):
+    def __init__(self, timeout: float):
+        super().__init__()
+        self._timeout = timeout
+
+    def make_connection(self, host):
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout
+        return conn
+
+
+class _TimeoutSafeTransport(xmlrpc.client.SafeTransport):
+    def __init__(self, timeout: float):
+        super().__init__()
+        self._timeout = timeout
+
+    def make_connection(self, host):
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout
+        return conn
+
+
+class XmlRpcOdoo(OdooTransport):
+    """XML-RPC to ``url`` (e.g. http://odoo:8069), database ``database``, login ``user`` and an API key."""
+
+    def __init__(self, url: str, database: str, user: str, api_key: str, timeout: float = 30.0):
+        self.url, self.database, self.user, self._key = url.rstrip("/"), database, user, api_key
+        self.timeout = timeout
+        self._uid: int | None = None
+        # One worker: calls go out in order, never two at once from one bridge.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="odoo")
+
+    def _proxy(self, endpoint: str) -> xmlrpc.client.ServerProxy:
+        transport = (_TimeoutSafeTransport if self.url.startswith("https") else _TimeoutTransport)(self.timeout)
+        return xmlrpc.client.ServerProxy(f"{self.url}/xmlrpc/2/{endpoint}", transport=transport, allow_none=True)
+
+    def _login(self) -> int:
+        if self._uid is None:
+            uid = self._proxy("common").authenticate(self.database, self.user, self._key, {})
+            if not uid:
+                raise PermanentError(
+                    f"Odoo refused the login {self.user!r} on database {self.database!r}: check [odoo] user and api_key"
+                )
+            self._uid = uid
+        return self._uid
+
+    def _execute(self, model: str, method: str, *args: Any) -> Any:
+        try:
+            uid = self._login()
+            return self._proxy("object").execute_kw(self.database, uid, self._key, model, method, list(args))
+        except (ConnectionError, TimeoutError, http.client.HTTPException, OSError) as exc:
+            raise TransientError(f"Odoo at {self.url} is not reachable: {exc}") from exc
+        except xmlrpc.client.ProtocolError as exc:
+            if exc.errcode >= 500 or exc.errcode in (404, 429):
+                # 404 while Odoo restarts (registry not loaded), 429 / 5xx: busy or down.
+                raise TransientError(f"Odoo answered HTTP {exc.errcode} {exc.errmsg}") from exc
+            raise PermanentError(f"Odoo answered HTTP {exc.errcode} {exc.errmsg}") from exc
+        except xmlrpc.client.Fault as exc:
+            text = str(exc.faultString)
+            last = text.strip().splitlines()[-1] if text.strip() else text
+            if any(word in text for word in ("AccessDenied", "AccessError", "Access Denied")):
+                self._uid = None
+                raise PermanentError(f"Odoo refused access: {last}") from exc
+            if any(word in text for word in ("RegistryError", "Cannot get registry", "OperationalError",
+                                             "SerializationFailure", "could not serialize")):  # fmt: skip
+                raise TransientError(f"Odoo is busy or restarting: {last}") from exc
+            raise PermanentError(f"Odoo failed: {last}") from exc
+
+    async def _call(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def ingest(self, items: list[list[Any]]) -> dict:
+        return await self._call(self._execute, "mro.sensor.reading", "ingest", items)
+
+    async def get_bridge_config(self) -> dict:
+        return await self._call(
+            lambda: self._execute("mro.sensor.gateway", "get_bridge_config", [], f"mro-bridge {__version__}")
+        )
+
+    async def check(self) -> str:
+        def probe() -> str:
+            try:
+                version = self._proxy("common").version()
+            except (OSError, http.client.HTTPException, xmlrpc.client.Error) as exc:
+                raise TransientError(f"Odoo at {self.url} is not reachable: {exc}") from exc
+            uid = self._login()
+            return f"Odoo {version.get('server_version', '?')} at {self.url}, database {self.database}, user id {uid}"
+
+        return await self._call(probe)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,186 @@
+"""The durable spool: SQLite in WAL mode with ``synchronous=FULL``.
+
+A reading counts as taken only once :meth:`Spool.put` has committed it (so a bridge killed at any moment
+loses nothing it acknowledged: MQTT messages are acknowledged, and Modbus/OPC-UA values counted, only
+after that). Rows leave only through :meth:`ack` (Odoo answered) or :meth:`dead_letter` (Odoo refused
+them, with its reason). The spool has a size cap: when full, the oldest readings make room — the only
+overflow policy, counted in a persistent counter and logged.
+
+One connection, used from one thread at a time (the pipeline runs every call in its own single worker
+thread, so the asyncio loop never waits on the disk).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mro_bridge.model import Reading
+
+_log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS readings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    code TEXT NOT NULL,
+    ts REAL NOT NULL,
+    value REAL NOT NULL,
+    taken REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    code TEXT NOT NULL,
+    ts REAL,
+    value TEXT,
+    reason TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Row:
+    """A spooled reading with its spool id."""
+
+    id: int
+    code: str
+    ts: float
+    value: float
+
+
+class Spool:
+    """A size-capped, durable FIFO of readings, plus the dead letters (see the module docstring)."""
+
+    def __init__(self, path: str | Path, max_rows: int = 5_000_000):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_rows = max_rows
+        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        self._depth = self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
+        self._dead = self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+
+    # ------------------------------------------------------------------ writing
+    def put(self, readings: list[Reading]) -> int:
+        """Store ``readings`` durably (one transaction); returns how many old readings were dropped to stay
+        within the cap."""
+        if not readings:
+            return 0
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT INTO readings (code, ts, value, taken) VALUES (?, ?, ?, ?)",
+                    [(r.code, r.ts, r.value, now) for r in readings],
+                )
+                depth = self._depth + len(readings)
+                dropped = max(0, depth - self.max_rows)
+                if dropped:
+                    self._db.execute(
+                        "DELETE FROM readings WHERE id IN (SELECT id FROM readings ORDER BY id LIMIT ?)", (dropped,)
+                    )
+                    self._bump("dropped", dropped)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._depth = depth - dropped
+        if dropped:
+            _log.warning(
+                "spool full: dropped the oldest readings",
+                extra={"event": "spool_overflow", "dropped": dropped, "cap": self.max_rows},
+            )
+        return dropped
+
+    def peek(self, limit: int) -> list[Row]:
+        """The oldest ``limit`` readings (still in the spool until acknowledged)."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, code, ts, value FROM readings ORDER BY id LIMIT ?", (limit,)).fetchall()
+        return [Row(*row) for row in rows]
+
+    def ack(self, ids: list[int]) -> None:
+        """Remove readings Odoo has answered for."""
+        if not ids:
+            return
+        with self._lock:
+            cur = self._db.execute(
+                "DELETE FROM readings WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
+            )
+            self._depth -= cur.rowcount
+
+    def dead_letter(self, rows: list[tuple[Row, str]]) -> None:
+        """Move readings Odoo refused to the dead letters, each with its reason (one transaction)."""
+        if not rows:
+            return
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT INTO dead_letters (code, ts, value, reason, at) VALUES (?, ?, ?, ?, ?)",
+                    [(row.code, row.ts, repr(row.value), reason, now) for row, reason in rows],
+                )
+                cur = self._db.execute(
+                    "DELETE FROM readings WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps([row.id for row, _ in rows]),),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._depth -= cur.rowcount
+            self._dead += len(rows)
+
+    def add_dead_letter(self, code: str, ts: float | None, raw: str, reason: str) -> None:
+        """Store an item that never became a reading (e.g. an unusable MQTT payload) with its reason."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO dead_letters (code, ts, value, reason, at) VALUES (?, ?, ?, ?, ?)",
+                (code, ts, raw, reason, time.time()),
+            )
+            self._dead += 1
+
+    # ------------------------------------------------------------------ reading
+    def depth(self) -> int:
+        return self._depth
+
+    def dead_letters(self) -> int:
+        return self._dead
+
+    def dropped(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM counters WHERE name = 'dropped'").fetchone()
+        return row[0] if row else 0
+
+    def oldest_age(self) -> float:
+        """Seconds since the oldest unsent reading was taken (0 when the spool is empty)."""
+        with self._lock:
+            row = self._db.execute("SELECT taken FROM readings ORDER BY id LIMIT 1").fetchone()
+        return max(0.0, time.time() - row[0]) if row else 0.0
+
+    def list_dead_letters(self, limit: int = 100) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT code, ts, value, reason, at FROM dead_letters ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [dict(zip(("code", "ts", "value", "reason", "at"), row, strict=False)) for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _bump(self, name: str, by: int) -> None:
+        self._db.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + ?",
+            (name, by, by),
+        )
