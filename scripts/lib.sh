@@ -98,6 +98,13 @@ ensure_chromium() {
         || _apt_install chromium || echo "warning: Chromium could not be installed; browser tests will be skipped" >&2
 }
 
+# `docker compose config` validates docker-compose.yml in the tests: the compose plugin, else Debian's
+# docker-compose.
+ensure_compose() {
+    docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null \
+        || _apt_install docker-compose || echo "warning: docker-compose could not be installed" >&2
+}
+
 ensure_services() {
     ensure_postgres
     ensure_mosquitto

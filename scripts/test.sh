@@ -8,6 +8,7 @@ ensure_odoo
 ensure_services
 ensure_venv
 ensure_chromium
+ensure_compose
 
 OUT="$ROOT/var/test"
 rm -rf "$OUT" && mkdir -p "$OUT"

@@ -1,0 +1,109 @@
+"""Follow the demo loop over XML-RPC and print each step once it happens:
+readings arriving -> an equipment degrades -> an alert -> a maintenance request scheduled before the
+failure -> an RFQ or an auto-approved purchase order with its reason.
+
+    python scripts/demo_watch.py --url http://localhost:8069 --db mro_demo [--timeout 600] [--once]
+
+Exits 0 when the whole loop was seen (with --once: as soon as it is), 1 on timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import xmlrpc.client
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default="http://localhost:8069")
+    parser.add_argument("--db", default="mro_demo")
+    parser.add_argument("--login", default="admin")
+    parser.add_argument("--password", default="admin")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--once", action="store_true", help="stop when the loop is complete")
+    args = parser.parse_args(argv)
+    common = xmlrpc.client.ServerProxy(f"{args.url}/xmlrpc/2/common", allow_none=True)
+    models = xmlrpc.client.ServerProxy(f"{args.url}/xmlrpc/2/object", allow_none=True)
+    uid = common.authenticate(args.db, args.login, args.password, {})
+    if not uid:
+        print(f"cannot log in to {args.db} as {args.login}", file=sys.stderr)
+        return 1
+
+    def call(model, method, *a, **kw):
+        return models.execute_kw(args.db, uid, args.password, model, method, list(a), kw)
+
+    start = time.time()
+    seen: set[str] = set()
+    first_reading = None
+    step = "readings"
+
+    def say(key: str, text: str) -> None:
+        if key not in seen:
+            seen.add(key)
+            print(f"  [{time.time() - start:5.0f} s] {text}", flush=True)
+
+    baseline_alerts = {a["id"] for a in call("mro.health.alert", "search_read", [], fields=["id"])}
+    baseline_requests = set(call("maintenance.request", "search", [("mro_rule_id", "!=", False)]))
+    while time.time() - start < args.timeout:
+        try:
+            sensors = call("mro.sensor", "search_read", [("last_ts", "!=", False)], fields=["last_ts"], limit=1,
+                           order="last_ts desc")  # fmt: skip
+            if sensors:
+                first_reading = first_reading or sensors[0]["last_ts"]
+                say("readings", f"readings arriving (latest {sensors[0]['last_ts']} UTC)")
+            degraded = call(
+                "maintenance.equipment",
+                "search_read",
+                [("health_state", "in", ("warning", "critical")), ("predicted_failure_date", "!=", False)],
+                fields=["name", "health_state", "rul_days", "rul_lower_days", "rul_upper_days", "prediction_model"],
+                order="rul_days",
+            )
+            for e in degraded[:3]:
+                say(
+                    f"eq{e['id']}",
+                    f"{e['name']}: health {e['health_state']}, RUL {e['rul_days']:.1f} d "
+                    f"({e['rul_lower_days']:.1f}-{e['rul_upper_days']:.1f}), {e['prediction_model']}",
+                )
+            alerts = call("mro.health.alert", "search_read", [("state", "!=", "closed")], fields=["name", "severity"])
+            for a in alerts:
+                if a["id"] not in baseline_alerts and a["severity"] != "info":
+                    say(f"alert{a['id']}", f"alert: {a['name']} ({a['severity']})")
+            requests = call(
+                "maintenance.request",
+                "search_read",
+                [("mro_rule_id", "!=", False)],
+                fields=["name", "schedule_date", "mro_picking_id", "equipment_id"],
+            )
+            for r in requests:
+                if r["id"] not in baseline_requests:
+                    kit = f", parts kit {r['mro_picking_id'][1]}" if r["mro_picking_id"] else ""
+                    say(f"req{r['id']}", f"maintenance request: {r['name']}, scheduled {r['schedule_date']} UTC{kit}")
+            orders = call(
+                "purchase.order",
+                "search_read",
+                [("mro_jit", "=", True)],
+                fields=["name", "state", "amount_total", "mro_approval", "mro_approval_reason", "origin"],
+            )
+            for o in orders:
+                what = "auto-approved purchase order" if o["mro_approval"] == "auto" else "RFQ for the buyer"
+                say(f"po{o['id']}", f"{what} {o['name']} ({o['origin']}): {o['mro_approval_reason'] or o['state']}")
+            done = (
+                any(k.startswith("alert") for k in seen)
+                and any(k.startswith("req") for k in seen)
+                and any(k.startswith("po") for k in seen)
+            )
+            if done and step != "done":
+                step = "done"
+                say("done", f"the whole loop ran in {time.time() - start:.0f} s")
+                if args.once:
+                    return 0
+        except (OSError, xmlrpc.client.Error) as exc:
+            say(f"err{int(time.time()) // 30}", f"(Odoo not answering: {exc})")
+        time.sleep(5)
+    return 0 if step == "done" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
