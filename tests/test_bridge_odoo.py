@@ -1,6 +1,7 @@
 """mro-bridge against a real Odoo server and the real Mosquitto broker, on a bad day.
 
-A publisher sends 50 tags at 10 Hz over MQTT (QoS 1, known values and source timestamps); `mro-bridge run`
+A publisher sends 50 tags at 10 Hz over MQTT (QoS 1, known values and source timestamps) through a private
+Mosquitto configured as the README advises for sites (no cap on a session's queue); `mro-bridge run`
 (a real process) maps them to Odoo sensors. Checked in Odoo's database: every reading exactly once (count
 and sum), after Odoo was stopped for 60 s, and after the bridge was killed with SIGKILL mid-batch; and the
 spool's overflow policy and counter when it reaches its cap.
@@ -44,7 +45,7 @@ def make_sensors(odoo, prefix: str) -> list[str]:
     return codes
 
 
-def bridge_config(tmp_path: Path, odoo, login: str, key: str, codes: list[str], topic: str, **spool) -> Path:
+def bridge_config(tmp_path: Path, odoo, broker, login: str, key: str, codes: list[str], topic: str, **spool) -> Path:
     lines = [
         "[odoo]",
         f'url = "{odoo.url}"',
@@ -65,7 +66,8 @@ def bridge_config(tmp_path: Path, odoo, login: str, key: str, codes: list[str], 
         "backoff_max = 2",
         "[[mqtt]]",
         'name = "broker"',
-        'host = "127.0.0.1"',
+        f'host = "{broker[0]}"',
+        f"port = {broker[1]}",
         f'client_id = "mro-bridge-test-{uuid.uuid4().hex[:8]}"',
     ]
     for code in codes:
@@ -79,14 +81,14 @@ def bridge_config(tmp_path: Path, odoo, login: str, key: str, codes: list[str], 
 class Publisher(threading.Thread):
     """Publishes every tag at RATE_HZ with QoS 1; remembers exactly what it sent."""
 
-    def __init__(self, codes: list[str], topic: str):
+    def __init__(self, codes: list[str], topic: str, broker):
         super().__init__(daemon=True)
         self.codes, self.topic = codes, topic
         self.sent: list[tuple[str, float, float]] = []
         self.running = threading.Event()
         self.running.set()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:8]}")
-        self.client.connect("127.0.0.1", 1883)
+        self.client.connect(*broker)
         self.client.loop_start()
 
     def run(self):
@@ -148,21 +150,21 @@ def expected(sent) -> tuple[int, float]:
 
 
 @pytest.fixture
-def bridge_setup(odoo, tmp_path):
+def bridge_setup(odoo, broker, tmp_path):
     gateway, login, key = bridge_credentials(odoo)
     prefix = f"BT{uuid.uuid4().hex[:4].upper()}"
     codes = make_sensors(odoo, prefix)
-    return odoo, login, key, codes, f"mro-test/{prefix}"
+    return odoo, broker, login, key, codes, f"mro-test/{prefix}"
 
 
 def test_odoo_down_for_60_s_loses_nothing_and_stores_nothing_twice(bridge_setup, tmp_path):
-    odoo, login, key, codes, topic = bridge_setup
-    config = bridge_config(tmp_path, odoo, login, key, codes, topic)
+    odoo, broker, login, key, codes, topic = bridge_setup
+    config = bridge_config(tmp_path, odoo, broker, login, key, codes, topic)
     bridge = start_bridge(config, tmp_path / "bridge.log")
     publisher = None
     try:
         time.sleep(3)  # subscribed
-        publisher = Publisher(codes, topic)
+        publisher = Publisher(codes, topic, broker)
         publisher.start()
         wait_for(lambda: stored(odoo, codes)[0] > 1000, 60, "readings flowing into Odoo")
         odoo.stop()
@@ -185,11 +187,11 @@ def test_odoo_down_for_60_s_loses_nothing_and_stores_nothing_twice(bridge_setup,
 
 
 def test_bridge_killed_mid_batch_loses_nothing_and_stores_nothing_twice(bridge_setup, tmp_path):
-    odoo, login, key, codes, topic = bridge_setup
-    config = bridge_config(tmp_path, odoo, login, key, codes, topic)
+    odoo, broker, login, key, codes, topic = bridge_setup
+    config = bridge_config(tmp_path, odoo, broker, login, key, codes, topic)
     bridge = start_bridge(config, tmp_path / "bridge.log")
     time.sleep(3)
-    publisher = Publisher(codes, topic)
+    publisher = Publisher(codes, topic, broker)
     publisher.start()
     try:
         for _ in range(3):
@@ -215,14 +217,14 @@ def test_bridge_killed_mid_batch_loses_nothing_and_stores_nothing_twice(bridge_s
 
 
 def test_spool_at_its_cap_drops_the_oldest_and_counts_them(bridge_setup, tmp_path):
-    odoo, login, key, codes, topic = bridge_setup
+    odoo, broker, login, key, codes, topic = bridge_setup
     port = odoo_server.free_port()
-    config = bridge_config(tmp_path, odoo, login, key, codes, topic, max_rows=1000, http_port=port)
+    config = bridge_config(tmp_path, odoo, broker, login, key, codes, topic, max_rows=1000, http_port=port)
     odoo.stop()  # nothing leaves the spool
     bridge = start_bridge(config, tmp_path / "bridge.log")
     try:
         time.sleep(3)
-        publisher = Publisher(codes, topic)
+        publisher = Publisher(codes, topic, broker)
         publisher.start()
         time.sleep(6)
         publisher.stop()
