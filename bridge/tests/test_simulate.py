@@ -72,6 +72,21 @@ def test_time_runs_at_the_speedup_but_values_are_stamped_with_real_time():
     assert {"vibration_velocity", "temperature", "current"} <= set(values["P-101"])
 
 
+def test_the_chosen_first_asset_fails_at_the_asked_time_with_its_wear_in_the_history():
+    plant = Plant(assets=6, seed=3, speedup=60, first="CV-106")
+    first, other = plant.assets[5], plant.assets[0]
+    assert plant.first is first and first.first and not other.first
+    assert first.cycle(0).onset <= 12 and other.cycle(0).onset >= 150  # only the chosen one wears at once
+    plant.fail_in(48)
+    assert first.cycle(0).failure - plant.hours(plant.started) == pytest.approx(48)
+    # one day before the start (the backfilled history, at the normal pace) it was already wearing, and less
+    day_before = first.expected(plant.hours(plant.started - 86400))["vibration_velocity"]
+    at_start = first.expected(plant.hours(plant.started))["vibration_velocity"]
+    assert first.vibration < day_before < at_start < simulate.VIBRATION_ALARM
+    with pytest.raises(ValueError, match="not one of the plant's assets"):
+        Plant(assets=2, first="X-1")
+
+
 def test_written_config_is_valid_and_feeds_every_sensor_once():
     plant = Plant(assets=5)
     specs = simulate.default_layout(plant, code_prefix="DEMO-")

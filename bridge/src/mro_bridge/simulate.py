@@ -112,6 +112,8 @@ class Asset:
     seed: int
     name: str = ""
     cycles: list[Cycle] = field(default_factory=list)
+    #: the demo's asset: it starts wearing within 12 simulated hours and reaches its alarm 80-150 hours later
+    first: bool = False
 
     def __post_init__(self):
         letter, self.vibration, self.temperature, self.current = MACHINES[self.kind]
@@ -120,7 +122,7 @@ class Asset:
 
     def _next_cycle(self) -> Cycle:
         start = self.cycles[-1].end if self.cycles else 0.0
-        first_demo = not self.cycles and self.index == 0
+        first_demo = not self.cycles and self.first
         onset = start + (self._rng.uniform(2, 12) if first_demo else self._rng.uniform(150, 1500))
         to_alarm = self._rng.uniform(80, 150) if first_demo else self._rng.uniform(150, 700)
         rate = math.log(VIBRATION_ALARM / self.vibration) / to_alarm
@@ -189,13 +191,20 @@ class Plant:
         seed: int = 1,
         speedup: float = 3600.0,
         start_hours: float = 0.0,
+        first: str = "",
     ):
-        """``assets``: how many (named and typed round robin) or a list of (name, machine kind)."""
+        """``assets``: how many (named and typed round robin) or a list of (name, machine kind); ``first``: the
+        name of the asset that wears first (default: the first asset); raises ValueError for an unknown one."""
         if isinstance(assets, int):
             kinds = list(MACHINES)
             self.assets = [Asset(i, kinds[i % len(kinds)], seed) for i in range(assets)]
         else:
             self.assets = [Asset(i, kind, seed, name) for i, (name, kind) in enumerate(assets)]
+        names = [a.name for a in self.assets]
+        if first and first not in names:
+            raise ValueError(f"--first-asset {first!r} is not one of the plant's assets: {', '.join(names)}")
+        self.first = self.assets[names.index(first) if first else 0]
+        self.first.first = True
         self.speedup = speedup
         self.start_hours = start_hours
         self.started = time.time()
@@ -207,6 +216,11 @@ class Plant:
         now = time.time() if now is None else now
         elapsed = now - self.started
         return self.start_hours + (self.speedup if elapsed > 0 else 1.0) * elapsed / 3600.0
+
+    def fail_in(self, hours: float) -> None:
+        """Start the live plant ``hours`` simulated hours before the first asset's first failure (its wear
+        then lies partly before the start: in the backfilled history, at the normal pace of time)."""
+        self.start_hours = max(0.0, self.first.cycle(0.0).failure - hours)
 
     def sample(self, now: float) -> dict[str, dict[str, float]]:
         """asset name -> measure kind -> noisy value, at real time ``now``."""
@@ -266,7 +280,7 @@ def default_layout(plant: Plant, code_prefix: str = "SIM-", topic_prefix: str = 
 
 
 def plant_layout(
-    document: dict | list, seed: int = 1, speedup: float = 3600.0, start_hours: float = 0.0
+    document: dict | list, seed: int = 1, speedup: float = 3600.0, start_hours: float = 0.0, first: str = ""
 ) -> tuple[Plant, list[SimSensor]]:
     """The plant and sensors of a ``get_bridge_config()``-style JSON document (sensors with protocol
     ``manual`` or an unknown measure kind are left out); raises ValueError for unusable entries."""
@@ -275,7 +289,7 @@ def plant_layout(
     for entry in entries:
         name = str(entry.get("equipment") or entry["code"])
         assets.setdefault(name, machine_kind(name))
-    plant = Plant(list(assets.items()), seed, speedup, start_hours)
+    plant = Plant(list(assets.items()), seed, speedup, start_hours, first)
     by_name = {a.name: a for a in plant.assets}
     out = []
     for i, entry in enumerate(entries):
@@ -619,20 +633,22 @@ class MqttPublisher:
         for topic, payload in self.payloads(values, now):
             self.client.publish(topic, payload, qos=1)
 
-    async def backfill(self, plant: Plant, days: float, step: float, delay: float) -> None:
+    async def backfill(self, plant: Plant, days: float, step: float, delay: float, rate: float = 2000.0) -> None:
         """Publish the ``days`` before the start, one message per topic every ``step`` seconds, after
-        ``delay`` seconds (time for the bridge to subscribe)."""
+        ``delay`` seconds (time for the bridge to subscribe), at most ``rate`` messages per second: a broker
+        keeps only so many unacknowledged messages per subscriber (Mosquitto: 1,000 by default) and drops the
+        rest, so a replay must not outrun the bridge."""
         await asyncio.sleep(delay)
-        first = plant.started - days * 86400
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         count = 0
-        now = first
+        now = plant.started - days * 86400
         while now < plant.started:
             await self.update(plant.sample(now), now)
             count += len(self.topics)
             now += step
-            if count % 1000 < len(self.topics):
-                await asyncio.sleep(0)
-        _log.info("backfill: %d messages covering %g days queued for publication", count, days)
+            await asyncio.sleep(max(0.0, began + count / rate - loop.time()))
+        _log.info("backfill: %d messages covering %g days published", count, days)
 
     async def stop(self) -> None:
         if self.client is not None:
@@ -648,10 +664,13 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or not Unix
             loop.add_signal_handler(sig, stop.set)
     if args.plant:
-        plant, specs = plant_layout(json.loads(Path(args.plant).read_text()), args.seed, args.speedup, args.start_hours)
+        document = json.loads(Path(args.plant).read_text())
+        plant, specs = plant_layout(document, args.seed, args.speedup, args.start_hours, args.first_asset)
     else:
-        plant = Plant(args.assets, args.seed, args.speedup, args.start_hours)
+        plant = Plant(args.assets, args.seed, args.speedup, args.start_hours, args.first_asset)
         specs = default_layout(plant, args.code_prefix, args.topic_prefix)
+    if args.first_failure_in is not None:
+        plant.fail_in(args.first_failure_in)
     pki = Path(args.pki).resolve()
     served = {p: [s for s in specs if s.protocol == p] for p in PROTOCOLS}
     servers: list[Any] = []
@@ -694,20 +713,24 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         if args.backfill_days and publisher is not None:
             background.append(
                 asyncio.create_task(
-                    publisher.backfill(plant, args.backfill_days, args.backfill_step, args.backfill_delay)
+                    publisher.backfill(
+                        plant, args.backfill_days, args.backfill_step, args.backfill_delay, args.backfill_rate
+                    )
                 )
             )
-        first = plant.assets[0]
+        first = plant.first
         _log.info(
-            "serving %d sensors of %d assets at %gx (1 real second = %.2f simulated hours) over %s; %s starts "
-            "wearing at simulated hour %.1f",
+            "serving %d sensors of %d assets at %gx (1 real second = %.2f simulated hours) over %s, from "
+            "simulated hour %.1f; %s starts wearing at simulated hour %.1f and fails at %.1f",
             len(specs),
             len(plant.assets),
             args.speedup,
             args.speedup / 3600,
             ", ".join(p for p in PROTOCOLS if served[p] and p in endpoints.protocols),
+            plant.start_hours,
             first.name,
-            first.cycle(plant.hours()).onset,
+            first.cycle(0.0).onset,
+            first.cycle(0.0).failure,
         )
         print("simulator ready", flush=True)
         deadline = loop.time() + args.duration if args.duration else None
@@ -751,9 +774,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="random seed: same seed, same wear history")
     p.add_argument("--speedup", type=float, default=3600.0, help="simulated seconds per real second (3600)")
     p.add_argument("--start-hours", type=float, default=0.0, help="simulated hours already elapsed at start")
+    p.add_argument("--first-asset", default="", help="name of the asset that wears first (default: the first one)")
+    p.add_argument(
+        "--first-failure-in",
+        type=float,
+        metavar="HOURS",
+        help="start this many simulated hours before the first asset fails (overrides --start-hours)",
+    )
     p.add_argument("--backfill-days", type=float, default=0.0, help="publish this many days of history over MQTT")
     p.add_argument("--backfill-step", type=float, default=600.0, help="seconds between backfilled values (600)")
     p.add_argument("--backfill-delay", type=float, default=15.0, help="seconds to wait before the backfill (15)")
+    p.add_argument("--backfill-rate", type=float, default=2000.0, help="backfill messages per second (2000)")
     p.add_argument("--tick", type=float, default=1.0, help="real seconds between value updates (1)")
     p.add_argument("--listen", default="0.0.0.0", help="address the Modbus and OPC-UA servers bind to (0.0.0.0)")
     p.add_argument("--public-host", default="", help="host name the bridge uses for them in --write-config")
@@ -783,8 +814,8 @@ def main(argv: list[str] | None = None) -> int:
     problems = []
     if not 1 <= args.assets <= 200:
         problems.append("--assets must be between 1 and 200")
-    if min(args.speedup, args.tick, args.report_every, args.backfill_step) <= 0:
-        problems.append("--speedup, --tick, --report-every and --backfill-step must be positive")
+    if min(args.speedup, args.tick, args.report_every, args.backfill_step, args.backfill_rate) <= 0:
+        problems.append("--speedup, --tick, --report-every, --backfill-step and --backfill-rate must be positive")
     if not (args.modbus_port or args.opcua_port or args.mqtt_host):
         problems.append("nothing to serve: enable at least one of Modbus, OPC-UA, MQTT")
     if problems:
