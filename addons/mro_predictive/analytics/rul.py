@@ -174,8 +174,9 @@ def estimate_rul(
         )
     if np.ptp(y) == 0.0:
         return no_prediction("constant signal: no trend", confidence)
-    # The recent trend: the last half of the points (at least MIN_POINTS), times relative to now.
-    window = max(MIN_POINTS, t.size // 2)
+    # The recent trend: the last half of the points (at least MIN_POINTS), or what follows a later onset of
+    # wear (a machine healthy for weeks, then degrading), times relative to now.
+    window = t.size - _trend_start(t, y)
     x, yw = t[-window:] - now, y[-window:]
     a, b, cov, sd, rho = _ols(x, yw)
     if b <= 0 or b / np.sqrt(cov[1, 1]) < 3.0:
@@ -217,6 +218,46 @@ def estimate_rul(
         return param
     error = _holdout_error(x, yw, phi)
     return _widen(param, error, confidence)
+
+
+def _trend_start(t: np.ndarray, y: np.ndarray) -> int:
+    """Index where the recent trend starts: the start of the last half of the points, or later when the
+    signal was flat and then began to rise (the onset of a P-F curve), keeping at least MIN_POINTS.
+
+    The onset is the knee of the hinge fit y = c + b * max(0, t - t[k]) with the least squared error (b > 0)
+    over every k of the last half (closed form from suffix sums, O(n)); a knee at the first one means the
+    whole last half is rising, which is the default window. When a step (two flat levels) fits better than
+    the hinge, the change is a level shift, not wear: the default window too.
+    """
+    n = t.size
+    half = n - max(MIN_POINTS, n // 2)
+    last = n - MIN_POINTS
+    if last - half < 2:
+        return half
+    k = np.arange(half, last + 1)
+    tau, m = t[k], (n - k).astype(float)
+
+    def suffix(v: np.ndarray) -> np.ndarray:  # sum of v[i] for i >= k
+        return np.cumsum(v[::-1])[::-1][k]
+
+    st, stt, sy, sty = suffix(t), suffix(t * t), suffix(y), suffix(t * y)
+    mean = float(y.mean())
+    total = float(((y - mean) ** 2).sum())
+    sh = st - m * tau  # sum of h = max(0, t - tau), which is 0 before k
+    shh = stt - 2 * tau * st + m * tau * tau
+    shy = sty - tau * sy
+    sxx = shh - sh * sh / n
+    sxy = shy - mean * sh
+    slope = np.divide(sxy, sxx, out=np.zeros_like(sxy), where=sxx > 0)
+    hinge = np.where(slope > 0, total - slope * sxy, np.inf)
+    at = int(np.argmin(hinge))
+    if not np.isfinite(hinge[at]):
+        return half
+    j = np.arange(half, n - 1)  # a step between j - 1 and j, anywhere in the last half
+    cs = np.cumsum(y)
+    left, right = cs[j - 1] / j, (cs[-1] - cs[j - 1]) / (n - j)
+    step = total - j * (left - mean) ** 2 - (n - j) * (right - mean) ** 2
+    return half if float(step.min()) < float(hinge[at]) else int(k[at])
 
 
 def _holdout_error(x: np.ndarray, y: np.ndarray, phi: float | None) -> float:
