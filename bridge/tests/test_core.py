@@ -440,6 +440,15 @@ def test_pull_config_maps_odoo_sensors_onto_the_files_devices(tmp_path):
         cli.merge_tags(raw, [dict(sensors[0], device="plc2")])
 
 
+def test_a_file_for_pull_config_may_list_devices_without_tags(tmp_path):
+    path = tmp_path / "bridge.toml"
+    raw = {"odoo": dict(BASE["odoo"]), "modbus": [{"name": "plc1", "host": "10.0.0.5"}]}
+    path.write_text(cli.to_toml(raw))
+    assert load(path, require_sources=False).sources == []  # the tags come from Odoo
+    with pytest.raises(ConfigError, match=r"modbus\[0\]\.tags: needs at least one"):
+        load(path)  # but the bridge cannot run from it
+
+
 def test_run_stops_cleanly_on_sigterm_and_flushes(tmp_path):
     """`mro-bridge run` as a process: SIGTERM stops it with exit code 0 and the spool closed."""
     path = write(

@@ -83,8 +83,10 @@ def test_the_chosen_first_asset_fails_at_the_asked_time_with_its_wear_in_the_his
     day_before = first.expected(plant.hours(plant.started - 86400))["vibration_velocity"]
     at_start = first.expected(plant.hours(plant.started))["vibration_velocity"]
     assert first.vibration < day_before < at_start < simulate.VIBRATION_ALARM
-    with pytest.raises(ValueError, match="not one of the plant's assets"):
+    with pytest.raises(ValueError, match="names 0 of the plant's assets"):
         Plant(assets=2, first="X-1")
+    named = Plant([("Pump P-1/SN1", "pump"), ("Fan F-2/SN2", "fan")], first="Fan F-2")  # Odoo's name/serial
+    assert named.first.name == "Fan F-2/SN2"
 
 
 def test_written_config_is_valid_and_feeds_every_sensor_once():

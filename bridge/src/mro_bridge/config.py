@@ -163,7 +163,9 @@ def parse(data: dict[str, Any], base: Path | None = None, require_sources: bool 
         level=text(log, "level", "log", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
         format=text(log, "format", "log", "json", choices=("json", "text")),
     )
-    config.sources = sources_from(data)
+    # pull-config (require_sources=False) takes devices without tags: Odoo's sensors fill them, and the file
+    # it writes is then loaded whole.
+    config.sources = sources_from(data, skip_tagless=not require_sources)
     if require_sources and not config.sources:
         raise ConfigError("", "no source: add at least one [[modbus]], [[opcua]] or [[mqtt]] table")
     seen: dict[str, str] = {}
@@ -181,8 +183,9 @@ def parse(data: dict[str, Any], base: Path | None = None, require_sources: bool 
     return config
 
 
-def sources_from(data: dict[str, Any]) -> list[Source]:
-    """The devices of the ``[[modbus]]``, ``[[opcua]]`` and ``[[mqtt]]`` tables (protocol modules load lazily)."""
+def sources_from(data: dict[str, Any], skip_tagless: bool = False) -> list[Source]:
+    """The devices of the ``[[modbus]]``, ``[[opcua]]`` and ``[[mqtt]]`` tables (protocol modules load lazily);
+    with ``skip_tagless``, devices that list no tags yet are left out instead of refused."""
     found: list[Source] = []
     for kind in SOURCE_KINDS:
         tables = data.get(kind, [])
@@ -192,6 +195,8 @@ def sources_from(data: dict[str, Any]) -> list[Source]:
             continue
         module = importlib.import_module(f"mro_bridge.sources.{kind}")
         for i, table in enumerate(tables):
+            if skip_tagless and isinstance(table, dict) and "tags" not in table:
+                continue
             found.append(module.from_dict(table, f"{kind}[{i}]"))
     return found
 

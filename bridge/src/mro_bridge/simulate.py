@@ -200,10 +200,12 @@ class Plant:
             self.assets = [Asset(i, kinds[i % len(kinds)], seed) for i in range(assets)]
         else:
             self.assets = [Asset(i, kind, seed, name) for i, (name, kind) in enumerate(assets)]
-        names = [a.name for a in self.assets]
-        if first and first not in names:
-            raise ValueError(f"--first-asset {first!r} is not one of the plant's assets: {', '.join(names)}")
-        self.first = self.assets[names.index(first) if first else 0]
+        # an asset is named by its whole name, or by the part before "/" (Odoo's "name/serial number")
+        matches = [a for a in self.assets if first in (a.name, a.name.split("/")[0])] if first else self.assets[:1]
+        if len(matches) != 1:
+            names = ", ".join(a.name for a in self.assets)
+            raise ValueError(f"--first-asset {first!r} names {len(matches)} of the plant's assets ({names}), not one")
+        self.first = matches[0]
         self.first.first = True
         self.speedup = speedup
         self.start_hours = start_hours
