@@ -6,7 +6,12 @@ compressors, MQTT for fans and conveyors), criticalities, spare-parts lists, ven
 purchase receipts (so lead times are learned, one vendor unreliable), stock, a plant shutdown in the
 company calendar, prescriptive rules and the auto-approval policy.
 
-Prints one line ``DEMO_PLANT {json}`` with what the bridge needs: the gateway code and its tags.
+Prints one line ``DEMO_PLANT {json}`` with what the bridge needs: the gateway code and its tags. With
+``MRO_DEMO_OUT=DIR`` it also writes there ``plant.json`` (the simulator's ``--plant``), ``credentials.json``
+(the gateway user's API key, made once and reused while it works) and ``bridge.toml`` (the bridge's file
+without tags, for ``mro-bridge pull-config``). Environment: ``MRO_ODOO_URL``, ``MRO_SIM_HOST``,
+``MRO_SIM_MODBUS_PORT`` (5020), ``MRO_SIM_OPCUA_PORT`` (4840), ``MRO_MQTT_HOST``, ``MRO_MQTT_PORT`` (1883),
+``MRO_DEMO_SPOOL``, ``MRO_BRIDGE_LISTEN``, ``MRO_DEMO_FILE_MODE`` (600).
 """
 
 import json
@@ -262,6 +267,44 @@ if out:
         known = {"login": wizard.login, "api_key": wizard.api_key}
         env.cr.commit()
     known.update(url=os.environ.get("MRO_ODOO_URL", "http://localhost:8069"), database=env.cr.dbname)
+    # Secrets: readable by this user only, unless another container's user must read them (docker compose).
+    mode = int(os.environ.get("MRO_DEMO_FILE_MODE", "600"), 8)
     credentials.write_text(json.dumps(known, indent=1))
-    credentials.chmod(0o600)
+    credentials.chmod(mode)
+    # The bridge's file without tags: `mro-bridge pull-config` fills them from the gateway record.
+    sim_host = os.environ.get("MRO_SIM_HOST", "127.0.0.1")
+    devices = sorted({(t["protocol"], t["device"]) for t in tags["sensors"] if t["protocol"] != "manual"})
+    lines = [
+        "# The demo bridge (written by scripts/demo_plant.py); `mro-bridge pull-config` adds the tags.",
+        "[odoo]",
+        f"url = {json.dumps(known['url'])}",
+        f"database = {json.dumps(known['database'])}",
+        f"user = {json.dumps(known['login'])}",
+        f"api_key = {json.dumps(known['api_key'])}",
+        f"gateway = {json.dumps(gateway.code)}",
+        "[spool]",
+        f"path = {json.dumps(os.environ.get('MRO_DEMO_SPOOL', str(out.resolve() / 'spool.db')))}",
+        "[batch]",
+        "size = 5000",
+        "flush_interval = 1.0",
+        "[http]",
+        f"listen = {json.dumps(os.environ.get('MRO_BRIDGE_LISTEN', '127.0.0.1:9108'))}",
+        "[log]",
+        'format = "text"',
+    ]
+    for protocol, device in devices:
+        lines += [f"[[{protocol}]]", f"name = {json.dumps(device)}"]
+        if protocol == "modbus":
+            lines += [f"host = {json.dumps(sim_host)}", f"port = {int(os.environ.get('MRO_SIM_MODBUS_PORT', 5020))}"]
+        elif protocol == "opcua":
+            port = int(os.environ.get("MRO_SIM_OPCUA_PORT", 4840))
+            lines += [f"url = {json.dumps(f'opc.tcp://{sim_host}:{port}/')}"]
+        else:
+            lines += [
+                f"host = {json.dumps(os.environ.get('MRO_MQTT_HOST', '127.0.0.1'))}",
+                f"port = {int(os.environ.get('MRO_MQTT_PORT', 1883))}",
+                f"client_id = {json.dumps(f'mro-demo-bridge-{device}')}",
+            ]
+    (out / "bridge.toml").write_text("\n".join(lines) + "\n")
+    (out / "bridge.toml").chmod(mode)
 print("DEMO_PLANT " + json.dumps(plant), flush=True)

@@ -1,0 +1,162 @@
+"""The whole loop, as `make demo` runs it, on a real Odoo server: the demo plant (scripts/demo_plant.py) ->
+`mro-bridge simulate` (Modbus, OPC-UA and MQTT, a month of history with one conveyor wearing out) ->
+`mro-bridge run` -> Odoo's ingest -> analysis -> prescriptive rule -> maintenance request with its parts kit
+-> just-in-time purchase order with its reason and approval decision.
+
+Every piece is the real one, in its own process; the analysis and the planner are started with the buttons
+users have (the crons run the same methods every minute in the demo).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import odoo_server
+from conftest import ADMIN
+from test_bridge_odoo import wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+FIRST = "Infeed conveyor CV-501"  # wears out first; criticality B; its critical part (a belt) is not in stock
+
+
+def count_readings(odoo, where: str) -> int:
+    return int(
+        odoo_server.psql(
+            "SELECT count(*) FROM mro_sensor_reading r JOIN mro_sensor s ON s.id = r.sensor_id "
+            f"JOIN maintenance_equipment e ON e.id = s.equipment_id WHERE {where}",
+            db=odoo.db,
+        )
+    )
+
+
+def start(args: list[str], log: Path) -> subprocess.Popen:
+    with open(log, "ab") as out:
+        command = [sys.executable, "-m", "mro_bridge.cli", *args]
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def test_simulated_wear_becomes_an_alert_a_request_and_a_purchase(odoo, broker, tmp_path):
+    out = tmp_path / "demo"
+    modbus_port, opcua_port = odoo_server.free_port(), odoo_server.free_port()
+    env = dict(
+        os.environ,
+        MRO_DEMO_OUT=str(out),
+        MRO_ODOO_URL=odoo.url,
+        MRO_SIM_MODBUS_PORT=str(modbus_port),
+        MRO_SIM_OPCUA_PORT=str(opcua_port),
+        MRO_MQTT_PORT=str(broker[1]),
+        MRO_BRIDGE_LISTEN=f"127.0.0.1:{odoo_server.free_port()}",
+    )
+    with open(ROOT / "scripts" / "demo_plant.py", "rb") as script:
+        built = subprocess.run(
+            odoo_server.odoo_cmd("shell", "-d", odoo.db, "--no-http", "--log-level=warn"),
+            stdin=script,
+            capture_output=True,
+            env=env,
+            timeout=600,
+        )
+    assert built.returncode == 0, built.stderr.decode()[-3000:]
+    plant = json.loads((out / "plant.json").read_text())
+    protocols = {s["protocol"] for s in plant["sensors"]}
+    assert {"modbus", "opcua", "mqtt"} <= protocols
+
+    pulled = subprocess.run(
+        [sys.executable, "-m", "mro_bridge.cli", "pull-config", "--config", str(out / "bridge.toml"),
+         "--output", str(out / "bridge-run.toml")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert pulled.returncode == 0, pulled.stderr
+    processes = [start(["run", "--config", str(out / "bridge-run.toml")], tmp_path / "bridge.log")]
+    try:
+        wait_for(lambda: "subscribed" in (tmp_path / "bridge.log").read_text(), 30, "the bridge subscribed")
+        processes.append(
+            start(
+                ["simulate", "--plant", str(out / "plant.json"), "--speedup", "60", "--seed", "1",
+                 "--first-asset", FIRST, "--first-failure-in", "72", "--backfill-days", "30",
+                 "--backfill-step", "3600", "--backfill-delay", "1", "--backfill-rate", "5000",
+                 "--listen", "127.0.0.1", "--modbus-port", str(modbus_port), "--opcua-port", str(opcua_port),
+                 "--mqtt-host", broker[0], "--mqtt-port", str(broker[1]), "--pki", str(tmp_path / "pki")],
+                tmp_path / "simulator.log",
+            )
+        )  # fmt: skip
+        wait_for(lambda: "simulator ready" in (tmp_path / "simulator.log").read_text(), 30, "the simulator")
+        # A month of hourly history for the MQTT sensors, and live values over all three protocols.
+        wait_for(lambda: count_readings(odoo, "e.serial_no = 'CV501'") >= 3 * 700, 120, "the conveyor's history")
+        for device in ("plc1", "opc1", "broker"):
+            wait_for(lambda d=device: count_readings(odoo, f"s.source_device = '{d}'") > 0, 60, f"readings of {device}")
+
+        uid = odoo.login(*ADMIN)
+
+        def call(model, method, *args, **kwargs):
+            return odoo.call(uid, ADMIN[1], model, method, *args, **kwargs)
+
+        plant_ids = call("maintenance.equipment", "search", [("mro_part_ids", "!=", False)])
+        assert len(plant_ids) >= 20
+        call("maintenance.equipment", "action_analyze_health", plant_ids)
+
+        [conveyor] = call(
+            "maintenance.equipment",
+            "search_read",
+            [("name", "=", FIRST)],
+            fields=["health_state", "anomaly", "rul_days", "rul_lower_days", "rul_upper_days",
+                    "predicted_failure_date", "failure_probability", "prediction_reason"],
+        )  # fmt: skip
+        assert conveyor["health_state"] in ("warning", "critical"), conveyor
+        assert conveyor["predicted_failure_date"], conveyor["prediction_reason"]
+        assert 0 < conveyor["rul_lower_days"] <= conveyor["rul_days"] <= conveyor["rul_upper_days"] < 10, conveyor
+        healthy = call(
+            "maintenance.equipment", "search_count", [("id", "in", plant_ids), ("health_state", "=", "good")]
+        )
+        assert healthy >= 15  # the rest of the plant is well: no false alarms
+
+        alerts = call(
+            "mro.health.alert", "search_read", [("equipment_id.name", "=", FIRST), ("state", "=", "open")],
+            fields=["severity"],
+        )  # fmt: skip
+        assert alerts and {a["severity"] for a in alerts} & {"warning", "critical"}, alerts
+
+        requests = call(
+            "maintenance.request",
+            "search_read",
+            [("equipment_id.name", "=", FIRST), ("mro_rule_id", "!=", False)],
+            fields=["schedule_date", "mro_picking_id", "maintenance_type"],
+        )
+        assert len(requests) >= 1, "no maintenance request opened by a rule"
+        assert all(r["schedule_date"] < conveyor["predicted_failure_date"] for r in requests), requests
+        assert any(r["mro_picking_id"] for r in requests), "the parts kit was not reserved"
+
+        call("mro.jit.planner", "action_plan_now")
+        orders = call(
+            "purchase.order",
+            "search_read",
+            [("mro_jit", "=", True), ("order_line.product_id.default_code", "=", "BELT-CONV")],
+            fields=["partner_id", "state", "mro_approval", "mro_approval_reason", "origin", "amount_total"],
+        )
+        assert len(orders) == 1, orders
+        [order] = orders
+        assert order["partner_id"][1] == "Belts & Drives"
+        # 420 for a criticality-B asset that will fail within days: under the demo's 500 limit, auto-approved.
+        assert order["state"] == "purchase" and order["mro_approval"] == "auto", order
+        [need] = call(
+            "mro.part.need",
+            "search_read",
+            [("equipment_id.name", "=", FIRST), ("product_id.default_code", "=", "BELT-CONV")],
+            fields=["reason", "state"],
+        )
+        assert FIRST in need["reason"] and "failure expected" in need["reason"], need
+
+        # Planning again buys nothing twice.
+        call("mro.jit.planner", "action_plan_now")
+        again = call("purchase.order.line", "search_count", [("product_id.default_code", "=", "BELT-CONV"),
+                                                            ("order_id.mro_jit", "=", True)])  # fmt: skip
+        assert again == 1
+    finally:
+        for process in reversed(processes):
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait(30)
