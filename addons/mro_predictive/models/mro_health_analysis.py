@@ -92,6 +92,15 @@ class MroHealthAnalysis(models.AbstractModel):
         equipments = equipments.exists()
         if not equipments:
             return
+        # The results are written on the sensors' rows, which ingest updates (last values) all the time: take
+        # them first, so that no ingest commit in between makes this batch fail at its end (ingest skips rows
+        # held here, see mro.sensor.reading._update_last_values).
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM mro_sensor WHERE equipment_id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                equipments.ids,
+            )
+        )
         sensors = self._load_sensors(equipments)
         series = self._load_series(equipments, sensors, now)
         weibull = self._weibull_models(equipments.filtered(lambda e: not sensors.get(e.id)), now)

@@ -189,26 +189,7 @@ class MroSensorReading(models.Model):
             cr.execute(self._insert_readings_sql(*arrays, fresh=SQL("FALSE")))
             inserted = cr.fetchone()[0]
         if inserted:
-            # The newest aggregate of each sensor holds its newest reading.
-            cr.execute(
-                SQL(
-                    """
-                    UPDATE mro_sensor s
-                       SET last_ts = h.last_ts, last_value = h.last_value,
-                           limit_state = CASE
-                               WHEN s.alarm_limit <> 0 AND h.last_value >= s.alarm_limit THEN 'alarm'
-                               WHEN s.warning_limit <> 0 AND h.last_value >= s.warning_limit THEN 'warning'
-                               ELSE 'normal' END
-                      FROM unnest(%s::int4[]) AS x(id)
-                      CROSS JOIN LATERAL (
-                            SELECT last_ts, last_value FROM mro_sensor_reading_hourly
-                             WHERE sensor_id = x.id ORDER BY hour DESC LIMIT 1) h
-                     WHERE s.id = x.id AND s.last_ts IS DISTINCT FROM h.last_ts
-                    """,
-                    _pg_array(sorted(set(sensor_ids))),
-                )
-            )
-            self.env["mro.sensor"].invalidate_model(["last_ts", "last_value", "limit_state"])
+            self._update_last_values(sorted(set(sensor_ids)))
             self.env["mro.sensor.reading.hourly"].invalidate_model()
         return inserted
 
@@ -274,6 +255,47 @@ class MroSensorReading(models.Model):
             return 0
 
     @api.model
+    def _update_last_values(self, sensor_ids):
+        """Set each sensor's last value, time and limit state from its newest hourly aggregate (which holds its
+        newest reading).
+
+        Sensors another transaction holds (the health analysis writes its results on the same rows) or
+        changed since this transaction began are skipped rather than waited for or failed on: ingest never
+        stalls or fails for them, and their last values catch up with their next reading, or within the hour
+        (the retention cron refreshes every sensor). Returns the number of sensors updated.
+        """
+        cr = self.env.cr
+        try:
+            with mute_logger("odoo.sql_db"), cr.savepoint(flush=False):
+                cr.execute(
+                    SQL(
+                        """
+                        WITH mine AS (SELECT id FROM mro_sensor WHERE id = ANY(%s::int4[])
+                                       ORDER BY id FOR NO KEY UPDATE SKIP LOCKED)
+                        UPDATE mro_sensor s
+                           SET last_ts = h.last_ts, last_value = h.last_value,
+                               limit_state = CASE
+                                   WHEN s.alarm_limit <> 0 AND h.last_value >= s.alarm_limit THEN 'alarm'
+                                   WHEN s.warning_limit <> 0 AND h.last_value >= s.warning_limit THEN 'warning'
+                                   ELSE 'normal' END
+                          FROM mine x
+                          CROSS JOIN LATERAL (
+                                SELECT last_ts, last_value FROM mro_sensor_reading_hourly
+                                 WHERE sensor_id = x.id ORDER BY hour DESC LIMIT 1) h
+                         WHERE s.id = x.id AND s.last_ts IS DISTINCT FROM h.last_ts
+                        """,
+                        _pg_array(sensor_ids),
+                    )
+                )
+                updated = cr.rowcount
+        except (psycopg2.errors.SerializationFailure, psycopg2.errors.LockNotAvailable):
+            _logger.debug("Last values of %d sensors left for later: rows busy", len(sensor_ids))
+            return 0
+        if updated:
+            self.env["mro.sensor"].invalidate_model(["last_ts", "last_value", "limit_state"])
+        return updated
+
+    @api.model
     def _cron_purge_old_readings(self):
         """Delete one bounded chunk of raw readings older than the retention.
 
@@ -282,6 +304,8 @@ class MroSensorReading(models.Model):
         again while work remains, so a long purge never holds one huge transaction.
         Returns the number of rows deleted.
         """
+        self.env.cr.execute("SELECT id FROM mro_sensor")
+        self._update_last_values([row[0] for row in self.env.cr.fetchall()])  # what ingest had to skip
         days = self._retention_days()
         deleted = 0
         if days:

@@ -3,6 +3,7 @@ import random
 from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
 
+from odoo import sql_db
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
@@ -58,6 +59,32 @@ class TestIngest(MroSensorCase):
         self.assertEqual((result["accepted"], result["duplicates"]), (1, 1))
         values = self.Reading.search([("sensor_id", "=", self.vib.id)], order="ts").mapped("value")
         self.assertEqual(values, [1.0, 7.0, 3.0])
+
+    def test_a_sensor_row_held_by_another_transaction_does_not_stall_ingest(self):
+        """The health analysis holds its sensors' rows while it writes their results: ingest stores the
+        readings without waiting, leaves that sensor's last value for later, and the hourly cron catches up."""
+        held = self.env.ref("mro_sensor_bridge.demo_sensor_p101_vib")  # committed rows, seen by another cursor
+        free = self.env.ref("mro_sensor_bridge.demo_sensor_p101_temp")
+        before = held.last_ts
+        t = self.now(-30)
+        other = sql_db.db_connect(self.env.cr.dbname).cursor()
+        try:
+            other.execute("SELECT id FROM mro_sensor WHERE id = %s FOR NO KEY UPDATE", [held.id])
+            # Waiting for that lock would wait forever (the holder is this very test): a timeout makes it fail.
+            self.env.cr.execute("SET LOCAL statement_timeout = '10s'")
+            result = self.Reading.ingest([[held.code, t, 3.25], [free.code, t, 41.5]])
+            self.env.cr.execute("SET LOCAL statement_timeout = 0")
+        finally:
+            other.rollback()
+            other.close()
+        self.assertEqual(result, {"accepted": 2, "duplicates": 0, "rejected": []})
+        stored = self.Reading.search([("sensor_id", "=", held.id), ("ts", "=", utc(t))])
+        self.assertEqual(stored.mapped("value"), [3.25])
+        self.assertEqual((free.last_value, free.last_ts), (41.5, utc(t)))
+        self.assertEqual(held.last_ts, before)  # skipped, not failed
+        self.Reading._cron_purge_old_readings()
+        held.invalidate_recordset()
+        self.assertEqual((held.last_value, held.last_ts), (3.25, utc(t)))
 
     def test_bad_items_rejected_one_by_one_good_ones_kept(self):
         t = self.now(-10)
