@@ -44,8 +44,14 @@ def main(argv: list[str] | None = None) -> int:
             seen.add(key)
             print(f"  [{time.time() - start:5.0f} s] {text}", flush=True)
 
-    baseline_alerts = {a["id"] for a in call("mro.health.alert", "search_read", [], fields=["id"])}
-    baseline_requests = set(call("maintenance.request", "search", [("mro_rule_id", "!=", False)]))
+    # What an earlier run left is shown too, marked as such.
+    old_alerts = set(call("mro.health.alert", "search", []))
+    old_requests = set(call("maintenance.request", "search", [("mro_rule_id", "!=", False)]))
+    old_orders = set(call("purchase.order", "search", [("mro_jit", "=", True)]))
+
+    def earlier(record_id: int, old: set[int]) -> str:
+        return " (from an earlier run)" if record_id in old else ""
+
     while time.time() - start < args.timeout:
         try:
             sensors = call("mro.sensor", "search_read", [("last_ts", "!=", False)], fields=["last_ts"], limit=1,
@@ -68,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             alerts = call("mro.health.alert", "search_read", [("state", "!=", "closed")], fields=["name", "severity"])
             for a in alerts:
-                if a["id"] not in baseline_alerts and a["severity"] != "info":
-                    say(f"alert{a['id']}", f"alert: {a['name']} ({a['severity']})")
+                if a["severity"] != "info":
+                    say(f"alert{a['id']}", f"alert: {a['name']} ({a['severity']}){earlier(a['id'], old_alerts)}")
             requests = call(
                 "maintenance.request",
                 "search_read",
@@ -77,9 +83,12 @@ def main(argv: list[str] | None = None) -> int:
                 fields=["name", "schedule_date", "mro_picking_id", "equipment_id"],
             )
             for r in requests:
-                if r["id"] not in baseline_requests:
-                    kit = f", parts kit {r['mro_picking_id'][1]}" if r["mro_picking_id"] else ""
-                    say(f"req{r['id']}", f"maintenance request: {r['name']}, scheduled {r['schedule_date']} UTC{kit}")
+                kit = f", parts kit {r['mro_picking_id'][1]}" if r["mro_picking_id"] else ""
+                say(
+                    f"req{r['id']}",
+                    f"maintenance request: {r['name']}, scheduled {r['schedule_date']} UTC{kit}"
+                    + earlier(r["id"], old_requests),
+                )
             orders = call(
                 "purchase.order",
                 "search_read",
@@ -88,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             for o in orders:
                 what = "auto-approved purchase order" if o["mro_approval"] == "auto" else "RFQ for the buyer"
-                say(f"po{o['id']}", f"{what} {o['name']} ({o['origin']}): {o['mro_approval_reason'] or o['state']}")
+                reason = o["mro_approval_reason"] or o["state"]
+                say(f"po{o['id']}", f"{what} {o['name']} ({o['origin']}): {reason}{earlier(o['id'], old_orders)}")
             done = (
                 any(k.startswith("alert") for k in seen)
                 and any(k.startswith("req") for k in seen)

@@ -11,6 +11,8 @@ if ! psql -h "${HOST:-db}" -U "${USER:-odoo}" -d postgres -Atqc "SELECT 1 FROM p
     echo "creating $DB with the MRO suite and its demo plant (a few minutes)"
     odoo "${ARGS[@]}" -d "$DB" -i mro_jit_procurement --without-demo= --stop-after-init
 fi
+# The bridge's files go to the shared volume, readable by the bridge container's user (another uid).
 MRO_DEMO_OUT=/shared MRO_ODOO_URL=http://odoo:8069 MRO_SIM_HOST=simulator MRO_MQTT_HOST=mosquitto \
+    MRO_DEMO_SPOOL=/var/lib/mro-bridge/spool.db MRO_BRIDGE_LISTEN=0.0.0.0:9108 MRO_DEMO_FILE_MODE=644 \
     odoo shell "${ARGS[@]}" -d "$DB" --no-http < /opt/mro/demo_plant.py | grep -v '^DEMO_PLANT' || true
 exec odoo "${ARGS[@]}" -d "$DB" --db-filter="^$DB\$"
