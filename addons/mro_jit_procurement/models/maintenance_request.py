@@ -25,10 +25,32 @@ class MaintenanceRequest(models.Model):
             self._mro_release_parts()
         return result
 
+    def _mro_open_kit_requests(self, equipment):
+        """The open requests of ``equipment`` that hold a kit not yet used or released."""
+        return self.search(
+            [
+                ("equipment_id", "=", equipment.id),
+                ("stage_id.done", "=", False),
+                ("mro_picking_id.state", "not in", ("done", "cancel")),
+            ]
+        )
+
     def _mro_reserve_parts(self):
         """Reserve the equipment's spare parts for this request: a transfer from stock to the company's
-        maintenance kits location, confirmed and reserved, so the kit is ready when the work starts."""
+        maintenance kits location, confirmed and reserved, so the kit is ready when the work starts. One
+        kit per equipment: when another open request (another rule on the same machine) holds one, this
+        request uses it, and gets its own only if that one is released."""
         for request in self.filtered(lambda r: not r.mro_picking_id and r.equipment_id.mro_part_ids):
+            holder = self._mro_open_kit_requests(request.equipment_id) - request
+            if holder:
+                request.message_post(
+                    body=_(
+                        "The parts kit %(kit)s of %(request)s is already reserved for this equipment.",
+                        kit=holder[0].mro_picking_id.name,
+                        request=holder[0].name,
+                    )
+                )
+                continue
             company = request.company_id or request.equipment_id.company_id or self.env.company
             warehouse = self.env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
             if not warehouse:
@@ -84,7 +106,20 @@ class MaintenanceRequest(models.Model):
             request.message_post(body=body)
 
     def _mro_release_parts(self):
-        """Cancelling (archiving) the request releases its kit."""
-        for request in self.filtered(lambda r: r.mro_picking_id and r.mro_picking_id.state not in ("done", "cancel")):
+        """Cancelling (archiving) the request releases its kit; another open request of the same equipment
+        opened from a prediction or a rule, left without a kit, then reserves its own."""
+        released = self.filtered(lambda r: r.mro_picking_id and r.mro_picking_id.state not in ("done", "cancel"))
+        for request in released:
             request.mro_picking_id.sudo().action_cancel()
             request.message_post(body=_("Parts kit %s released.", request.mro_picking_id.name))
+        waiting = self.search(
+            [
+                ("equipment_id", "in", released.equipment_id.ids),
+                ("stage_id.done", "=", False),
+                ("mro_picking_id", "=", False),
+                "|",
+                ("mro_prediction_id", "!=", False),
+                ("mro_rule_id", "!=", False),
+            ]
+        )
+        waiting._mro_reserve_parts()

@@ -40,3 +40,19 @@ class TestReservation(JitCase):
         self.put_in_stock(self.bearing, 5)
         request = self.env["maintenance.request"].create({"name": "Clean", "equipment_id": self.pump.id})
         self.assertFalse(request.mro_picking_id)
+
+    def test_two_requests_on_one_machine_share_one_kit(self):
+        """Two rules firing on the same failing pump open two requests, but its parts are reserved once;
+        when the request holding the kit is cancelled, the other one reserves it."""
+        self.put_in_stock(self.bearing, 5)
+        self.put_in_stock(self.seal, 1)
+        first = self.open_request(self.pump)
+        second = self.open_request(self.pump)
+        self.assertTrue(first.mro_picking_id)
+        self.assertFalse(second.mro_picking_id)
+        self.assertIn(first.mro_picking_id.name, second.message_ids[0].body)
+        self.assertEqual(self.bearing.with_context(warehouse_id=self.warehouse.id).free_qty, 3.0)
+        first.archive_equipment_request()
+        self.assertEqual(first.mro_picking_id.state, "cancel")
+        self.assertEqual(second.mro_picking_id.state, "assigned")
+        self.assertEqual(self.bearing.with_context(warehouse_id=self.warehouse.id).free_qty, 3.0)
