@@ -28,6 +28,8 @@ stop_all() {
     fi
 }
 trap stop_all EXIT
+# Odoo's warning about running as root (the usual case in a container or a lab VM) is noise here.
+quiet() { grep -v --line-buffered "Running as user 'root' is a security risk" >&2 || true; }
 trap 'exit 130' INT TERM
 
 ensure_odoo
@@ -50,17 +52,17 @@ else
     log "1/5 creating database $DB with $addons and demo data (about a minute)"
     init=(-i "$addons")
 fi
-odoo_bin -d "$DB" "${init[@]}" --stop-after-init --log-level=warn --logfile="$ROOT/var/demo-install.log" || {
+odoo_bin -d "$DB" "${init[@]}" --stop-after-init --log-level=warn --logfile="$ROOT/var/demo-install.log" 2> >(quiet) || {
     echo "error: installing the addons failed; see $ROOT/var/demo-install.log" >&2; exit 1; }
 
 log "2/5 the demo plant: 20 equipment, sensors, spare parts, vendors with a year of receipts, a plant shutdown"
 MRO_DEMO_OUT="$OUT" MRO_ODOO_URL="$URL" odoo_bin shell -d "$DB" --no-http --log-level=warn \
-    --logfile="$ROOT/var/demo-plant.log" < "$ROOT/scripts/demo_plant.py" | grep -v '^DEMO_PLANT' || true
+    --logfile="$ROOT/var/demo-plant.log" < "$ROOT/scripts/demo_plant.py" 2> >(quiet) | grep -v '^DEMO_PLANT' || true
 [ -s "$OUT/bridge.toml" ] || { echo "error: the demo plant was not built; see $ROOT/var/demo-plant.log" >&2; exit 1; }
 
 log "3/5 starting Odoo on $URL (log: var/demo.log)"
 "$PY" "$ODOO_SRC/odoo-bin" --addons-path="$(addons_path)" -d "$DB" --db-filter="^$DB\$" \
-    --http-port="$PORT" --logfile="$ROOT/var/demo.log" &
+    --http-port="$PORT" --logfile="$ROOT/var/demo.log" 2> >(quiet) &
 pids+=($!)
 for _ in $(seq 1 120); do
     curl -fs "$URL/web/health" >/dev/null 2>&1 && break
