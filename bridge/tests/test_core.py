@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import os
 import random
@@ -478,3 +479,20 @@ def test_run_stops_cleanly_on_sigterm_and_flushes(tmp_path):
     events = [e.get("event") for e in log]
     assert "start" in events and events[-1] == "stopped"
     assert not math.isnan(log[-1]["spool_depth"])
+
+
+def test_logs_carry_the_extra_fields_in_both_formats():
+    record = logging.LogRecord("mro_bridge.supervise", logging.WARNING, __file__, 1, "device down", (), None)
+    record.device, record.event = "plc1", "device_down"
+    as_json = json.loads(cli.JsonFormatter().format(record))
+    assert (as_json["msg"], as_json["device"], as_json["event"], as_json["level"]) == (
+        "device down",
+        "plc1",
+        "device_down",
+        "WARNING",
+    )
+    assert (
+        cli.TextFormatter()
+        .format(record)
+        .endswith("WARNING mro_bridge.supervise: device down device=plc1 event=device_down")
+    )

@@ -47,7 +47,9 @@ class OdooTransport(abc.ABC):
         """Log in and say who and where (``mro-bridge check``)."""
 
 
-class _TimeoutTransport(xmlrpc.client.Transport):
+class _Timeout:
+    """An XML-RPC transport whose connections time out after ``timeout`` seconds."""
+
     def __init__(self, timeout: float):
         super().__init__()
         self._timeout = timeout
@@ -58,15 +60,12 @@ class _TimeoutTransport(xmlrpc.client.Transport):
         return conn
 
 
-class _TimeoutSafeTransport(xmlrpc.client.SafeTransport):
-    def __init__(self, timeout: float):
-        super().__init__()
-        self._timeout = timeout
+class _TimeoutTransport(_Timeout, xmlrpc.client.Transport):
+    pass
 
-    def make_connection(self, host):
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout
-        return conn
+
+class _TimeoutSafeTransport(_Timeout, xmlrpc.client.SafeTransport):
+    pass
 
 
 class XmlRpcOdoo(OdooTransport):
