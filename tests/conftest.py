@@ -1,5 +1,6 @@
 """Fixtures for cross-component tests: a real Odoo server on a copy of the test database."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -47,21 +48,21 @@ def odoo(template_db, tmp_path):
         odoo_server.drop_db(db)
 
 
-@pytest.fixture
-def broker(tmp_path):
+@contextlib.contextmanager
+def private_broker(workdir: Path):
     """A private Mosquitto on a free port, as a site would configure one for the bridge: the broker keeps
     every message of a persistent session while the bridge is away (Mosquitto's default keeps only 1,000 per
-    client and silently drops the rest, which 50 tags at 10 Hz overflow in two seconds)."""
+    client and silently drops the rest, which 50 tags at 10 Hz overflow in two seconds). Yields (host, port)."""
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not os.access(binary, os.X_OK):
-        pytest.fail("Mosquitto is not installed: `make test` installs it (scripts/lib.sh ensure_mosquitto)")
+        raise RuntimeError("Mosquitto is not installed: `make test` installs it (scripts/lib.sh ensure_mosquitto)")
     port = odoo_server.free_port()
-    conf = tmp_path / "mosquitto.conf"
+    conf = workdir / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
         "max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 100\n"
     )
-    log = tmp_path / "mosquitto.log"
+    log = workdir / "mosquitto.log"
     with open(log, "wb") as stderr:
         process = subprocess.Popen([binary, "-c", str(conf)], stderr=stderr)
     try:
@@ -78,3 +79,10 @@ def broker(tmp_path):
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A private Mosquitto for one test (see private_broker)."""
+    with private_broker(tmp_path) as address:
+        yield address

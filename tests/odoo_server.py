@@ -94,6 +94,8 @@ class OdooServer:
             f"--http-port={self.port}",
             "--http-interface=127.0.0.1",
             f"--workers={self.workers}",
+            # with workers, the longpolling process needs a port of its own (8072 may be another server's)
+            *([f"--gevent-port={free_port()}"] if self.workers else []),
             "--max-cron-threads=0",
             "--log-level=warn",
             "--limit-time-real=600",

@@ -250,6 +250,21 @@ def test_sender_retries_until_odoo_is_back(tmp_path):
     asyncio.run(scenario())
 
 
+def test_a_backlog_is_sent_in_larger_calls(tmp_path):
+    async def scenario():
+        odoo = FakeOdoo()
+        pipe = Pipeline(Spool(tmp_path / "s.db"), odoo, batch_size=100)
+        await pipe.emit(readings(950))
+        sizes = []
+        while pipe.spool.depth():
+            sizes.append(await pipe.send_once())
+        assert sizes == [400, 400, 100, 50]  # four batches a call while two or more wait, then one
+        assert len(odoo.stored) == 950
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
 def test_deadband_absolute_percent_and_heartbeat():
     tags = {
         "ABS": TagCommon("ABS", deadband=0.5, max_silence=60),

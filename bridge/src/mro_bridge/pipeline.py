@@ -2,7 +2,8 @@
 
 ``emit`` (what sources call) filters by each tag's deadband and maximum silence, then returns only once the
 readings are committed to the spool. The sender sends the oldest spooled readings in batches every
-``flush_interval`` (at once when a full batch waits); rows leave the spool only after Odoo answered: the
+``flush_interval`` (at once when a full batch waits; with a backlog, up to four batches a call); rows leave
+the spool only after Odoo answered: the
 accepted and duplicate ones are removed, the rejected ones move to the dead letters with Odoo's reason.
 On a transient failure (Odoo or the network down) nothing is removed and the batch is retried with
 exponential backoff; Odoo's unique (sensor, time) key makes every replay harmless.
@@ -24,6 +25,11 @@ from mro_bridge.odoo import OdooTransport, PermanentError, TransientError
 from mro_bridge.spool import Row, Spool
 
 _log = logging.getLogger(__name__)
+#: With a backlog of at least two batches, a call carries up to this many batches at once (Odoo's cost per
+#: reading drops by about half from 5,000 to 20,000 readings a call, so a backlog drains faster), and never
+#: more than MAX_CALL readings, Odoo's limit for one ingest call.
+BACKLOG_FACTOR = 4
+MAX_CALL = 100_000
 
 
 class Deadband:
@@ -133,10 +139,16 @@ class Pipeline:
         _log.warning("dead letter", extra={"event": "dead_letter", "key": key, "reason": reason})
 
     # ------------------------------------------------------------------ output
+    def call_size(self) -> int:
+        """Readings in the next call: ``batch_size``, or up to BACKLOG_FACTOR times it with a backlog."""
+        if self.spool.depth() >= 2 * self.batch_size:
+            return min(MAX_CALL, max(self.batch_size, BACKLOG_FACTOR * self.batch_size))
+        return self.batch_size
+
     async def send_once(self) -> int:
         """Send one batch of the oldest spooled readings; returns how many left the spool. Raises
         TransientError / PermanentError (nothing removed then)."""
-        rows: list[Row] = await self._io(self.spool.peek, self.batch_size)
+        rows: list[Row] = await self._io(self.spool.peek, self.call_size())
         if not rows:
             return 0
         started = time.monotonic()

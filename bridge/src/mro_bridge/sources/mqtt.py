@@ -191,6 +191,14 @@ class MqttSource(Source):
         super().__init__(name)
         self.host, self.port = host, port
         self._tags = tags
+        # Which tags a topic feeds: a dictionary for plain topics, a match against each wildcard filter.
+        self._exact: dict[str, list[MqttTag]] = {}
+        self._wild: list[MqttTag] = []
+        for tag in tags:
+            if "+" in tag.topic or "#" in tag.topic:
+                self._wild.append(tag)
+            else:
+                self._exact.setdefault(tag.topic, []).append(tag)
         self.client_id = client_id or f"mro-bridge-{socket.gethostname()}-{name}"
         self.protocol = protocol
         self.keepalive, self.session_expiry, self.timeout = keepalive, session_expiry, timeout
@@ -346,7 +354,7 @@ class MqttSource(Source):
         """The readings in one message; what cannot be used goes to ``dead`` (default: the dead-letter hook)."""
         dead = dead or self._dead
         topic = message.topic
-        tags = [t for t in self._tags if paho.topic_matches_sub(t.topic, topic)]
+        tags = self._exact.get(topic, []) + [t for t in self._wild if paho.topic_matches_sub(t.topic, topic)]
         if not tags:
             self.stats.extra["unmatched"] += 1  # e.g. a filter a previous configuration left in the session
             return []
