@@ -36,12 +36,15 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.time()
     seen: set[str] = set()
+    fresh: set[str] = set()  # alerts, requests and orders this run made (not an earlier one)
     first_reading = None
     step = "readings"
 
     def say(key: str, text: str) -> None:
         if key not in seen:
             seen.add(key)
+            if not text.endswith("(from an earlier run)") and key.startswith(("alert", "req", "po")):
+                fresh.add(key)
             print(f"  [{time.time() - start:5.0f} s] {text}", flush=True)
 
     # What an earlier run left is shown too, marked as such.
@@ -106,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             if done and step != "done":
                 step = "done"
-                say("done", f"the whole loop ran in {time.time() - start:.0f} s")
+                if fresh:
+                    say("done", f"the whole loop ran in {time.time() - start:.0f} s")
+                else:
+                    say("done", "the loop of an earlier run is in place; new events show here as they happen")
                 if args.once:
                     return 0
         except (OSError, xmlrpc.client.Error) as exc:
