@@ -61,8 +61,7 @@ from typing import Any
 import psutil
 import psycopg2
 
-from mro_bridge.cli import to_toml
-from mro_bridge.config import load
+from mro_bridge.config import load, to_toml
 from mro_bridge.decode import RegisterField, register_count
 from mro_bridge.pipeline import quantile
 

@@ -22,7 +22,7 @@ import urllib.request
 import pytest
 
 from mro_bridge import cli
-from mro_bridge.config import SupervisorConfig, load, parse
+from mro_bridge.config import SupervisorConfig, load, parse, to_toml
 from mro_bridge.http import Status, serve
 from mro_bridge.model import ConfigError, Reading, Source, TagCommon
 from mro_bridge.odoo import TransientError
@@ -449,7 +449,7 @@ def test_pull_config_maps_odoo_sensors_onto_the_files_devices(tmp_path):
     }  # fmt: skip
     assert "opcua" not in merged and any("'unused'" in w for w in warnings)
     path = tmp_path / "full.toml"
-    path.write_text(cli.to_toml(merged))
+    path.write_text(to_toml(merged))
     config = load(path)  # what pull-config writes loads
     assert sorted(t.code for s in config.sources for t in s.tags) == ["F1-TEMP", "P1-VIB"]
     with pytest.raises(ConfigError, match="modbus 'plc2'"):
@@ -459,7 +459,7 @@ def test_pull_config_maps_odoo_sensors_onto_the_files_devices(tmp_path):
 def test_a_file_for_pull_config_may_list_devices_without_tags(tmp_path):
     path = tmp_path / "bridge.toml"
     raw = {"odoo": dict(BASE["odoo"]), "modbus": [{"name": "plc1", "host": "10.0.0.5"}]}
-    path.write_text(cli.to_toml(raw))
+    path.write_text(to_toml(raw))
     assert load(path, require_sources=False).sources == []  # the tags come from Odoo
     with pytest.raises(ConfigError, match=r"modbus\[0\]\.tags: needs at least one"):
         load(path)  # but the bridge cannot run from it

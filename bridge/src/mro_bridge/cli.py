@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mro_bridge import __version__
-from mro_bridge.config import SOURCE_KINDS, Config, load
+from mro_bridge.config import SOURCE_KINDS, Config, load, to_toml
 from mro_bridge.model import ConfigError
 
 _log = logging.getLogger("mro_bridge")
@@ -222,41 +222,6 @@ def merge_tags(raw: dict[str, Any], sensors: list[dict[str, Any]]) -> tuple[dict
             "that name (and its host/url) for each",
         )
     return out, warnings
-
-
-def to_toml(data: dict[str, Any]) -> str:
-    """A small TOML writer for the bridge's configuration (tables, arrays of tables, scalars, string lists)."""
-
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, (int, float)):
-            return repr(v)
-        if isinstance(v, str):
-            return json.dumps(v)
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        raise TypeError(f"cannot write {v!r} as TOML")
-
-    lines: list[str] = []
-    for key, item in data.items():
-        if isinstance(item, dict):
-            lines += ["", f"[{key}]"] + [f"{k} = {value(v)}" for k, v in item.items()]
-        elif isinstance(item, list) and item and all(isinstance(x, dict) for x in item):
-            for table in item:
-                lines += ["", f"[[{key}]]"]
-                lines += [
-                    f"{k} = {value(v)}"
-                    for k, v in table.items()
-                    if not isinstance(v, list) or not v or not isinstance(v[0], dict)
-                ]
-                for sub, rows in table.items():
-                    if isinstance(rows, list) and rows and isinstance(rows[0], dict):
-                        for row in rows:
-                            lines += [f"[[{key}.{sub}]]"] + [f"{k} = {value(v)}" for k, v in row.items()]
-        else:
-            lines.append(f"{key} = {value(item)}")
-    return "\n".join(lines).lstrip() + "\n"
 
 
 async def pull_config(config: Config, output: Path) -> int:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,3 +218,39 @@ def _table(data: dict[str, Any], name: str, required: bool = False, keys: tuple[
 def _valid_listen(listen: str) -> bool:
     host, sep, port = listen.rpartition(":")
     return bool(sep) and port.isdigit() and 0 < int(port) < 65536
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """A small TOML writer for the bridge's configuration (tables, arrays of tables with their ``tags``,
+    scalars, string lists); what it writes, :func:`load` reads back. Strings keep non-ASCII as it is."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        raise TypeError(f"cannot write {v!r} as TOML")
+
+    lines: list[str] = []
+    for key, item in data.items():
+        if isinstance(item, dict):
+            lines += ["", f"[{key}]"] + [f"{k} = {value(v)}" for k, v in item.items()]
+        elif isinstance(item, list) and item and all(isinstance(x, dict) for x in item):
+            for table in item:
+                lines += ["", f"[[{key}]]"]
+                lines += [
+                    f"{k} = {value(v)}"
+                    for k, v in table.items()
+                    if not isinstance(v, list) or not v or not isinstance(v[0], dict)
+                ]
+                for sub, rows in table.items():
+                    if isinstance(rows, list) and rows and isinstance(rows[0], dict):
+                        for row in rows:
+                            lines += [f"[[{key}.{sub}]]"] + [f"{k} = {value(v)}" for k, v in row.items()]
+        else:
+            lines.append(f"{key} = {value(item)}")
+    return "\n".join(lines).lstrip() + "\n"

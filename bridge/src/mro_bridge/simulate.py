@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mro_bridge.config import to_toml
 from mro_bridge.decode import INTEGER_TYPES, RegisterField, encode_raw, wire_address
 
 _log = logging.getLogger("mro_bridge.simulate")
@@ -397,34 +398,17 @@ def sensor_list(specs: list[SimSensor]) -> list[dict]:
     return out
 
 
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)
-
-
-def _table(header: str, values: dict[str, Any]) -> str:
-    return f"[[{header}]]\n" + "".join(f"{key} = {_toml(value)}\n" for key, value in values.items() if value != "")
-
-
 def bridge_config(specs: list[SimSensor], endpoints: Endpoints) -> str:
     """The bridge's ``[[modbus]]``/``[[opcua]]``/``[[mqtt]]`` tables reading ``specs``, as TOML text."""
-    parts = [
-        "# Sources for the mro-bridge plant simulator (`mro-bridge simulate`), written by --write-config:\n"
-        f"# {len({s.asset.name for s in specs})} assets, {len(specs)} sensors.\n"
-    ]
     devices: dict[tuple[str, str, int], list[SimSensor]] = {}
     for spec in specs:
         devices.setdefault((spec.protocol, spec.device, spec.unit_id), []).append(spec)
+    tables: dict[str, list[dict[str, Any]]] = {}
     for (protocol, device, unit_id), group in devices.items():
         if protocol == "modbus":
             name = device if unit_id == 1 else f"{device}-unit{unit_id}"
             table = {"name": name, "host": endpoints.host, "port": endpoints.modbus_port, "unit_id": unit_id}
-            parts.append(_table("modbus", table))
+            tags = []
             for s in group:
                 r = s.register
                 tag = {"code": s.code, "address": r.address}
@@ -436,7 +420,7 @@ def bridge_config(specs: list[SimSensor], endpoints: Endpoints) -> str:
                     tag["bit"] = r.bit
                 if (r.scale, r.offset) != (1.0, 0.0):
                     tag.update(scale=r.scale, offset=r.offset)
-                parts.append(_table("modbus.tags", tag))
+                tags.append(tag)
         elif protocol == "opcua":
             table = {"name": device, "url": f"opc.tcp://{endpoints.host}:{endpoints.opcua_port}/"}
             if endpoints.opcua_secure:
@@ -448,16 +432,21 @@ def bridge_config(specs: list[SimSensor], endpoints: Endpoints) -> str:
                     private_key=str(pki / "bridge-key.pem"),
                     trusted_server_certificates=[endpoints.opcua_server_certificate],
                 )
-            parts.append(_table("opcua", table))
-            parts += [_table("opcua.tags", {"code": s.code, "node_id": s.node_id}) for s in group]
+            tags = [{"code": s.code, "node_id": s.node_id} for s in group]
         else:
             client_id = re.sub(r"[^A-Za-z0-9_-]", "-", f"mro-bridge-{device}-{group[0].code.split('-')[0]}".lower())
             table = {"name": device, "host": endpoints.mqtt_host, "port": endpoints.mqtt_port, "client_id": client_id}
-            parts.append(_table("mqtt", table))
-            for s in group:
-                tag = {"code": s.code, "topic": s.topic, "value_path": s.value_path, "timestamp_path": s.ts_path}
-                parts.append(_table("mqtt.tags", tag))
-    return "\n".join(parts)
+            tags = [
+                {k: v for k, v in (("code", s.code), ("topic", s.topic), ("value_path", s.value_path),
+                                   ("timestamp_path", s.ts_path)) if v != ""}
+                for s in group
+            ]  # fmt: skip
+        tables.setdefault(protocol, []).append({**table, "tags": tags})
+    header = (
+        "# Sources for the mro-bridge plant simulator (`mro-bridge simulate`), written by --write-config:\n"
+        f"# {len({s.asset.name for s in specs})} assets, {len(specs)} sensors.\n\n"
+    )
+    return header + to_toml(tables)
 
 
 # -- servers ----------------------------------------------------------------------------------------------
