@@ -12,6 +12,7 @@ thread, so the asyncio loop never waits on the disk).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -76,25 +77,19 @@ class Spool:
         if not readings:
             return 0
         now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT INTO readings (code, ts, value, taken) VALUES (?, ?, ?, ?)",
-                    [(r.code, r.ts, r.value, now) for r in readings],
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO readings (code, ts, value, taken) VALUES (?, ?, ?, ?)",
+                [(r.code, r.ts, r.value, now) for r in readings],
+            )
+            depth = self._depth + len(readings)
+            dropped = max(0, depth - self.max_rows)
+            if dropped:
+                self._db.execute(
+                    "DELETE FROM readings WHERE id IN (SELECT id FROM readings ORDER BY id LIMIT ?)", (dropped,)
                 )
-                depth = self._depth + len(readings)
-                dropped = max(0, depth - self.max_rows)
-                if dropped:
-                    self._db.execute(
-                        "DELETE FROM readings WHERE id IN (SELECT id FROM readings ORDER BY id LIMIT ?)", (dropped,)
-                    )
-                    self._bump("dropped", dropped)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._depth = depth - dropped
+                self._bump("dropped", dropped)
+        self._depth = depth - dropped
         if dropped:
             _log.warning(
                 "spool full: dropped the oldest readings",
@@ -123,23 +118,17 @@ class Spool:
         if not rows:
             return
         now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT INTO dead_letters (code, ts, value, reason, at) VALUES (?, ?, ?, ?, ?)",
-                    [(row.code, row.ts, repr(row.value), reason, now) for row, reason in rows],
-                )
-                cur = self._db.execute(
-                    "DELETE FROM readings WHERE id IN (SELECT value FROM json_each(?))",
-                    (json.dumps([row.id for row, _ in rows]),),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._depth -= cur.rowcount
-            self._dead += len(rows)
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO dead_letters (code, ts, value, reason, at) VALUES (?, ?, ?, ?, ?)",
+                [(row.code, row.ts, repr(row.value), reason, now) for row, reason in rows],
+            )
+            cur = self._db.execute(
+                "DELETE FROM readings WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps([row.id for row, _ in rows]),),
+            )
+        self._depth -= cur.rowcount
+        self._dead += len(rows)
 
     def add_dead_letter(self, code: str, ts: float | None, raw: str, reason: str) -> None:
         """Store an item that never became a reading (e.g. an unusable MQTT payload) with its reason."""
@@ -178,6 +167,18 @@ class Spool:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, durable on return), under the lock."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def _bump(self, name: str, by: int) -> None:
         self._db.execute(
