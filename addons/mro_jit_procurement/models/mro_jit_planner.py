@@ -8,7 +8,7 @@ import numpy as np
 from pytz import utc
 
 from odoo import _, api, fields, models
-from odoo.tools import format_date
+from odoo.tools import SQL, format_date
 
 from ..planning import (
     PROBS,
@@ -68,6 +68,7 @@ class MroJitPlanner(models.AbstractModel):
         )
         open_needs = Need.search([("equipment_id", "in", equipments.ids), ("state", "not in", ("done", "cancel"))])
         by_key = {(n.equipment_id.id, n.part_id.id): n for n in open_needs}
+        predictions = self._latest_predictions(equipments)
         calendars = {}
         for equipment in equipments:
             predicted = equipment.predicted_failure_date and equipment.rul_days is not None and equipment.active
@@ -82,7 +83,7 @@ class MroJitPlanner(models.AbstractModel):
                     continue
                 if need and need.state == "ordered":
                     continue  # already on a purchase: never twice
-                values = self._plan_part(equipment, part, company, today, calendars)
+                values = self._plan_part(equipment, part, company, today, calendars, predictions)
                 if values is None:
                     if need and need.state in ("planned", "due"):
                         need.write({"state": "cancel"})
@@ -102,8 +103,9 @@ class MroJitPlanner(models.AbstractModel):
         return self._order_due(due, company, today)
 
     @api.model
-    def _plan_part(self, equipment, part, company, today, calendars):
-        """The need's values for one part of one equipment, or None when it is run to failure or unbuyable."""
+    def _plan_part(self, equipment, part, company, today, calendars, predictions=None):
+        """The need's values for one part of one equipment, or None when it is run to failure or unbuyable.
+        ``predictions``: {equipment id: its latest ledger prediction id} (looked up when not given)."""
         product = part.product_id
         seller = product._select_seller(quantity=part.quantity, date=today)
         risk = company._mro_allowed_risk(equipment.criticality)
@@ -129,9 +131,8 @@ class MroJitPlanner(models.AbstractModel):
         )
         if plan.day is None:
             return None
-        prediction = self.env["mro.prediction"].search(
-            [("equipment_id", "=", equipment.id)], order="published_at desc, id desc", limit=1
-        )
+        if predictions is None:
+            predictions = self._latest_predictions(equipment)
         reason = _(
             "%(equipment)s: %(qty)s x %(part)s from %(vendor)s; %(plan)s",
             equipment=equipment.display_name,
@@ -145,7 +146,7 @@ class MroJitPlanner(models.AbstractModel):
             "part_id": part.id,
             "product_id": product.id,
             "quantity": part.quantity,
-            "prediction_id": prediction.id,
+            "prediction_id": predictions.get(equipment.id, False),
             "predicted_failure_date": equipment.predicted_failure_date,
             "failure_probability": equipment.failure_probability,
             "partner_id": vendor.id,
@@ -156,6 +157,21 @@ class MroJitPlanner(models.AbstractModel):
             "risk_if_today": plan.risk_if_today or 0.0,
             "reason": reason,
         }
+
+    @api.model
+    def _latest_predictions(self, equipments):
+        """{equipment id: id of its latest published prediction in the ledger}, in one query."""
+        if not equipments:
+            return {}
+        self.env["mro.prediction"].flush_model(["equipment_id", "published_at"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT ON (equipment_id) equipment_id, id FROM mro_prediction
+                    WHERE equipment_id = ANY(%s) ORDER BY equipment_id, published_at DESC, id DESC""",
+                equipments.ids,
+            )
+        )
+        return dict(self.env.cr.fetchall())
 
     @api.model
     def _risk_scaled(self, lead, company):
@@ -231,10 +247,9 @@ class MroJitPlanner(models.AbstractModel):
             ["close_date:max"],
         )
         repaired = {equipment.id: day for equipment, day in repairs if day}
-        for need in needs:
-            day = repaired.get(need.equipment_id.id)
-            if day and need.create_date.date() <= day:
-                need.state = "done"
+        needs.filtered(
+            lambda n: repaired.get(n.equipment_id.id) and n.create_date.date() <= repaired[n.equipment_id.id]
+        ).write({"state": "done"})
         return repaired
 
     # ------------------------------------------------------------------ ordering

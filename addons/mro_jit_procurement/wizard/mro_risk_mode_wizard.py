@@ -59,10 +59,12 @@ class MroRiskModeWizard(models.TransientModel):
             )
         needs = []
         today = fields.Date.context_today(self)
-        for need in self.env["mro.part.need"].search(
+        open_needs = self.env["mro.part.need"].search(
             [("company_id", "=", self.company_id.id), ("state", "in", ("planned", "due", "stock"))]
-        ):
-            moved = self._risk_order_by(need, today)
+        )
+        calendars, predictions = {}, self.env["mro.jit.planner"]._latest_predictions(open_needs.equipment_id)
+        for need in open_needs:
+            moved = self._risk_order_by(need, today, calendars, predictions)
             if moved:
                 needs.append({"need_id": need.id, "order_by_now": need.order_by_date, "order_by_risk": moved})
         self.line_ids = [(5, 0, 0)] + [(0, 0, v) for v in lines]
@@ -71,10 +73,11 @@ class MroRiskModeWizard(models.TransientModel):
         return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id, "view_mode": "form",
                 "target": "new"}  # fmt: skip
 
-    def _risk_order_by(self, need, today):
-        """The need's order-by date with lead times stretched by the factor."""
+    def _risk_order_by(self, need, today, calendars, predictions):
+        """The need's order-by date with lead times stretched by the factor (``calendars``, ``predictions``:
+        the planner's caches, shared by the needs of one preview)."""
         planner = self.env["mro.jit.planner"].with_context(mro_risk_factor=self.factor)
-        values = planner._plan_part(need.equipment_id, need.part_id, self.company_id, today, {})
+        values = planner._plan_part(need.equipment_id, need.part_id, self.company_id, today, calendars, predictions)
         return values and values["order_by_date"]
 
     def action_apply(self):
