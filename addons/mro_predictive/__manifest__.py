@@ -14,6 +14,7 @@
         "data/mro_asset_model_data.xml",
         "data/ir_cron_data.xml",
         "views/maintenance_equipment_views.xml",
+        "views/maintenance_request_views.xml",
         "views/mro_health_alert_views.xml",
         "views/mro_prescriptive_rule_views.xml",
         "views/mro_prediction_views.xml",

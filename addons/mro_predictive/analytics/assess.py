@@ -33,6 +33,12 @@ class SensorInput:
     physical_max: float | None = None
     baseline: Baseline | None = None
     step: float | None = None
+    #: How reasons name the sensor (e.g. "[P7-VIB] Pump vibration"); default "sensor <key>".
+    label: str | None = None
+
+    @property
+    def title(self) -> str:
+        return self.label or f"sensor {self.key}"
 
 
 @dataclass
@@ -105,17 +111,17 @@ def assess_equipment(
         if r.value is None:
             continue
         if s.alarm and r.value >= s.alarm:
-            worse("critical", f"sensor {r.key}: {r.value:.3g} at or over the alarm limit {s.alarm:g}")
+            worse("critical", f"{s.title}: {r.value:.3g} at or over the alarm limit {s.alarm:g}")
         elif s.warning and r.value >= s.warning:
-            worse("warning", f"sensor {r.key}: {r.value:.3g} over the warning limit {s.warning:g}")
+            worse("warning", f"{s.title}: {r.value:.3g} over the warning limit {s.warning:g}")
         if r.anomaly:
-            worse("watch", f"sensor {r.key}: " + "; ".join(r.reasons[len(r.quality) :]))
+            worse("watch", f"{s.title}: " + "; ".join(r.reasons[len(r.quality) :]))
         if r.baseline is not None and s.alarm and s.alarm > r.baseline.median:
             frac = (r.value - r.baseline.median) / (s.alarm - r.baseline.median)
             scores.append(100.0 * (1.0 - min(max(frac, 0.0), 1.0)))
     ok = [r for r in results if r.rul.ok]
     limiting = min(ok, key=lambda r: r.rul.rul) if ok else None
-    rul = limiting.rul if limiting else _why_no_rul(results, confidence)
+    rul = limiting.rul if limiting else _why_no_rul(results, by_key, confidence)
     if limiting:
         if rul.rul < CRITICAL_RUL:
             worse("critical", f"remaining useful life {rul.rul:.1f} days")
@@ -124,7 +130,7 @@ def assess_equipment(
         scores.append(100.0 * min(1.0, rul.rul / (4.0 * horizon)))
     for r in results:
         if r.quality:
-            reasons.append(f"data quality, sensor {r.key}: " + "; ".join(r.reasons[: len(r.quality)]))
+            reasons.append(f"data quality, {by_key[r.key].title}: " + "; ".join(r.reasons[: len(r.quality)]))
     low, high = BANDS[state]
     score = float(np.clip(min(scores), low, high))
     return EquipmentAssessment(
@@ -138,7 +144,7 @@ def assess_equipment(
     )
 
 
-def _why_no_rul(results: list[SensorAssessment], confidence: float) -> RulResult:
+def _why_no_rul(results: list[SensorAssessment], inputs: dict, confidence: float) -> RulResult:
     if not results:
         return no_prediction("no sensors", confidence)
-    return no_prediction("; ".join(f"sensor {r.key}: {r.rul.reason}" for r in results), confidence)
+    return no_prediction("; ".join(f"{inputs[r.key].title}: {r.rul.reason}" for r in results), confidence)

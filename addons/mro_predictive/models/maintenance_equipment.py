@@ -1,7 +1,8 @@
 import logging
 from datetime import datetime, timedelta, timezone
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 from ..analytics.series import daily_before_recent
 
@@ -10,6 +11,32 @@ _logger = logging.getLogger(__name__)
 HEALTH_STATES = [("good", "Good"), ("watch", "Watch"), ("warning", "Warning"), ("critical", "Critical")]
 CRITICALITY = [("A", "A - critical"), ("B", "B - important"), ("C", "C - run to failure")]
 EPOCH = datetime(1970, 1, 1)
+
+#: Fields of ``maintenance.equipment`` that only the analysis (and the bookkeeping when work is done) writes.
+MACHINE_FIELDS = frozenset(
+    {
+        "health_score", "health_state", "health_reasons", "anomaly", "rul_days", "rul_lower_days",
+        "rul_upper_days", "rul_confidence", "rul_quantiles", "predicted_failure_date", "failure_probability",
+        "prediction_model", "prediction_reason", "limiting_sensor_id", "last_analysis", "analysis_data_ts",
+        "analysis_error", "baseline_since", "mro_health_stale", "mro_data_until",
+    }
+)  # fmt: skip
+
+
+def check_machine_write(records, vals, machine_fields):
+    """Refuse a write of machine-computed fields by people (through the ORM, RPC included).
+
+    The system writes them in sudo mode (the analysis, the bookkeeping when work is done); sudo cannot be
+    asked for over RPC, a context key could, so the check is on ``env.su``."""
+    forged = sorted(set(vals) & machine_fields)
+    if forged and not records.env.su:
+        raise AccessError(
+            _(
+                "%(fields)s of %(model)s are computed by the analysis and cannot be set by hand.",
+                fields=", ".join(forged),
+                model=records._description,
+            )
+        )
 
 
 def to_days(moment: datetime) -> float:
@@ -54,6 +81,13 @@ class MaintenanceEquipment(models.Model):
     baseline_since = fields.Datetime(
         readonly=True, help="Baselines are learned from data after this time (the last corrective maintenance)."
     )
+    mro_health_stale = fields.Boolean(
+        "Data stale",
+        readonly=True,
+        help="No recent data: a sensor or the gateway went silent. Health and RUL are those of the data up to "
+        "the last reading, not current.",
+    )
+    mro_data_until = fields.Datetime("Last reading", readonly=True, help="Newest reading of the equipment's sensors.")
     health_alert_ids = fields.One2many("mro.health.alert", "equipment_id")
     open_alert_count = fields.Integer(compute="_compute_open_alert_count")
     prediction_ids = fields.One2many("mro.prediction", "equipment_id")
@@ -82,6 +116,16 @@ class MaintenanceEquipment(models.Model):
         initials = "".join(word[0] for word in (self.name or "EQ").split() if word[:1].isalnum())[:4].upper()
         return f"{initials or 'EQ'}{self.id}"
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            check_machine_write(self, vals, MACHINE_FIELDS)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_machine_write(self, vals, MACHINE_FIELDS)
+        return super().write(vals)
+
     # ---------------------------------------------------------------- actions
     def action_apply_asset_model(self):
         for equipment in self.filtered("mro_asset_model_id"):
@@ -89,8 +133,15 @@ class MaintenanceEquipment(models.Model):
         return True
 
     def action_analyze_health(self):
-        """Analyse these equipment now, whether or not new readings arrived."""
-        self.env["mro.health.analysis"]._analyze(self)
+        """Analyse these equipment now, whether or not new readings arrived.
+
+        Anyone who may see an equipment may ask for it (a technician after a repair wants its state now):
+        the analysis only reads the equipment's data and writes what the cron would write at its next run,
+        and nobody chooses a value. So it runs as the system (sudo), whoever presses the button, and is
+        never half done: alerts, ledger rows and rules as well as health and RUL."""
+        self.check_access("read")
+        # sudo: a job of the system (see above); the records are those the user may read.
+        self.env["mro.health.analysis"].sudo()._analyze(self.sudo())
         return True
 
     def action_view_alerts(self):

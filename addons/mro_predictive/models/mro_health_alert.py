@@ -1,4 +1,7 @@
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
+from odoo.tools import SQL
 
 SEVERITY = [("info", "Info"), ("warning", "Warning"), ("critical", "Critical")]
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -12,10 +15,15 @@ class MroHealthAlert(models.Model):
     _description = "Equipment Health Alert"
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "state_rank, severity_rank desc, opened_at desc"
+    # People change alerts only through Acknowledge and Close; whoever may read one may comment on it.
+    _mail_post_access = "read"
 
     name = fields.Char(required=True)
-    equipment_id = fields.Many2one("maintenance.equipment", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="equipment_id.company_id", store=True, index=True)
+    equipment_id = fields.Many2one("maintenance.equipment", ondelete="cascade", index=True)
+    gateway_id = fields.Many2one(
+        "mro.sensor.gateway", ondelete="cascade", index="btree_not_null", help="A silent gateway (no equipment)."
+    )
+    company_id = fields.Many2one("res.company", compute="_compute_company_id", store=True, index=True)
     sensor_id = fields.Many2one("mro.sensor", ondelete="set null")
     kind = fields.Selection(
         [
@@ -46,6 +54,19 @@ class MroHealthAlert(models.Model):
     health_state = fields.Selection(related="equipment_id.health_state")
     technician_user_id = fields.Many2one(related="equipment_id.technician_user_id")
 
+    _sql_constraints = [
+        (
+            "equipment_or_gateway",
+            "CHECK(equipment_id IS NOT NULL OR gateway_id IS NOT NULL)",
+            "An alert is about an equipment or a gateway.",
+        ),
+    ]
+
+    @api.depends("equipment_id.company_id", "gateway_id.company_id")
+    def _compute_company_id(self):
+        for alert in self:
+            alert.company_id = alert.equipment_id.company_id or alert.gateway_id.company_id
+
     @api.depends("state", "severity")
     def _compute_ranks(self):
         for alert in self:
@@ -63,12 +84,12 @@ class MroHealthAlert(models.Model):
         today = fields.Date.context_today(self)
         activities = []
         for alert in alerts:
-            user = alert.equipment_id.technician_user_id or alert.equipment_id.owner_user_id
+            user = alert._responsible()
             if user:
                 activities.append(
                     {
                         "activity_type_id": activity_type.id,
-                        "summary": _("Check %s", alert.equipment_id.display_name),
+                        "summary": _("Check %s", (alert.equipment_id or alert.gateway_id).display_name),
                         "note": alert.message,
                         "automated": True,
                         "date_deadline": today,
@@ -81,16 +102,31 @@ class MroHealthAlert(models.Model):
             self.env["mail.activity"].create(activities)
         return alerts
 
+    def _responsible(self):
+        """Who gets the alert's activity: the equipment's technician, else its owner; for a gateway, the
+        company's maintenance planner, else whoever set the gateway up."""
+        self.ensure_one()
+        if self.equipment_id:
+            return self.equipment_id.technician_user_id or self.equipment_id.owner_user_id
+        company = self.gateway_id.company_id
+        return company.mro_maintenance_planner_id or self.gateway_id.create_uid.filtered(lambda u: not u.share)
+
     def action_acknowledge(self):
+        """Acknowledge open alerts: whoever may read an alert may acknowledge it, in their own name."""
+        self.check_access("read")
         to_ack = self.filtered(lambda a: a.state == "open")
-        to_ack.write(
+        # sudo: people never write alerts directly (no write access); this button writes only the state,
+        # the caller's own user and the time.
+        to_ack.sudo().write(
             {"state": "acknowledged", "acknowledged_by_id": self.env.uid, "acknowledged_at": fields.Datetime.now()}
         )
-        to_ack.activity_feedback(["mail.mail_activity_data_todo"], feedback=_("Acknowledged"))
+        to_ack.sudo().activity_feedback(["mail.mail_activity_data_todo"], feedback=_("Acknowledged"))
         return True
 
     def action_close(self):
-        self._close(_("Closed by %s", self.env.user.name))
+        self.check_access("read")
+        # sudo: as for action_acknowledge, the caller's name and the time only.
+        self.sudo()._close(_("Closed by %s", self.env.user.name))
         return True
 
     def _close(self, reason):
@@ -102,12 +138,8 @@ class MroHealthAlert(models.Model):
 
     def action_open_equipment(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "maintenance.equipment",
-            "res_id": self.equipment_id.id,
-            "view_mode": "form",
-        }
+        record = self.equipment_id or self.gateway_id
+        return {"type": "ir.actions.act_window", "res_model": record._name, "res_id": record.id, "view_mode": "form"}
 
     @api.model
     def _sync_episodes(self, equipment, conditions, now, current=None, to_create=None):
@@ -147,10 +179,50 @@ class MroHealthAlert(models.Model):
             values = {"last_seen": now}
             if SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
                 values.update(severity=severity, message=message, state="open")
-                alert.message_post(body=_("Worse: %s", message))
+                alert.message_post(body=Markup("%s %s") % (_("Worse:"), message))
             alert.write(values)
         for alert in by_key.values():
             alert._close(_("Condition cleared"))
+
+    @api.model
+    def _sync_gateway_alerts(self, now):
+        """One data-quality alert per silent gateway and episode: opened when a gateway with sensors has not
+        been seen for longer than its company's limit, closed when it is seen again."""
+        self.env["mro.sensor.gateway"].flush_model(["last_seen"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT g.id, g.last_seen < %(now)s - make_interval(mins => c.mro_gateway_silence_minutes)
+                     FROM mro_sensor_gateway g JOIN res_company c ON c.id = g.company_id
+                    WHERE g.active AND g.last_seen IS NOT NULL AND c.mro_gateway_silence_minutes > 0
+                      AND EXISTS (SELECT 1 FROM mro_sensor s WHERE s.gateway_id = g.id AND s.active)""",
+                now=now,
+            )
+        )
+        silent = {gateway_id for gateway_id, quiet in self.env.cr.fetchall() if quiet}
+        current = self.search([("gateway_id", "!=", False), ("state", "!=", "closed")])
+        current.filtered(lambda a: a.gateway_id.id not in silent)._close(_("The gateway is sending data again"))
+        new = silent - set(current.gateway_id.ids)
+        vals_list = []
+        for gateway in self.env["mro.sensor.gateway"].browse(sorted(new)):
+            vals_list.append(
+                {
+                    "name": _("%s: gateway silent", gateway.display_name),
+                    "gateway_id": gateway.id,
+                    "kind": "data_quality",
+                    "severity": "warning",
+                    "message": _(
+                        "Gateway %(gateway)s not seen since %(since)s UTC (limit %(minutes)s min): the readings of "
+                        "its %(count)s sensors stopped; their equipment's health is stale.",
+                        gateway=gateway.display_name,
+                        since=fields.Datetime.to_string(gateway.last_seen),
+                        minutes=gateway.company_id.mro_gateway_silence_minutes,
+                        count=gateway.sensor_count,
+                    ),
+                    "opened_at": now,
+                    "last_seen": now,
+                }
+            )
+        return self._create_machine_made(vals_list)
 
     @api.model
     def _create_machine_made(self, vals_list):

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 from odoo.tools import SQL
 
 from ..analytics import (
@@ -54,7 +54,9 @@ class MroHealthAnalysis(models.AbstractModel):
     # ------------------------------------------------------------------ entry points
     @api.model
     def _cron_analyze(self):
-        """Analyse one batch of equipment that has new readings (or is due); report progress."""
+        """Check the gateways for silence, then analyse one batch of equipment that has new readings, a
+        sensor gone silent, or is due; report progress."""
+        self.env["mro.health.alert"]._sync_gateway_alerts(fields.Datetime.now())
         ids = self._candidates(self._batch_size)
         if ids:
             self._analyze(self.env["maintenance.equipment"].browse(ids))
@@ -64,26 +66,46 @@ class MroHealthAnalysis(models.AbstractModel):
 
     @api.model
     def _candidates(self, limit=None, count=False):
-        """Equipment with readings newer than its last analysis, plus sensorless equipment whose
-        failure-history assessment is older than a day. Oldest analysis first."""
+        """Equipment with readings newer than its last analysis, equipment with a sensor gone silent
+        (its own silence limit, or its gateway's) that the last analysis did not see silent, plus
+        sensorless equipment whose failure-history assessment is older than a day. Oldest analysis first."""
+        now = fields.Datetime.now()
         query = SQL(
             """
             SELECT e.id
               FROM maintenance_equipment e
-              LEFT JOIN LATERAL (SELECT max(s.last_ts) AS newest, count(*) AS n
-                                   FROM mro_sensor s WHERE s.equipment_id = e.id AND s.active) s ON TRUE
+              LEFT JOIN LATERAL (
+                   SELECT max(s.last_ts) AS newest, count(*) AS n,
+                          bool_or(s.last_ts IS NOT NULL AND NOT COALESCE(s.mro_silent, FALSE) AND %(silent)s) AS hush
+                     FROM mro_sensor s
+                     LEFT JOIN mro_sensor_gateway g ON g.id = s.gateway_id
+                     LEFT JOIN res_company c ON c.id = g.company_id
+                    WHERE s.equipment_id = e.id AND s.active) s ON TRUE
              WHERE e.active
                AND ((s.newest IS NOT NULL AND s.newest > COALESCE(e.analysis_data_ts, '-infinity'))
+                    OR s.hush
                     OR (s.n = 0 AND COALESCE(e.last_analysis, '-infinity') < %(due)s))
              ORDER BY e.last_analysis NULLS FIRST, e.id
             """,
-            due=fields.Datetime.now() - HISTORY_REFRESH,
+            due=now - HISTORY_REFRESH,
+            silent=self._silent_sql(now),
         )
         if count:
             self.env.cr.execute(SQL("SELECT count(*) FROM (%s) c", query))
             return self.env.cr.fetchone()[0]
         self.env.cr.execute(SQL("%s LIMIT %s", query, limit))
         return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _silent_sql(self, now):
+        """SQL condition: sensor ``s`` (with its gateway ``g`` and the gateway's company ``c`` joined) has
+        been silent longer than its own limit, or its gateway longer than the company's limit."""
+        return SQL(
+            """(s.last_ts < %(now)s - make_interval(secs => COALESCE(NULLIF(s.mro_silence_limit, 0), 3600))
+                OR (g.last_seen IS NOT NULL AND COALESCE(c.mro_gateway_silence_minutes, 0) > 0
+                    AND g.last_seen < %(now)s - make_interval(mins => c.mro_gateway_silence_minutes)))""",
+            now=now,
+        )
 
     # ------------------------------------------------------------------ analysis
     @api.model
@@ -101,7 +123,7 @@ class MroHealthAnalysis(models.AbstractModel):
                 equipments.ids,
             )
         )
-        sensors = self._load_sensors(equipments)
+        sensors = self._load_sensors(equipments, now)
         series = self._load_series(equipments, sensors, now)
         weibull = self._weibull_models(equipments.filtered(lambda e: not sensors.get(e.id)), now)
         results, sensor_updates, fleets = [], [], {}
@@ -211,6 +233,7 @@ class MroHealthAnalysis(models.AbstractModel):
                     physical_max=row["physical_max"] or None,
                     baseline=self._baseline(row),
                     step=1.0 / 24.0,
+                    label=f"[{row['code']}] {row['name']}",
                 )
             )
         values = {
@@ -221,6 +244,11 @@ class MroHealthAnalysis(models.AbstractModel):
             "limiting_sensor_id": None,
             "data_from": None,
             "data_to": None,
+            # Stale: a sensor or its gateway is silent. Health and RUL are then those of the data up to the
+            # last reading, and the screens say so (mro_data_until) instead of showing them as current.
+            "mro_health_stale": any(row["silent"] for row in sensor_rows),
+            "mro_data_until": max((r["last_ts"] for r in sensor_rows if r["last_ts"]), default=None),
+            "gateway_silent": {r["gateway_id"] for r in sensor_rows if r["gateway_silent"]},
         }
         per_sensor = []
         if inputs:
@@ -253,6 +281,7 @@ class MroHealthAnalysis(models.AbstractModel):
                         "anomaly_z": float(sensor.z) if sensor.z is not None and np.isfinite(sensor.z) else None,
                         "data_quality": ", ".join(sensor.quality) or None,
                         "analysis_note": "; ".join(sensor.reasons)[:250] or None,
+                        "mro_silent": previous["silent"],
                     }
                 )
         else:
@@ -330,13 +359,25 @@ class MroHealthAnalysis(models.AbstractModel):
 
     # ------------------------------------------------------------------ data access
     @api.model
-    def _load_sensors(self, equipments):
+    def _load_sensors(self, equipments, now):
+        """The active sensors of ``equipments`` as dicts, by equipment id; ``silent``: no reading for longer
+        than the sensor's silence limit, or its gateway silent; ``gateway_silent``: the latter."""
         self.env.cr.execute(
             SQL(
-                """SELECT id, equipment_id, warning_limit, alarm_limit, physical_min, physical_max,
-                          baseline_median, baseline_mad, baseline_n, baseline_learned_at, last_ts
-                     FROM mro_sensor WHERE equipment_id = ANY(%s) AND active ORDER BY equipment_id, id""",
-                equipments.ids,
+                """SELECT s.id, s.equipment_id, s.code, s.name, s.warning_limit, s.alarm_limit, s.physical_min,
+                          s.physical_max, s.baseline_median, s.baseline_mad, s.baseline_n, s.baseline_learned_at,
+                          s.last_ts, s.mro_silence_limit, s.gateway_id,
+                          COALESCE(s.last_ts IS NOT NULL AND %(silent)s, FALSE) AS silent,
+                          COALESCE(g.last_seen IS NOT NULL AND COALESCE(c.mro_gateway_silence_minutes, 0) > 0
+                                   AND g.last_seen < %(now)s - make_interval(mins => c.mro_gateway_silence_minutes),
+                                   FALSE) AS gateway_silent
+                     FROM mro_sensor s
+                     LEFT JOIN mro_sensor_gateway g ON g.id = s.gateway_id
+                     LEFT JOIN res_company c ON c.id = g.company_id
+                    WHERE s.equipment_id = ANY(%(ids)s) AND s.active ORDER BY s.equipment_id, s.id""",
+                ids=equipments.ids,
+                now=now,
+                silent=self._silent_sql(now),
             )
         )
         sensors = {}
@@ -472,6 +513,8 @@ class MroHealthAnalysis(models.AbstractModel):
             "last_analysis": "timestamp",
             "analysis_data_ts": "timestamp",
             "analysis_error": "varchar",
+            "mro_health_stale": "bool",
+            "mro_data_until": "timestamp",
         }
         full = [r for r in results if not r.get("failed")]
         failed = [r for r in results if r.get("failed")]
@@ -495,6 +538,7 @@ class MroHealthAnalysis(models.AbstractModel):
                     "anomaly_z": "float8",
                     "data_quality": "varchar",
                     "analysis_note": "varchar",
+                    "mro_silent": "bool",
                 },
                 sensor_updates,
             )
@@ -556,7 +600,8 @@ class MroHealthAnalysis(models.AbstractModel):
         from the analysis ``result`` (not re-read through the ORM) and the ids of sensors with
         data-quality findings."""
         return bool(
-            result.get("health_state") in ("warning", "critical")
+            result.get("mro_health_stale")
+            or result.get("health_state") in ("warning", "critical")
             or result.get("anomaly")
             or result.get("predicted_failure_date")
             or context["alerts"].get(result["id"])
@@ -590,6 +635,22 @@ class MroHealthAnalysis(models.AbstractModel):
             )
         for sensor in equipment.sensor_ids.filtered("data_quality"):
             conditions[("data_quality", sensor.id)] = ("info", f"{sensor.display_name}: {sensor.data_quality}")
+        quiet_gateways = result.get("gateway_silent", ())
+        for sensor in equipment.sensor_ids.filtered("mro_silent"):
+            if sensor.gateway_id.id in quiet_gateways:
+                continue  # the gateway's own alert says why (one alert for the cause, not one per sensor)
+            since = fields.Datetime.to_string(sensor.last_ts)
+            silence = _(
+                "%(sensor)s: no reading since %(since)s UTC (limit %(hours)s h)",
+                sensor=sensor.display_name,
+                since=since,
+                hours=round(sensor.mro_silence_limit / 3600.0, 1),
+            )
+            previous = conditions.get(("data_quality", sensor.id))
+            conditions[("data_quality", sensor.id)] = (
+                "warning",
+                f"{silence}; {previous[1]}" if previous else silence,
+            )
         self.env["mro.health.alert"]._sync_episodes(
             equipment,
             conditions,

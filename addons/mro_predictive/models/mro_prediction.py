@@ -1,8 +1,18 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+
+OUTCOMES = [
+    ("hit", "Hit"),
+    ("wrong_date", "Wrong date"),
+    ("false_alarm", "False alarm"),
+    ("other_mode", "Other failure mode"),
+    ("miss", "Missed failure"),
+]
 
 
 class MroPrediction(models.Model):
-    """The ledger: every published prediction, scored against the real failure when it comes."""
+    """The ledger: every published prediction, scored against what the technician found, and every failure
+    that came without a prediction (a miss). Written by the system only (the analysis, and the bookkeeping
+    when a request is done): people read it."""
 
     _name = "mro.prediction"
     _description = "Published Failure Prediction"
@@ -30,7 +40,15 @@ class MroPrediction(models.Model):
     state = fields.Selection(
         [("open", "Waiting for the outcome"), ("scored", "Scored")], default="open", required=True, index=True
     )
-    request_id = fields.Many2one("maintenance.request", string="Corrective request", readonly=True)
+    outcome = fields.Selection(
+        OUTCOMES,
+        readonly=True,
+        index=True,
+        help="Hit: the wear was found as predicted (or the failure came within the tolerance); wrong date: the "
+        "failure came outside it; false alarm: no defect found; other failure mode: something else was wrong; "
+        "missed failure: a failure that came without a prediction.",
+    )
+    request_id = fields.Many2one("maintenance.request", string="Request", readonly=True)
     actual_failure_date = fields.Datetime(readonly=True)
     error_days = fields.Float(
         "Error (days)", readonly=True, digits=(16, 1), aggregator="avg", help="Predicted minus actual; > 0 is late."
@@ -41,27 +59,34 @@ class MroPrediction(models.Model):
     coverage_pct = fields.Float("Interval coverage (%)", readonly=True, aggregator="avg", digits=(16, 1))
     hit_pct = fields.Float("Hit rate (%)", readonly=True, aggregator="avg", digits=(16, 1))
 
-    @api.depends("equipment_id", "published_at", "rul_days")
+    @api.depends("equipment_id", "published_at", "rul_days", "outcome")
     def _compute_display_name(self):
         for prediction in self:
-            prediction.display_name = (
-                f"{prediction.equipment_id.display_name}: {prediction.rul_days:.0f} d "
-                f"({fields.Datetime.to_string(prediction.published_at)})"
-            )
+            when = fields.Datetime.to_string(prediction.published_at)
+            if prediction.outcome == "miss":
+                prediction.display_name = _(
+                    "%(e)s: failure without prediction (%(d)s)", e=prediction.equipment_id.display_name, d=when
+                )
+            else:
+                prediction.display_name = (
+                    f"{prediction.equipment_id.display_name}: {prediction.rul_days:.0f} d ({when})"
+                )
 
-    def _score(self, request, failure_date):
-        """Score these predictions against a failure at ``failure_date`` (naive UTC).
+    def _score(self, request, failure_date, outcome=None):
+        """Score these predictions against ``request``, done at (or failing at) ``failure_date`` (naive UTC).
 
-        A prediction is a hit when its error is within max(2 days, 25% of the RUL it announced);
-        its interval held when the failure fell between its lower and upper dates.
-        """
+        ``outcome``: what the technician found ("hit", "false_alarm", "other_mode"); without it (a corrective
+        failure), a prediction is a hit when its error is within max(2 days, 25% of the RUL it announced),
+        else a wrong date. Its interval held when the date fell between its lower and upper dates."""
         for prediction in self:
             error = (prediction.predicted_failure_date - failure_date).total_seconds() / 86400.0
             held = bool(prediction.lower_date and prediction.lower_date <= failure_date <= prediction.upper_date)
-            hit = abs(error) <= max(2.0, 0.25 * prediction.rul_days)
+            found = outcome or ("hit" if abs(error) <= max(2.0, 0.25 * prediction.rul_days) else "wrong_date")
+            hit = found == "hit"
             prediction.write(
                 {
                     "state": "scored",
+                    "outcome": found,
                     "request_id": request.id,
                     "actual_failure_date": failure_date,
                     "error_days": error,
@@ -72,3 +97,24 @@ class MroPrediction(models.Model):
                     "hit_pct": 100.0 if hit else 0.0,
                 }
             )
+
+    @api.model
+    def _record_miss(self, request, failure_date):
+        """A failure that came without a prediction: a ledger row of its own, so that the accuracy report
+        counts it."""
+        equipment = request.equipment_id
+        return self.create(
+            {
+                "equipment_id": equipment.id,
+                "asset_model_id": equipment.mro_asset_model_id.id,
+                "published_at": failure_date,
+                "model": _("none"),
+                "reason": _("No prediction was open when %s failed.", equipment.display_name),
+                "state": "scored",
+                "outcome": "miss",
+                "request_id": request.id,
+                "actual_failure_date": failure_date,
+                "hit_pct": 0.0,
+                "coverage_pct": 0.0,
+            }
+        )

@@ -1,6 +1,8 @@
 import logging
 from datetime import timedelta, timezone
 
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.addons.mro_sensor_bridge.models.mro_sensor import MEASURE_KINDS
 from odoo.exceptions import ValidationError
@@ -66,7 +68,10 @@ class MroPrescriptiveRule(models.Model):
     notify = fields.Boolean("Notify")
     notify_partner_ids = fields.Many2many("res.partner", string="Recipients", help="Also the equipment's followers.")
     cooldown_hours = fields.Float(
-        "Cool-down (hours)", default=24.0, help="No new request from this rule for the same equipment within this time."
+        "Cool-down (hours)",
+        default=24.0,
+        help="No new request from this rule for the same equipment within this time, and no new notification: "
+        "a notification goes out when the condition starts, gets worse or clears, at most once per cool-down.",
     )
     request_ids = fields.One2many("maintenance.request", "mro_rule_id")
     request_count = fields.Integer(compute="_compute_request_count")
@@ -105,6 +110,12 @@ class MroPrescriptiveRule(models.Model):
 
     def _matches(self, equipment):
         """Whether the condition holds for ``equipment`` (after its analysis); returns a reason or ''."""
+        return self._evaluate(equipment)[0]
+
+    def _evaluate(self, equipment):
+        """(reason, level): the reason the condition holds ('' when it does not) and how bad it is, a small
+        integer that grows as the condition gets worse (alarm over warning, critical over warning, a RUL
+        half the rule's threshold, ...), so that a notification goes out when it gets worse."""
         self.ensure_one()
         if self.condition == "measure_limit":
             levels = ("alarm",) if self.limit_level == "alarm" else ("warning", "alarm")
@@ -112,24 +123,31 @@ class MroPrescriptiveRule(models.Model):
                 lambda s: s.limit_state in levels and (not self.measure_kind or s.measure_kind == self.measure_kind)
             )
             if not sensors:
-                return ""
-            first = sensors[0]
-            return _(
+                return "", 0
+            first = sensors.sorted(lambda s: s.limit_state != "alarm")[0]
+            reason = _(
                 "%(sensor)s at %(value)s %(unit)s", sensor=first.display_name, value=first.last_value, unit=first.unit
             )
+            return reason, 2 if first.limit_state == "alarm" else 1
         if self.condition == "health_state":
-            ok = STATE_RANK.get(equipment.health_state, -1) >= STATE_RANK[self.health_state]
+            rank = STATE_RANK.get(equipment.health_state, -1)
+            if rank < STATE_RANK[self.health_state]:
+                return "", 0
             score = round(equipment.health_score)
-            return _("health %(state)s (score %(score)s)", state=equipment.health_state, score=score) if ok else ""
+            return _("health %(state)s (score %(score)s)", state=equipment.health_state, score=score), rank
         if self.condition == "rul_below":
-            ok = bool(equipment.predicted_failure_date) and equipment.rul_days < self.rul_days
-            return _("remaining useful life %s days", round(equipment.rul_days, 1)) if ok else ""
+            if not equipment.predicted_failure_date or equipment.rul_days >= self.rul_days:
+                return "", 0
+            level = 1 + (equipment.rul_days < self.rul_days / 2) + (equipment.rul_days < self.rul_days / 4)
+            return _("remaining useful life %s days", round(equipment.rul_days, 1)), level
         if self.condition == "probability_above":
-            ok = equipment.failure_probability > self.probability
-            return _("failure probability %s%%", round(100 * equipment.failure_probability)) if ok else ""
+            if equipment.failure_probability <= self.probability:
+                return "", 0
+            level = 1 + (equipment.failure_probability > (1.0 + self.probability) / 2)
+            return _("failure probability %s%%", round(100 * equipment.failure_probability)), level
         if self.condition == "anomaly":
-            return _("anomaly: %s", equipment.health_reasons or "") if equipment.anomaly else ""
-        return ""
+            return (_("anomaly: %s", equipment.health_reasons or ""), 1) if equipment.anomaly else ("", 0)
+        return "", 0
 
     @api.model
     def _run_for(self, equipment, prediction=None, now=None, rules=None):
@@ -141,12 +159,10 @@ class MroPrescriptiveRule(models.Model):
         for rule in rules:
             if not rule._applies_to(equipment):
                 continue
-            reason = rule._matches(equipment)
-            if not reason:
-                continue
+            reason, level = rule._evaluate(equipment)
             if rule.notify:
-                rule._notify(equipment, reason)
-            if rule.create_request and not rule._blocked(equipment, now):
+                rule._track_episode(equipment, reason, level, now)
+            if reason and rule.create_request and not rule._blocked(equipment, now):
                 requests |= rule._open_request(equipment, reason, prediction, now)
         return requests
 
@@ -160,10 +176,48 @@ class MroPrescriptiveRule(models.Model):
         since = now - timedelta(hours=self.cooldown_hours)
         return bool(self.cooldown_hours and Request.search_count([*mine, ("create_date", ">", since)], limit=1))
 
+    def _track_episode(self, equipment, reason, level, now):
+        """Notify once per episode of the condition on ``equipment``: when it starts, when it gets worse and
+        when it clears, never twice within the rule's cool-down (an episode that starts unannounced, within
+        the cool-down of the previous notification, also ends unannounced)."""
+        self.ensure_one()
+        Episode = self.env["mro.rule.episode"]
+        episode = Episode.search(
+            [("rule_id", "=", self.id), ("equipment_id", "=", equipment.id), ("ended_at", "=", False)], limit=1
+        )
+        if not reason:
+            if episode:
+                episode.ended_at = now
+                if episode.announced:
+                    self._notify(equipment, _("cleared"))
+            return
+        if not episode:
+            episode = Episode.create(
+                {"rule_id": self.id, "equipment_id": equipment.id, "started_at": now, "level": level}
+            )
+            if self._may_notify(equipment, now):
+                episode.write({"announced": True, "notified_at": now})
+                self._notify(equipment, reason)
+            return
+        if level > episode.level:
+            episode.level = level
+            if self._may_notify(equipment, now):
+                episode.write({"announced": True, "notified_at": now})
+                self._notify(equipment, _("worse: %s", reason))
+
+    def _may_notify(self, equipment, now):
+        """No notification of this rule on this equipment within the cool-down of the previous one."""
+        if not self.cooldown_hours:
+            return True
+        since = now - timedelta(hours=self.cooldown_hours)
+        return not self.env["mro.rule.episode"].search_count(
+            [("rule_id", "=", self.id), ("equipment_id", "=", equipment.id), ("notified_at", ">", since)], limit=1
+        )
+
     def _notify(self, equipment, reason):
         self.ensure_one()
         equipment.message_post(
-            body=_("Rule %(rule)s: %(reason)s", rule=self.name, reason=reason),
+            body=Markup("%s <b>%s</b>: %s") % (_("Rule"), self.name, reason),
             partner_ids=self.notify_partner_ids.ids,
             subtype_xmlid="mail.mt_comment",
         )
@@ -176,18 +230,31 @@ class MroPrescriptiveRule(models.Model):
             # Plan before the early end of the interval, not only before the median.
             deadline = min(deadline, equipment.last_analysis + timedelta(days=equipment.rul_lower_days))
         schedule = self._schedule(team, equipment.company_id, deadline, self.duration, now)
-        description = (self.instructions or "") + _(
-            "<p>Opened by rule <b>%(rule)s</b>: %(reason)s.</p>", rule=self.name, reason=reason
-        )
+        values = self._prepare_request_vals(equipment, reason, prediction, team, schedule)
+        return self.env["maintenance.request"].create(values)
+
+    def _request_description(self, equipment, reason):
+        """The request's description: the rule's instructions, why it was opened and the prediction (HTML)."""
+        self.ensure_one()
+        parts = [self.instructions or Markup("")]
+        parts.append(Markup("<p>%s <b>%s</b>: %s.</p>") % (_("Opened by rule"), self.name, reason))
         if equipment.predicted_failure_date:
-            description += _(
-                "<p>Predicted failure %(date)s (%(low)s - %(high)s days at %(conf)s%%), model %(model)s.</p>",
-                date=fields.Datetime.to_string(equipment.predicted_failure_date),
-                low=round(equipment.rul_lower_days, 1),
-                high=round(equipment.rul_upper_days, 1),
-                conf=round(100 * equipment.rul_confidence),
-                model=equipment.prediction_model,
+            parts.append(
+                Markup("<p>%s</p>")
+                % _(
+                    "Predicted failure %(date)s (%(low)s - %(high)s days at %(conf)s%%), model %(model)s.",
+                    date=fields.Datetime.to_string(equipment.predicted_failure_date),
+                    low=round(equipment.rul_lower_days, 1),
+                    high=round(equipment.rul_upper_days, 1),
+                    conf=round(100 * equipment.rul_confidence),
+                    model=equipment.prediction_model,
+                )
             )
+        return Markup("").join(parts)
+
+    def _prepare_request_vals(self, equipment, reason, prediction, team, schedule):
+        """Values of the maintenance request this rule opens on ``equipment`` (a hook for integrators)."""
+        self.ensure_one()
         values = {
             "name": f"{self.name}: {equipment.display_name}",
             "equipment_id": equipment.id,
@@ -196,7 +263,7 @@ class MroPrescriptiveRule(models.Model):
             "priority": self.priority,
             "schedule_date": schedule,
             "duration": self.duration,
-            "description": description,
+            "description": self._request_description(equipment, reason),
             "mro_rule_id": self.id,
             "mro_prediction_id": prediction.id if prediction else False,
         }
@@ -204,7 +271,7 @@ class MroPrescriptiveRule(models.Model):
             values["maintenance_team_id"] = team.id
         if self.request_user_id:
             values["user_id"] = self.request_user_id.id
-        return self.env["maintenance.request"].create(values)
+        return values
 
     @api.model
     def _schedule(self, team, company, deadline, duration_hours, now):
@@ -230,3 +297,20 @@ class MroPrescriptiveRule(models.Model):
 def _naive(moment):
     """Aware datetime -> naive UTC, Odoo's storage convention."""
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+class MroRuleEpisode(models.Model):
+    """One episode of a rule's condition on one equipment, so that notifications go out once per episode."""
+
+    _name = "mro.rule.episode"
+    _description = "Prescriptive Rule Episode"
+    _order = "started_at desc, id desc"
+
+    rule_id = fields.Many2one("mro.prescriptive.rule", required=True, ondelete="cascade", index=True)
+    equipment_id = fields.Many2one("maintenance.equipment", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="equipment_id.company_id", store=True)
+    started_at = fields.Datetime(required=True)
+    ended_at = fields.Datetime(index=True)
+    level = fields.Integer(help="How bad the condition got during the episode.")
+    announced = fields.Boolean(help="A notification said it started (so its end is announced too).")
+    notified_at = fields.Datetime(help="Last notification of this episode.")

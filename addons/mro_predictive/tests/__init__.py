@@ -4,3 +4,5 @@ from . import test_alerts
 from . import test_rules
 from . import test_ledger
 from . import test_ui
+from . import test_roles
+from . import test_silence

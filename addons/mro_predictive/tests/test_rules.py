@@ -1,5 +1,7 @@
 from datetime import datetime, timedelta
 
+from freezegun import freeze_time
+
 from odoo import fields
 from odoo.tests import tagged
 
@@ -51,6 +53,8 @@ class TestRules(PredictiveCase):
         self.write_history(self.vib, self.degradation())
         self.analyze()
         first = self.requests()
+        # Nothing was replaced (no defect found), so the condition still holds at the next analyses.
+        first.mro_condition_found = "no_defect"
         first.stage_id = self.done
         self.analyze()
         self.assertEqual(self.requests(), first, "within the 48 h cool-down")
@@ -121,3 +125,52 @@ class TestRules(PredictiveCase):
             Rule._schedule(self.team, self.pump.company_id, saturday - timedelta(days=1), 3.0, saturday),
             datetime(2026, 3, 9, 8, 0),
         )
+
+    def test_notifications_once_per_episode(self):
+        """A notifying rule tells people when the condition starts, when it gets worse and when it clears;
+        not at every analysis while it lasts, and not again within its cool-down."""
+        notify = self.env["mro.prescriptive.rule"].create(
+            {
+                "name": "Critical health",
+                "condition": "health_state",
+                "health_state": "warning",
+                "create_request": False,
+                "notify": True,
+                "cooldown_hours": 12,
+            }
+        )
+
+        def notes():
+            return self.pump.message_ids.filtered(lambda m: "Critical health" in (m.body or ""))
+
+        self.write_history(self.vib, self.degradation())
+        start = datetime.now()
+        for run in range(10):  # every 15 minutes for 2.5 hours, the condition lasting
+            with freeze_time(start + timedelta(minutes=15 * run)):
+                self.analyze()
+        self.assertEqual(len(notes()), 1)
+        self.assertNotIn("&lt;", notes().body)
+        # It gets worse (critical), 13 hours later: one more.
+        with freeze_time(start + timedelta(hours=13)):
+            self.pump.sudo().write({"health_state": "critical"})
+            self.env["mro.prescriptive.rule"]._run_for(self.pump, rules=notify, now=fields.Datetime.now())
+            self.env["mro.prescriptive.rule"]._run_for(self.pump, rules=notify, now=fields.Datetime.now())
+        self.assertEqual(len(notes()), 2)
+        self.assertIn("worse", notes()[0].body)
+        # It clears: one last message for the episode.
+        with freeze_time(start + timedelta(hours=14)):
+            self.pump.sudo().write({"health_state": "good"})
+            for _run in range(3):
+                self.env["mro.prescriptive.rule"]._run_for(self.pump, rules=notify, now=fields.Datetime.now())
+        self.assertEqual(len(notes()), 3)
+        self.assertIn("cleared", notes()[0].body)
+        # It flaps back within the cool-down of the last notification: a new episode, but no new message;
+        # and it ends unannounced.
+        with freeze_time(start + timedelta(hours=15)):
+            self.pump.sudo().write({"health_state": "warning"})
+            self.env["mro.prescriptive.rule"]._run_for(self.pump, rules=notify, now=fields.Datetime.now())
+            self.pump.sudo().write({"health_state": "good"})
+            self.env["mro.prescriptive.rule"]._run_for(self.pump, rules=notify, now=fields.Datetime.now())
+        self.assertEqual(len(notes()), 3)
+        episodes = self.env["mro.rule.episode"].search([("rule_id", "=", notify.id)])
+        self.assertEqual(len(episodes), 2)
