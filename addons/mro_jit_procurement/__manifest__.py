@@ -22,6 +22,7 @@
         "views/mro_part_obsolete_report_views.xml",
         "views/res_config_settings_views.xml",
         "wizard/mro_risk_mode_wizard_views.xml",
+        "wizard/mro_kit_return_wizard_views.xml",
         "report/mro_qr_label_report.xml",
         "views/mro_jit_procurement_menus.xml",
     ],

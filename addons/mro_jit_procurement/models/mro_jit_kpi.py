@@ -29,6 +29,7 @@ class MroJitKpi(models.Model):
     turnover = fields.Float("Inventory turnover (per year)", aggregator="avg", digits=(16, 2))
     kit_requests = fields.Integer("Requests with a kit", aggregator="sum")
     waited_requests = fields.Integer("Requests that waited for parts", aggregator="sum")
+    waited_hours = fields.Float("Hours waited for parts", aggregator="sum", digits=(16, 1))
     stockout_rate = fields.Float("Stockout rate on critical parts (%)", aggregator="avg", digits=(16, 1))
     purchase_spend = fields.Monetary("Spare-parts purchases", aggregator="sum")
     emergency_spend = fields.Monetary("Emergency purchase spend", aggregator="sum")
@@ -55,10 +56,13 @@ class MroJitKpi(models.Model):
                     [("company_id", "=", company.id), ("mro_picking_id", "!=", False),
                      ("create_date", ">=", start), ("create_date", "<", end)]
                 )  # fmt: skip
-                waited = self.env["maintenance.request"].search_count(
+                # A request waited when its work came due without a critical part (decided then, not when it
+                # was opened): counted in the month the wait began.
+                waits = self.env["maintenance.request"].search(
                     [("company_id", "=", company.id), ("mro_waited_for_parts", "=", True),
-                     ("create_date", ">=", start), ("create_date", "<", end)]
+                     ("mro_parts_wait_start", ">=", start), ("mro_parts_wait_start", "<", end)]
                 )  # fmt: skip
+                waited = len(waits)
                 orders = self.env["purchase.order"].search(
                     [("company_id", "=", company.id), ("mro_jit", "=", True), ("state", "in", ("purchase", "done")),
                      ("date_approve", ">=", start), ("date_approve", "<", end)]
@@ -78,6 +82,7 @@ class MroJitKpi(models.Model):
                         "turnover": 12.0 * consumed / stock_value if stock_value else 0.0,
                         "kit_requests": kits,
                         "waited_requests": waited,
+                        "waited_hours": sum(waits.mapped("mro_parts_wait_hours")),
                         "stockout_rate": 100.0 * waited / kits if kits else 0.0,
                         "purchase_spend": sum(orders.mapped("amount_untaxed")),
                         "emergency_spend": sum(urgent.mapped("amount_untaxed")),
@@ -92,27 +97,30 @@ class MroJitKpi(models.Model):
 
     @api.model
     def _consumed_value(self, company, parts, start, end):
-        """Value of spare parts that left stock in [start, end): done moves from an internal location to a
-        non-internal one, or into the maintenance kits location, at the parts' cost."""
+        """Value of spare parts used in [start, end): done moves from stock into the maintenance consumption
+        location (jobs, scan-outs) or to production and customers, less what came back to stock from the
+        consumption location, at the parts' cost. Inventory adjustments are not consumption."""
         if not parts:
             return 0.0
-        kits = company.mro_maintenance_location_id.id or 0
+        consumption = company.mro_consumption_location_id.id or 0
         self.env.cr.execute(
             SQL(
-                """SELECT sm.product_id, sum(sm.product_qty)
+                """SELECT sm.product_id,
+                          sum(CASE WHEN src.usage = 'internal' THEN sm.product_qty ELSE -sm.product_qty END)
                      FROM stock_move sm
                      JOIN stock_location src ON src.id = sm.location_id
                      JOIN stock_location dst ON dst.id = sm.location_dest_id
-                    WHERE sm.state = 'done' AND sm.company_id = %s AND sm.product_id = ANY(%s)
-                      AND sm.date >= %s AND sm.date < %s AND src.usage = 'internal'
-                      AND (dst.usage != 'internal' OR dst.id = %s) AND src.id != %s
+                    WHERE sm.state = 'done' AND sm.company_id = %(company)s AND sm.product_id = ANY(%(parts)s)
+                      AND sm.date >= %(start)s AND sm.date < %(end)s
+                      AND ((src.usage = 'internal'
+                            AND (dst.id = %(consumption)s OR dst.usage IN ('production', 'customer')))
+                           OR (dst.usage = 'internal' AND src.id = %(consumption)s))
                     GROUP BY sm.product_id""",
-                company.id,
-                parts.ids,
-                start,
-                end,
-                kits,
-                kits,
+                company=company.id,
+                parts=parts.ids,
+                start=start,
+                end=end,
+                consumption=consumption,
             )
         )
         cost = {p.id: p.standard_price for p in parts}
@@ -124,5 +132,6 @@ class MroJitKpi(models.Model):
 
     @api.model
     def action_refresh(self):
-        self._refresh(self.env.company)
+        # sudo: the KPIs are computed by the system (nobody writes them by hand), for the user's company.
+        self.sudo()._refresh(self.env.company)
         return self.env["ir.actions.act_window"]._for_xml_id("mro_jit_procurement.mro_jit_kpi_action")

@@ -5,9 +5,11 @@ import math
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
+from markupsafe import Markup
 from pytz import utc
 
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL, format_date
 
 from ..planning import (
@@ -53,8 +55,21 @@ class MroJitPlanner(models.AbstractModel):
 
     @api.model
     def action_plan_now(self):
-        self._plan(self.env.company)
+        """Plan now (buyers and maintenance managers). Planning is a job of the system: it reads every
+        equipment's prediction and spare parts, which a buyer may not see, and writes the needs, which nobody
+        writes by hand; so it runs with the system's rights whoever presses the button."""
+        self._check_planning_rights(_("Only buyers and maintenance managers run the spare-parts planner."))
+        company = self.env.company
+        # sudo: a job of the system (see above), for the user's current company only.
+        self.sudo().with_company(company)._plan(company)
         return self.env["ir.actions.act_window"]._for_xml_id("mro_jit_procurement.mro_part_need_action")
+
+    @api.model
+    def _check_planning_rights(self, message):
+        """Buyers and maintenance managers act on the plan (plan now, cancel a need); others get ``message``."""
+        user = self.env.user
+        if not any(user.has_group(g) for g in ("purchase.group_purchase_user", "maintenance.group_equipment_manager")):
+            raise AccessError(message)
 
     # ------------------------------------------------------------------ planning
     @api.model
@@ -62,7 +77,6 @@ class MroJitPlanner(models.AbstractModel):
         """Plan every equipment of ``company``; order what is due. Returns the purchase orders touched."""
         today = today or fields.Date.context_today(self)
         Need = self.env["mro.part.need"]
-        repaired = self._close_needs(company)
         equipments = self.env["maintenance.equipment"].search(
             [("company_id", "in", (company.id, False)), ("mro_part_ids", "!=", False)]
         )
@@ -72,8 +86,8 @@ class MroJitPlanner(models.AbstractModel):
         calendars = {}
         for equipment in equipments:
             predicted = equipment.predicted_failure_date and equipment.rul_days is not None and equipment.active
-            fixed = repaired.get(equipment.id)
-            if predicted and fixed and (not equipment.last_analysis or equipment.last_analysis.date() <= fixed):
+            renewed = equipment.baseline_since
+            if predicted and renewed and (not equipment.last_analysis or equipment.last_analysis <= renewed):
                 continue  # the prediction describes the machine before its repair: wait for a new analysis
             for part in equipment.mro_part_ids:
                 need = by_key.get((equipment.id, part.id))
@@ -230,28 +244,6 @@ class MroJitPlanner(models.AbstractModel):
                 day += timedelta(days=1)
         return days
 
-    @api.model
-    def _close_needs(self, company):
-        """Needs whose equipment had its corrective repair since they were planned are done. Returns the
-        date of each equipment's last corrective repair."""
-        needs = self.env["mro.part.need"].search(
-            [("company_id", "in", (company.id, False)), ("state", "not in", ("done", "cancel"))]
-        )
-        repairs = self.env["maintenance.request"]._read_group(
-            [
-                ("company_id", "=", company.id),
-                ("maintenance_type", "=", "corrective"),
-                ("stage_id.done", "=", True),
-            ],
-            ["equipment_id"],
-            ["close_date:max"],
-        )
-        repaired = {equipment.id: day for equipment, day in repairs if day}
-        needs.filtered(
-            lambda n: repaired.get(n.equipment_id.id) and n.create_date.date() <= repaired[n.equipment_id.id]
-        ).write({"state": "done"})
-        return repaired
-
     # ------------------------------------------------------------------ ordering
     @api.model
     def _free_stock(self, products, company):
@@ -350,9 +342,7 @@ class MroJitPlanner(models.AbstractModel):
             limit=1,
         )
         if not order:
-            order = PurchaseOrder.create(
-                {"partner_id": vendor.id, "company_id": company.id, "mro_jit": True, "origin": _("MRO JIT")}
-            )
+            order = PurchaseOrder.create(self._prepare_rfq_vals(vendor, company))
         lines = []
         for need in needs:
             product = need.product_id
@@ -364,12 +354,7 @@ class MroJitPlanner(models.AbstractModel):
                 line.date_planned = min(line.date_planned, planned)
             else:
                 line = self.env["purchase.order.line"].create(
-                    {
-                        "order_id": order.id,
-                        "product_id": product.id,
-                        "product_qty": max(need.quantity, seller.min_qty or 0.0),
-                        "date_planned": planned,
-                    }
+                    self._prepare_rfq_line_vals(order, need, max(need.quantity, seller.min_qty or 0.0), planned)
                 )
             values = {"state": "ordered", "purchase_line_id": line.id, "ordered_at": fields.Datetime.now()}
             if (need.order_by_date and need.order_by_date < today) or need.late:
@@ -380,9 +365,24 @@ class MroJitPlanner(models.AbstractModel):
         order.origin = _("MRO JIT: %s", ", ".join(equipment_names))[:250]
         if any(n.emergency for n in order.mro_need_ids):
             order.priority = "1"
-        items = "".join(f"<li>{n.reason}</li>" for n in lines)
-        order.message_post(body=_("Spare parts planned from predicted failures:") + f"<ul>{items}</ul>")
+        items = Markup("").join(Markup("<li>%s</li>") % n.reason for n in lines)
+        order.message_post(body=Markup("%s<ul>%s</ul>") % (_("Spare parts planned from predicted failures:"), items))
         return order
+
+    @api.model
+    def _prepare_rfq_vals(self, vendor, company):
+        """Values of a new spare-parts RFQ for ``vendor`` (a hook for integrators)."""
+        return {"partner_id": vendor.id, "company_id": company.id, "mro_jit": True, "origin": _("MRO JIT")}
+
+    @api.model
+    def _prepare_rfq_line_vals(self, order, need, quantity, date_planned):
+        """Values of the RFQ line that buys ``need`` (a hook for integrators)."""
+        return {
+            "order_id": order.id,
+            "product_id": need.product_id.id,
+            "product_qty": quantity,
+            "date_planned": date_planned,
+        }
 
     # ------------------------------------------------------------------ min / max
     @api.model

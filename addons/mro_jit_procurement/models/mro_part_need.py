@@ -1,4 +1,5 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 STATES = [
     ("planned", "Planned"),
@@ -13,13 +14,16 @@ STATES = [
 class MroPartNeed(models.Model):
     """The spare-parts plan: one line per equipment, part and prediction, with its order-by date and why.
 
-    Written by the planner (:class:`mro.jit.planner`); buyers read it, and the purchase lines it created
-    point back to it. ``done`` when the equipment's corrective repair is done, ``cancel`` when the
-    prediction is withdrawn before anything was ordered."""
+    Written by the planner (:class:`mro.jit.planner`) only: people read it, may cancel a line that is not ordered
+    yet (buyers, maintenance managers) and may comment on it; the purchase lines it created point back to it.
+    ``done`` when the work that answers it is done, ``cancel`` when the prediction is withdrawn before anything
+    was ordered."""
 
     _name = "mro.part.need"
     _description = "Spare-Part Need"
     _inherit = ["mail.thread"]
+    # Anyone who may read a need may comment on it ("add a note"); nobody but the planner writes it.
+    _mail_post_access = "read"
     _order = "state_rank, order_by_date, id"
     _rec_name = "product_id"
 
@@ -46,6 +50,7 @@ class MroPartNeed(models.Model):
     purchase_id = fields.Many2one(related="purchase_line_id.order_id", store=True, string="Purchase")
     emergency = fields.Boolean(help="Ordered after its order-by date: an emergency purchase.")
     ordered_at = fields.Datetime(readonly=True)
+    request_id = fields.Many2one("maintenance.request", "Closed by", readonly=True, help="The work that answered it.")
     currency_id = fields.Many2one(related="company_id.currency_id")
     value = fields.Monetary(compute="_compute_value", store=True, help="Quantity x the part's cost.")
 
@@ -59,6 +64,18 @@ class MroPartNeed(models.Model):
     def _compute_value(self):
         for need in self:
             need.value = need.quantity * need.product_id.standard_price
+
+    def action_cancel(self):
+        """Cancel needs not ordered yet (buyers and maintenance managers): the planner will not order them."""
+        self.env["mro.jit.planner"]._check_planning_rights(_("Only buyers and maintenance managers cancel needs."))
+        self.check_access("read")
+        if self.filtered(lambda n: n.state not in ("planned", "due", "stock")):
+            raise UserError(_("Only needs that are not ordered yet can be cancelled; cancel the purchase instead."))
+        # sudo: people never write needs (the planner does); this button only cancels, in the caller's name.
+        for need in self.sudo():
+            need.write({"state": "cancel"})
+            need.message_post(body=_("Cancelled by %s.", self.env.user.name))
+        return True
 
     def action_open_purchase(self):
         self.ensure_one()

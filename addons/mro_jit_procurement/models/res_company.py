@@ -33,6 +33,9 @@ class ResCompany(models.Model):
     mro_maintenance_location_id = fields.Many2one(
         "stock.location", "Maintenance kits location", help="Where parts reserved for a maintenance request go."
     )
+    mro_consumption_location_id = fields.Many2one(
+        "stock.location", "Maintenance consumption location", help="Where parts used by maintenance jobs go."
+    )
     mro_risk_mode = fields.Boolean("Supply-chain risk mode", readonly=True)
     mro_risk_factor = fields.Float("Risk mode factor", default=1.5)
     mro_ghost_days = fields.Integer("Ghost part after (days without movement)", default=365)
@@ -56,3 +59,17 @@ class ResCompany(models.Model):
                 }
             )
         return self.mro_maintenance_location_id
+
+    def _mro_consumption_location(self):
+        """The virtual location that parts used by maintenance jobs go to, created on first use."""
+        self.ensure_one()
+        if not self.mro_consumption_location_id:
+            self.mro_consumption_location_id = self.env["stock.location"].create(
+                {
+                    "name": "Maintenance consumption",
+                    "usage": "inventory",
+                    "location_id": self.env.ref("stock.stock_location_locations_virtual").id,
+                    "company_id": self.id,
+                }
+            )
+        return self.mro_consumption_location_id

@@ -6,3 +6,5 @@ from . import test_risk_mode
 from . import test_reports
 from . import test_loop
 from . import test_tour
+from . import test_plant_year
+from . import test_roles

@@ -1,3 +1,8 @@
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo import fields
 from odoo.tests import tagged
 
 from .common import JitCase
@@ -30,11 +35,39 @@ class TestReservation(JitCase):
         self.assertEqual(kit.state, "cancel")
         self.assertEqual(self.bearing.with_context(warehouse_id=self.warehouse.id).free_qty, 5.0)
 
-    def test_missing_critical_part_is_a_stockout(self):
+    def test_missing_critical_part_is_a_stockout_when_the_work_is_due(self):
         self.put_in_stock(self.seal, 1)
         request = self.open_request(self.pump)
-        self.assertTrue(request.mro_waited_for_parts)  # the bearing is critical and not in stock
+        request.schedule_date = fields.Datetime.now() + timedelta(days=3)
         self.assertIn("critical parts not in stock", request.message_ids[0].body)
+        # Opened before its bearing arrived, as JIT means: not a stockout while the work is not due.
+        Request = self.env["maintenance.request"]
+        Request._cron_mro_parts_watch()
+        self.assertFalse(request.mro_waited_for_parts)
+        # The scheduled date comes and the critical bearing is still not in the kit: the work waits.
+        with freeze_time(fields.Datetime.now() + timedelta(days=3, hours=1)):
+            Request._cron_mro_parts_watch()
+            self.assertTrue(request.mro_waited_for_parts)
+            start = request.mro_parts_wait_start
+            self.assertEqual(start, request.schedule_date)
+        # Five hours later the bearing is received and reserved in the kit: the wait ends and is recorded.
+        self.put_in_stock(self.bearing, 2)
+        request.mro_picking_id.action_assign()
+        with freeze_time(start + timedelta(hours=5)):
+            Request._cron_mro_parts_watch()
+        self.assertAlmostEqual(request.mro_parts_wait_hours, 5.0, places=1)
+        self.assertEqual(request.mro_parts_state, "ready")
+
+    def test_parts_not_in_stock_are_not_a_stockout_when_they_come_in_time(self):
+        request = self.open_request(self.pump)
+        request.schedule_date = fields.Datetime.now() + timedelta(days=3)
+        self.put_in_stock(self.bearing, 2)
+        self.put_in_stock(self.seal, 1)
+        request.mro_picking_id.action_assign()
+        with freeze_time(fields.Datetime.now() + timedelta(days=3, hours=1)):
+            self.env["maintenance.request"]._cron_mro_parts_watch()
+        self.assertFalse(request.mro_waited_for_parts)
+        self.assertFalse(request.mro_parts_wait_hours)
 
     def test_ordinary_requests_reserve_nothing(self):
         self.put_in_stock(self.bearing, 5)
