@@ -150,7 +150,18 @@ if not env["purchase.order"].search_count([("origin", "=", "Demo history")]):
             picking = order.picking_ids
             picking.move_ids.quantity = 2
             picking.button_validate()
-            picking.date_done = ordered + timedelta(days=lead)
+            received = ordered + timedelta(days=lead)
+            picking.date_done = received
+            # The history happened in the past: the RFQ was drafted a day or two before it was approved, the
+            # goods moved when they were received (Purchase's "lead time to purchase" and the stock history
+            # then read as a real year, not as orders approved before they were created).
+            env.cr.execute(
+                "UPDATE purchase_order SET create_date = %s WHERE id = %s",
+                (ordered - timedelta(hours=rng.randint(4, 60)), order.id),
+            )
+            env.cr.execute("UPDATE stock_move SET date = %s WHERE picking_id = %s", (received, picking.id))
+            env.cr.execute("UPDATE stock_move_line SET date = %s WHERE picking_id = %s", (received, picking.id))
+    env.invalidate_all()  # after the raw date updates above
     # Consumption over the year leaves the stock listed above.
     stock = env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1).lot_stock_id
     for code, (_name, _vendor, _price, keep) in PARTS.items():

@@ -61,6 +61,16 @@ def test_simulated_wear_becomes_an_alert_a_request_and_a_purchase(odoo, broker, 
             timeout=600,
         )
     assert built.returncode == 0, built.stderr.decode()[-3000:]
+    # The demo's purchase history reads as a real year in Odoo's own screens: Purchase's "lead time to purchase"
+    # (approval minus creation) is a day or two, not negative.
+    days = float(
+        odoo_server.psql(
+            "SELECT avg(extract(epoch FROM date_approve - create_date)) / 86400 FROM purchase_order "
+            "WHERE origin = 'Demo history'",
+            db=odoo.db,
+        )
+    )
+    assert 0 < days < 5, days
     plant = json.loads((out / "plant.json").read_text())
     protocols = {s["protocol"] for s in plant["sensors"]}
     assert {"modbus", "opcua", "mqtt"} <= protocols
@@ -90,6 +100,13 @@ def test_simulated_wear_becomes_an_alert_a_request_and_a_purchase(odoo, broker, 
         for device in ("plc1", "opc1", "broker"):
             wait_for(lambda d=device: count_readings(odoo, f"s.source_device = '{d}'") > 0, 60, f"readings of {device}")
 
+        # The conveyors' belt speed reads in m/s, as their sensors say.
+        speed = odoo_server.psql(
+            "SELECT max(s.last_value) FROM mro_sensor s JOIN maintenance_equipment e ON e.id = s.equipment_id "
+            "WHERE e.name::text ILIKE '%conveyor%' AND s.measure_kind = 'speed' AND s.last_ts IS NOT NULL",
+            db=odoo.db,
+        )
+        assert not speed or float(speed) < 10.0, speed
         uid = odoo.login(*ADMIN)
 
         def call(model, method, *args, **kwargs):

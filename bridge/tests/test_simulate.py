@@ -292,3 +292,11 @@ def test_the_simulator_serves_an_odoo_plant_file_with_backfill(tmp_path):
     finally:
         proc.terminate()
         assert proc.wait(30) == 0
+
+
+def test_speeds_are_in_the_units_odoo_shows():
+    """A conveyor's belt speed is in m/s (the asset model's unit), a motor's shaft speed in rpm."""
+    plant = Plant(assets=[("Infeed conveyor CV-501", "conveyor"), ("Mixer motor M-202", "motor")], seed=2)
+    belt, shaft = (asset.expected(10.0)["speed"] for asset in plant.assets)
+    assert 0.5 < belt < 5.0
+    assert 1000.0 < shaft < 3600.0

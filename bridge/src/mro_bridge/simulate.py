@@ -138,7 +138,8 @@ class Asset:
 
     def expected(self, hours: float) -> dict[str, float]:
         """Noise-free value of every measure kind at ``hours`` (simulated): vibration velocity mm/s,
-        temperature °C, current A, acceleration g, pressure bar, speed rpm, flow m³/h, custom."""
+        temperature °C, current A, acceleration g, pressure bar, speed (rpm; a conveyor's belt speed in m/s),
+        flow m³/h, custom."""
         cycle = self.cycle(hours)
         wear = 1.0
         if cycle.onset <= hours < cycle.failure:
@@ -151,7 +152,7 @@ class Asset:
             "current": self.current * (1 + 0.025 * excess),
             "vibration_acceleration": 0.02 * vibration,
             "pressure": 6.0 * (1 - 0.02 * excess),
-            "speed": 1480.0 * (1 - 0.002 * excess),
+            "speed": (1.6 if self.kind == "conveyor" else 1480.0) * (1 - 0.002 * excess),
             "flow": 120.0 * (1 - 0.02 * excess),
             "custom": 50.0 + 5.0 * excess,
         }
