@@ -9,14 +9,21 @@ company calendar, prescriptive rules and the auto-approval policy.
 Prints one line ``DEMO_PLANT {json}`` with what the bridge needs: the gateway code and its tags. With
 ``MRO_DEMO_OUT=DIR`` it also writes there ``plant.json`` (the simulator's ``--plant``), ``credentials.json``
 (the gateway user's API key, made once and reused while it works) and ``bridge.toml`` (the bridge's file
-without tags, for ``mro-bridge pull-config``). Environment: ``MRO_ODOO_URL``, ``MRO_SIM_HOST``,
-``MRO_SIM_MODBUS_PORT`` (5020), ``MRO_SIM_OPCUA_PORT`` (4840), ``MRO_MQTT_HOST``, ``MRO_MQTT_PORT`` (1883),
-``MRO_DEMO_SPOOL``, ``MRO_BRIDGE_LISTEN``, ``MRO_DEMO_FILE_MODE`` (600).
+without tags, for ``mro-bridge pull-config``); the last two hold secrets and are mode 0600. Environment:
+``MRO_ODOO_URL``, ``MRO_SIM_HOST``, ``MRO_SIM_MODBUS_PORT`` (5020), ``MRO_SIM_OPCUA_PORT`` (4840),
+``MRO_MQTT_HOST``, ``MRO_MQTT_PORT`` (1883), ``MRO_MQTT_USERNAME`` and ``MRO_MQTT_PASSWORD_ENV`` (the bridge's
+MQTT user and the name of the environment variable that will hold its password), ``MRO_DEMO_SPOOL``,
+``MRO_BRIDGE_LISTEN``.
+
+``MRO_DEMO_ADMIN_PASSWORD_FILE=FILE``: the administrator's password. When FILE does not exist, a new random
+password is written there (mode 0600) and set on the ``admin`` user; when it exists and ``admin`` still has
+the demo data's password "admin" (a database made again), the password of FILE is set.
 """
 
 import json
 import os
 import random
+import secrets
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -28,8 +35,31 @@ rng = random.Random(7)
 today = fields.Date.context_today(env["res.partner"])
 now = fields.Datetime.now()
 
+
+def write_secret(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable and writable by this user only (0600) from its creation on."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through os.open
+        out.write(text)
+
+
 # ---------------------------------------------------------------- settings, team, calendar, rules
 admin = env.ref("base.user_admin")
+admin_password_file = os.environ.get("MRO_DEMO_ADMIN_PASSWORD_FILE")
+if admin_password_file:
+    admin_password_file = Path(admin_password_file)
+    if admin_password_file.exists():
+        admin_password = admin_password_file.read_text().strip()
+        env.cr.execute("SELECT COALESCE(password, '') FROM res_users WHERE id = %s", [admin.id])
+        stored = env.cr.fetchone()[0]
+        reset = bool(stored) and admin._crypt_context().verify("admin", stored)
+    else:
+        admin_password, reset = secrets.token_urlsafe(18), True
+        write_secret(admin_password_file, admin_password + "\n")  # first: a crash after it only repeats the reset
+    if reset:
+        admin.password = admin_password
+        env.cr.commit()
 company.write(
     {
         "mro_auto_approve": True,
@@ -278,10 +308,7 @@ if out:
         known = {"login": wizard.login, "api_key": wizard.api_key}
         env.cr.commit()
     known.update(url=os.environ.get("MRO_ODOO_URL", "http://localhost:8069"), database=env.cr.dbname)
-    # Secrets: readable by this user only, unless another container's user must read them (docker compose).
-    mode = int(os.environ.get("MRO_DEMO_FILE_MODE", "600"), 8)
-    credentials.write_text(json.dumps(known, indent=1))
-    credentials.chmod(mode)
+    write_secret(credentials, json.dumps(known, indent=1))
     # The bridge's file without tags: `mro-bridge pull-config` fills them from the gateway record.
     sim_host = os.environ.get("MRO_SIM_HOST", "127.0.0.1")
     devices = sorted({(t["protocol"], t["device"]) for t in tags["sensors"] if t["protocol"] != "manual"})
@@ -316,6 +343,10 @@ if out:
                 f"port = {int(os.environ.get('MRO_MQTT_PORT', 1883))}",
                 f"client_id = {json.dumps(f'mro-demo-bridge-{device}')}",
             ]
-    (out / "bridge.toml").write_text("\n".join(lines) + "\n")
-    (out / "bridge.toml").chmod(mode)
+            if os.environ.get("MRO_MQTT_USERNAME"):
+                lines += [
+                    f"username = {json.dumps(os.environ['MRO_MQTT_USERNAME'])}",
+                    f"password_env = {json.dumps(os.environ.get('MRO_MQTT_PASSWORD_ENV', 'MRO_MQTT_PASSWORD'))}",
+                ]
+    write_secret(out / "bridge.toml", "\n".join(lines) + "\n")
 print("DEMO_PLANT " + json.dumps(plant), flush=True)

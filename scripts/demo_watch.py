@@ -2,7 +2,10 @@
 readings arriving -> an equipment degrades -> an alert -> a maintenance request scheduled before the
 failure -> an RFQ or an auto-approved purchase order with its reason.
 
-    python scripts/demo_watch.py --url http://localhost:8069 --db mro_demo [--timeout 600] [--once]
+    python scripts/demo_watch.py --url http://localhost:8069 --db mro_demo --password-file FILE [--timeout 600] [--once]
+
+The password is read from a file (``make demo``: var/demo/secrets/admin-password), not taken on the command
+line, where any user of the machine sees it (``ps``).
 
 Exits 0 when the whole loop was seen (with --once: as soon as it is), 1 on timeout.
 """
@@ -20,10 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default="http://localhost:8069")
     parser.add_argument("--db", default="mro_demo")
     parser.add_argument("--login", default="admin")
-    parser.add_argument("--password", default="admin")
+    parser.add_argument("--password-file", required=True, help="file holding the password of --login")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--once", action="store_true", help="stop when the loop is complete")
     args = parser.parse_args(argv)
+    with open(args.password_file) as secret:
+        args.password = secret.read().strip()
     common = xmlrpc.client.ServerProxy(f"{args.url}/xmlrpc/2/common", allow_none=True)
     models = xmlrpc.client.ServerProxy(f"{args.url}/xmlrpc/2/object", allow_none=True)
     uid = common.authenticate(args.db, args.login, args.password, {})

@@ -31,14 +31,15 @@ def test_compose_file_is_valid_and_complete():
     result = config(ROOT / "docker-compose.yml")
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
-    assert set(services) == {"db", "odoo", "mosquitto", "simulator", "bridge"}
+    assert set(services) == {"secrets", "db", "odoo", "mosquitto", "simulator", "bridge"}
     odoo = services["odoo"]
     assert any("/mnt/extra-addons" in str(v) for v in odoo["volumes"]), odoo["volumes"]
     assert "8069" in str(odoo["ports"]), odoo["ports"]
     assert "mro-bridge run" in " ".join(services["bridge"]["command"])
-    assert services["simulator"]["command"][0] == "simulate"
-    for dockerfile in ("docker/odoo/Dockerfile", "bridge/Dockerfile"):
-        assert (ROOT / dockerfile).is_file()
+    assert services["simulator"]["command"][:2] == ["mro-bridge", "simulate"]
+    scripts = ("docker/mqtt-secrets.sh", "docker/bridge-entrypoint.sh", "scripts/demo_odoo_conf.py")
+    for path in ("docker/odoo/Dockerfile", "bridge/Dockerfile", *scripts):
+        assert (ROOT / path).is_file(), path
 
 
 def test_a_broken_compose_file_is_refused(tmp_path):

@@ -4,20 +4,27 @@
 -> just-in-time purchase order with its reason and approval decision.
 
 Every piece is the real one, in its own process; the analysis and the planner are started with the buttons
-users have (the crons run the same methods every minute in the demo).
+users have (the crons run the same methods every minute in the demo). As in `make demo`, the broker refuses
+anonymous clients (the bridge and the simulator log in with the passwords docker/mqtt-secrets.sh makes), the
+administrator's password is generated, and every file holding a secret is mode 0600.
 """
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import json
 import os
 import signal
+import socket
+import stat
 import subprocess
 import sys
+import time
+import xmlrpc.client
 from pathlib import Path
 
 import odoo_server
-from conftest import ADMIN
 from test_bridge_odoo import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,23 +41,68 @@ def count_readings(odoo, where: str) -> int:
     )
 
 
-def start(args: list[str], log: Path) -> subprocess.Popen:
+def start(args: list[str], log: Path, mqtt_password: str) -> subprocess.Popen:
     with open(log, "ab") as out:
         command = [sys.executable, "-m", "mro_bridge.cli", *args]
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        env = dict(os.environ, MRO_MQTT_PASSWORD=mqtt_password)
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
 
 
-def test_simulated_wear_becomes_an_alert_a_request_and_a_purchase(odoo, broker, tmp_path):
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@contextlib.contextmanager
+def demo_broker(workdir: Path):
+    """The demo's broker: the users and password file of docker/mqtt-secrets.sh, no anonymous client, and
+    every message of the bridge's persistent session kept while it is away. Yields (port, {user: password})."""
+    secrets_dir = workdir / "mqtt"
+    subprocess.run(["sh", str(ROOT / "docker" / "mqtt-secrets.sh"), str(secrets_dir)], check=True)
+    passwords = {user: (secrets_dir / user / "mqtt-password").read_text() for user in ("bridge", "simulator")}
+    port = odoo_server.free_port()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {secrets_dir / 'mosquitto' / 'passwd'}\n"
+        f"persistence false\nmax_queued_messages 0\nmax_inflight_messages 100\nuser {getpass.getuser()}\n"
+    )
+    with open(workdir / "mosquitto.log", "wb") as log:
+        process = subprocess.Popen(["mosquitto", "-c", str(conf)], stderr=log)
+    try:
+        deadline = time.time() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.time() < deadline and process.poll() is None, (workdir / "mosquitto.log").read_text()
+                time.sleep(0.1)
+        yield port, passwords
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_simulated_wear_becomes_an_alert_a_request_and_a_purchase(odoo, tmp_path):
+    with demo_broker(tmp_path) as (mqtt_port, mqtt_passwords):
+        run_the_loop(odoo, tmp_path, mqtt_port, mqtt_passwords)
+
+
+def run_the_loop(odoo, tmp_path: Path, mqtt_port: int, mqtt_passwords: dict[str, str]) -> None:
     out = tmp_path / "demo"
     modbus_port, opcua_port = odoo_server.free_port(), odoo_server.free_port()
+    admin_password_file = tmp_path / "secrets" / "admin-password"
+    admin_password_file.parent.mkdir(mode=0o700)
     env = dict(
         os.environ,
         MRO_DEMO_OUT=str(out),
         MRO_ODOO_URL=odoo.url,
         MRO_SIM_MODBUS_PORT=str(modbus_port),
         MRO_SIM_OPCUA_PORT=str(opcua_port),
-        MRO_MQTT_PORT=str(broker[1]),
+        MRO_MQTT_PORT=str(mqtt_port),
+        MRO_MQTT_USERNAME="bridge",
+        MRO_MQTT_PASSWORD_ENV="MRO_MQTT_PASSWORD",
         MRO_BRIDGE_LISTEN=f"127.0.0.1:{odoo_server.free_port()}",
+        MRO_DEMO_ADMIN_PASSWORD_FILE=str(admin_password_file),
     )
     with open(ROOT / "scripts" / "demo_plant.py", "rb") as script:
         built = subprocess.run(
@@ -71,6 +123,17 @@ def test_simulated_wear_becomes_an_alert_a_request_and_a_purchase(odoo, broker, 
         )
     )
     assert 0 < days < 5, days
+    # Secrets are the user's only; the MQTT password is not in the bridge's file, only the variable's name.
+    for secret in (out / "credentials.json", out / "bridge.toml", admin_password_file):
+        assert mode(secret) == 0o600, secret
+    bridge_toml = (out / "bridge.toml").read_text()
+    assert 'username = "bridge"' in bridge_toml and 'password_env = "MRO_MQTT_PASSWORD"' in bridge_toml
+    assert mqtt_passwords["bridge"] not in bridge_toml
+    # The administrator's password is the generated one; the demo data's "admin" no longer opens the database.
+    admin = ("admin", admin_password_file.read_text().strip())
+    assert len(admin[1]) >= 20
+    common = xmlrpc.client.ServerProxy(f"{odoo.url}/xmlrpc/2/common")
+    assert not common.authenticate(odoo.db, "admin", "admin", {})
     plant = json.loads((out / "plant.json").read_text())
     protocols = {s["protocol"] for s in plant["sensors"]}
     assert {"modbus", "opcua", "mqtt"} <= protocols
@@ -78,10 +141,12 @@ def test_simulated_wear_becomes_an_alert_a_request_and_a_purchase(odoo, broker, 
     pulled = subprocess.run(
         [sys.executable, "-m", "mro_bridge.cli", "pull-config", "--config", str(out / "bridge.toml"),
          "--output", str(out / "bridge-run.toml")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, env=dict(os.environ, MRO_MQTT_PASSWORD=mqtt_passwords["bridge"]),
     )  # fmt: skip
     assert pulled.returncode == 0, pulled.stderr
-    processes = [start(["run", "--config", str(out / "bridge-run.toml")], tmp_path / "bridge.log")]
+    processes = [
+        start(["run", "--config", str(out / "bridge-run.toml")], tmp_path / "bridge.log", mqtt_passwords["bridge"])
+    ]
     try:
         wait_for(lambda: "subscribed" in (tmp_path / "bridge.log").read_text(), 30, "the bridge subscribed")
         processes.append(
@@ -90,8 +155,10 @@ def test_simulated_wear_becomes_an_alert_a_request_and_a_purchase(odoo, broker, 
                  "--first-asset", FIRST, "--first-failure-in", "72", "--backfill-days", "30",
                  "--backfill-step", "3600", "--backfill-delay", "1", "--backfill-rate", "5000",
                  "--listen", "127.0.0.1", "--modbus-port", str(modbus_port), "--opcua-port", str(opcua_port),
-                 "--mqtt-host", broker[0], "--mqtt-port", str(broker[1]), "--pki", str(tmp_path / "pki")],
+                 "--mqtt-host", "127.0.0.1", "--mqtt-port", str(mqtt_port), "--mqtt-username", "simulator",
+                 "--pki", str(tmp_path / "pki")],
                 tmp_path / "simulator.log",
+                mqtt_passwords["simulator"],
             )
         )  # fmt: skip
         wait_for(lambda: "simulator ready" in (tmp_path / "simulator.log").read_text(), 30, "the simulator")
@@ -107,10 +174,10 @@ def test_simulated_wear_becomes_an_alert_a_request_and_a_purchase(odoo, broker, 
             db=odoo.db,
         )
         assert not speed or float(speed) < 10.0, speed
-        uid = odoo.login(*ADMIN)
+        uid = odoo.login(*admin)
 
         def call(model, method, *args, **kwargs):
-            return odoo.call(uid, ADMIN[1], model, method, *args, **kwargs)
+            return odoo.call(uid, admin[1], model, method, *args, **kwargs)
 
         plant_ids = call("maintenance.equipment", "search", [("mro_part_ids", "!=", False)])
         assert len(plant_ids) >= 20

@@ -1,15 +1,20 @@
 """The plant simulator: its wear model, the configuration it writes, and the bridge's sources reading it."""
 
 import asyncio
+import getpass
 import itertools
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
 import uuid
 
+import paho.mqtt.client as paho
 import pytest
 import tomllib
+from paho.mqtt.enums import CallbackAPIVersion
 from source_helpers import collect, free_port
 
 from mro_bridge import simulate
@@ -158,9 +163,12 @@ def test_plant_file_layout():
     assert (mb.name, mb.unit_id, [t.spec for t in mb.tags]) == ("plc1-unit2", 2, [s.register for s in specs[:2]])
 
 
-def test_bad_arguments():
+def test_bad_arguments(monkeypatch, capsys):
     assert simulate.main(["--assets", "0"]) == 2
     assert simulate.main(["--modbus-port", "0", "--opcua-port", "0", "--mqtt-host", ""]) == 2
+    monkeypatch.delenv("MRO_MQTT_PASSWORD", raising=False)
+    assert simulate.main(["--mqtt-username", "simulator"]) == 2
+    assert "MRO_MQTT_PASSWORD (its password) is not set" in capsys.readouterr().err
 
 
 def broker_up():
@@ -300,3 +308,64 @@ def test_speeds_are_in_the_units_odoo_shows():
     belt, shaft = (asset.expected(10.0)["speed"] for asset in plant.assets)
     assert 0.5 < belt < 5.0
     assert 1000.0 < shaft < 3600.0
+
+
+@pytest.mark.skipif(not shutil.which("mosquitto") or not shutil.which("mosquitto_passwd"), reason="no mosquitto")
+def test_the_simulator_logs_in_to_a_broker_that_refuses_anonymous_clients(tmp_path):
+    passwd = tmp_path / "passwd"
+    passwd.write_text("simulator:sim-s3cret\nreader:read-s3cret\n")
+    passwd.chmod(0o600)
+    subprocess.run(["mosquitto_passwd", "-U", str(passwd)], check=True)  # plain text -> hashes
+    port = free_port()
+    (tmp_path / "mosquitto.conf").write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwd}\npersistence false\n"
+        f"user {getpass.getuser()}\nlog_dest stderr\n"
+    )
+    broker = subprocess.Popen(["mosquitto", "-c", str(tmp_path / "mosquitto.conf")], stderr=subprocess.DEVNULL)
+    received: list[str] = []
+    reader = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"reader-{uuid.uuid4().hex[:8]}")
+    reader.username_pw_set("reader", "read-s3cret")
+    reader.on_connect = lambda c, _u, _f, rc, _p: c.subscribe("mrotest-auth/#", qos=1) if not rc.is_failure else None
+    reader.on_message = lambda _c, _u, message: received.append(message.topic)
+
+    def simulator(*args: str, password: str | None = None) -> subprocess.Popen:
+        env = {k: v for k, v in os.environ.items() if k != "MRO_MQTT_PASSWORD"}
+        if password is not None:
+            env["MRO_MQTT_PASSWORD"] = password
+        command = [sys.executable, "-m", "mro_bridge.simulate", "--assets=1", "--modbus-port=0", "--opcua-port=0",
+                   "--mqtt-host=127.0.0.1", f"--mqtt-port={port}", "--topic-prefix=mrotest-auth/sim", "--tick=0.2",
+                   "--duration=20", *args]  # fmt: skip
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+    try:
+        for _ in range(100):
+            try:
+                reader.connect("127.0.0.1", port)
+                break
+            except OSError:
+                time.sleep(0.1)
+        reader.loop_start()
+        time.sleep(1)  # subscribed
+        for args, password in (((), None), (("--mqtt-username=simulator",), "wrong")):
+            refused = simulator(*args, password=password)
+            assert refused.stdout.readline().strip() == "simulator ready"
+            time.sleep(3)
+            refused.terminate()
+            assert refused.wait(30) == 0
+            assert "refused the connection: Not authorized" in refused.stderr.read()
+            assert received == []  # an anonymous client or a wrong password publishes nothing
+        accepted = simulator("--mqtt-username=simulator", password="sim-s3cret")
+        try:
+            assert accepted.stdout.readline().strip() == "simulator ready"
+            deadline = time.time() + 15
+            while not received and time.time() < deadline:
+                time.sleep(0.1)
+            assert received and received[0].startswith("mrotest-auth/sim/")
+        finally:
+            accepted.terminate()
+            assert accepted.wait(30) == 0
+            assert "refused" not in accepted.stderr.read()
+    finally:
+        reader.loop_stop()
+        broker.terminate()
+        broker.wait(10)

@@ -43,6 +43,7 @@ import datetime as dt
 import json
 import logging
 import math
+import os
 import random
 import re
 import signal
@@ -580,8 +581,11 @@ class MqttPublisher:
     """paho client (its own thread, reconnecting on its own): one QoS 1 JSON message per topic and tick, with
     every sensor of the topic at its value path and the time at its timestamp path."""
 
-    def __init__(self, specs: list[SimSensor], host: str, port: int):
+    def __init__(
+        self, specs: list[SimSensor], host: str, port: int, username: str | None = None, password: str | None = None
+    ):
         self.host, self.port = host, port
+        self.username, self.password = username, password
         self.topics: dict[str, list[SimSensor]] = {}
         for spec in specs:
             if "+" in spec.topic or "#" in spec.topic:
@@ -601,6 +605,15 @@ class MqttPublisher:
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"mro-simulator-{random.getrandbits(32):08x}")
         client.max_queued_messages_set(0)  # unbounded: the backfill queues a month at once
         client.max_inflight_messages_set(100)
+        if self.username:
+            client.username_pw_set(self.username, self.password)
+
+        def on_connect(_client, _userdata, _flags, reason_code, _properties):
+            # paho keeps retrying on its own: say why nothing is published (e.g. "Not authorized").
+            if reason_code.is_failure:
+                _log.error("MQTT broker %s:%d refused the connection: %s", self.host, self.port, reason_code)
+
+        client.on_connect = on_connect
         client.connect_async(self.host, self.port)
         client.loop_start()
         self.client = client
@@ -673,7 +686,8 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         opcua_server = OpcUaServer(served["opcua"], args.listen, args.opcua_port, args.opcua_secure, pki)
         servers.append(opcua_server)
     if args.mqtt_host and served["mqtt"]:
-        publisher = MqttPublisher(served["mqtt"], args.mqtt_host, args.mqtt_port)
+        password = os.environ.get(args.mqtt_password_env) if args.mqtt_username else None
+        publisher = MqttPublisher(served["mqtt"], args.mqtt_host, args.mqtt_port, args.mqtt_username, password)
         servers.append(publisher)
     background: list[asyncio.Task] = []
     try:
@@ -786,6 +800,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pki", default="simulator-pki", help="directory for the OPC-UA server certificate")
     p.add_argument("--mqtt-host", default="127.0.0.1", help="MQTT broker to publish to ('': no MQTT)")
     p.add_argument("--mqtt-port", type=int, default=1883)
+    p.add_argument("--mqtt-username", default="", help="MQTT user name (default: none, an anonymous client)")
+    p.add_argument(
+        "--mqtt-password-env",
+        default="MRO_MQTT_PASSWORD",
+        metavar="NAME",
+        help="environment variable holding the password of --mqtt-username (MRO_MQTT_PASSWORD)",
+    )
     p.add_argument("--topic-prefix", default="mro-sim", help="MQTT topics: <prefix>/<asset>/telemetry")
     p.add_argument("--code-prefix", default="SIM-", help="sensor codes: <prefix><asset>-VIB|TEMP|CUR")
     p.add_argument("--write-config", metavar="FILE", help="write the bridge's source tables (TOML) for this plant")
@@ -810,6 +831,8 @@ def main(argv: list[str] | None = None) -> int:
         problems.append("--speedup, --tick, --report-every, --backfill-step and --backfill-rate must be positive")
     if not (args.modbus_port or args.opcua_port or args.mqtt_host):
         problems.append("nothing to serve: enable at least one of Modbus, OPC-UA, MQTT")
+    if args.mqtt_username and args.mqtt_password_env not in os.environ:
+        problems.append(f"--mqtt-username: the environment variable {args.mqtt_password_env} (its password) is not set")
     if problems:
         print("mro-bridge simulate: " + "; ".join(problems), file=sys.stderr)
         return 2
