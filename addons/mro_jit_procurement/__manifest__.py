@@ -20,6 +20,7 @@
         "views/maintenance_request_views.xml",
         "views/mro_jit_kpi_views.xml",
         "views/mro_part_obsolete_report_views.xml",
+        "views/mro_policy_change_views.xml",
         "views/res_config_settings_views.xml",
         "wizard/mro_risk_mode_wizard_views.xml",
         "wizard/mro_kit_return_wizard_views.xml",

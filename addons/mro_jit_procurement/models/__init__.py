@@ -14,3 +14,4 @@ from . import stock_warehouse_orderpoint
 from . import mro_jit_kpi
 from . import mro_part_obsolete_report
 from . import mro_qr_label
+from . import mro_policy_change

@@ -307,7 +307,7 @@ class MaintenanceRequest(models.Model):
                 continue
             note = Markup("<ul>%s</ul>") % Markup("").join(
                 Markup("<li>%s</li>")
-                % _(
+                % self.env._(
                     "%(part)s: expected %(date)s on %(order)s",
                     part=line["product"].display_name,
                     date=fields.Datetime.to_string(line["arrival"])[:16],

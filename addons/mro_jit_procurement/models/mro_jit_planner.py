@@ -372,7 +372,13 @@ class MroJitPlanner(models.AbstractModel):
     @api.model
     def _prepare_rfq_vals(self, vendor, company):
         """Values of a new spare-parts RFQ for ``vendor`` (a hook for integrators)."""
-        return {"partner_id": vendor.id, "company_id": company.id, "mro_jit": True, "origin": _("MRO JIT")}
+        return {
+            "partner_id": vendor.id,
+            "company_id": company.id,
+            "currency_id": (vendor.property_purchase_currency_id or company.currency_id).id,
+            "mro_jit": True,
+            "origin": _("MRO JIT"),
+        }
 
     @api.model
     def _prepare_rfq_line_vals(self, order, need, quantity, date_planned):

@@ -1,4 +1,11 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+#: Settings of the auto-approval policy: every change is recorded (who, when, from what to what).
+POLICY_FIELDS = (
+    "mro_auto_approve", "mro_auto_approve_limit", "mro_auto_approve_daily_cap", "mro_auto_approve_a",
+    "mro_auto_approve_b", "mro_auto_approve_c", "mro_auto_approve_min_probability", "po_double_validation",
+    "po_double_validation_amount",
+)  # fmt: skip
 
 
 class ResCompany(models.Model):
@@ -20,6 +27,13 @@ class ResCompany(models.Model):
     mro_auto_approve = fields.Boolean("Auto-approve spare-part purchases")
     mro_auto_approve_limit = fields.Monetary(
         "Auto-approval limit", default=500.0, currency_field="currency_id", help="In the company's currency."
+    )
+    mro_auto_approve_daily_cap = fields.Monetary(
+        "Auto-approval cap per vendor and day",
+        default=1500.0,
+        currency_field="currency_id",
+        help="Auto-approved spend per vendor and day, in the company's currency; beyond it, orders wait for a "
+        "buyer (split orders cannot buy without bound). 0: no cap.",
     )
     mro_auto_approve_a = fields.Boolean("Auto-approve for criticality A", default=False)
     mro_auto_approve_b = fields.Boolean("Auto-approve for criticality B", default=True)
@@ -73,3 +87,35 @@ class ResCompany(models.Model):
                 }
             )
         return self.mro_consumption_location_id
+
+    def write(self, vals):
+        changed = [name for name in POLICY_FIELDS if name in vals]
+        before = {company.id: {name: company[name] for name in changed} for company in self} if changed else {}
+        result = super().write(vals)
+        if changed:
+            self._mro_log_policy_changes(before, changed)
+        return result
+
+    def _mro_log_policy_changes(self, before, names):
+        changes = []
+        for company in self:
+            for name in names:
+                old, new = before[company.id][name], company[name]
+                if old != new:
+                    changes.append(
+                        {
+                            "company_id": company.id,
+                            "field_name": name,
+                            "field_label": self._fields[name].get_description(self.env)["string"],
+                            "old_value": str(old),
+                            "new_value": str(new),
+                            "user_id": self.env.uid,
+                        }
+                    )
+        if changes:
+            # sudo: the audit trail is written by the system, whoever changes the settings; nobody edits it.
+            self.env["mro.policy.change"].sudo().create(changes)
+
+    @api.model
+    def _mro_policy_fields(self):
+        return POLICY_FIELDS

@@ -14,6 +14,7 @@ class ResConfigSettings(models.TransientModel):
     mro_holding_rate = fields.Float(related="company_id.mro_holding_rate", readonly=False)
     mro_auto_approve = fields.Boolean(related="company_id.mro_auto_approve", readonly=False)
     mro_auto_approve_limit = fields.Monetary(related="company_id.mro_auto_approve_limit", readonly=False)
+    mro_auto_approve_daily_cap = fields.Monetary(related="company_id.mro_auto_approve_daily_cap", readonly=False)
     mro_auto_approve_a = fields.Boolean(related="company_id.mro_auto_approve_a", readonly=False)
     mro_auto_approve_b = fields.Boolean(related="company_id.mro_auto_approve_b", readonly=False)
     mro_auto_approve_c = fields.Boolean(related="company_id.mro_auto_approve_c", readonly=False)

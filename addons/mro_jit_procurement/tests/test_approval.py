@@ -1,4 +1,7 @@
-from odoo.tests import tagged
+from datetime import timedelta
+
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
 
 from .common import JitCase
 
@@ -68,3 +71,83 @@ class TestAutoApproval(JitCase):
         order._mro_apply_approval_policy()
         self.assertEqual(order.state, "draft")
         self.assertIn("lines not planned from predictions", order.mro_approval_reason)
+
+    # ------------------------------------------------------------------ what people could forge
+    def test_buyers_cannot_forge_the_decision(self):
+        order = self.bearing_order()
+        buyer_order = order.with_user(self.buyer)
+        for values in ({"mro_approval": "auto"}, {"mro_approval_reason": "fine"}, {"mro_jit": False}):
+            with self.assertRaises(AccessError):
+                buyer_order.write(values)
+        with self.assertRaises(AccessError):
+            self.env["purchase.order"].with_user(self.buyer).create(
+                {"partner_id": self.skf.id, "mro_jit": True, "mro_approval": "auto"}
+            )
+
+    def review_order(self):
+        """A spare-parts RFQ left for review (over a tiny limit), then the limit raised again."""
+        self.company.mro_auto_approve_limit = 30.0
+        order = self.bearing_order()
+        self.assertEqual(order.state, "draft")
+        self.company.mro_auto_approve_limit = 500.0
+        return order
+
+    def test_only_lines_as_planned_are_auto_approved(self):
+        order = self.review_order()
+        line = order.order_line.with_user(self.buyer)
+        line.price_unit = 45.0  # the vendor lists 40
+        order._mro_apply_approval_policy()
+        self.assertEqual(order.state, "draft")
+        self.assertIn("above the vendor's listed", order.mro_approval_reason)
+        line.write({"price_unit": 40.0, "product_qty": 5})  # the plan needs 1
+        order._mro_apply_approval_policy()
+        self.assertIn("ordered where the plan needs 1", order.mro_approval_reason)
+        line.product_qty = 1
+        order.with_user(self.buyer).partner_id = self.seals  # not on the bearing's vendor list
+        order._mro_apply_approval_policy()
+        self.assertEqual(order.state, "draft")
+        self.assertIn("is not on the vendor list", order.mro_approval_reason)
+        order.with_user(self.buyer).partner_id = self.skf
+        order._mro_apply_approval_policy()
+        self.assertEqual((order.state, order.mro_approval), ("purchase", "auto"))
+
+    def test_a_daily_cap_per_vendor(self):
+        self.company.mro_auto_approve_daily_cap = 100.0
+        first = self.bearing_order()  # 40, auto-approved
+        self.assertEqual(first.mro_approval, "auto")
+        self.company.mro_auto_approve_a = True
+        self.predict(self.pump, rul=8, probability=0.9)  # 2 bearings, 80, from the same vendor the same day
+        second = self.plan().filtered(lambda o: o.partner_id == self.skf)
+        self.assertNotEqual(second, first)
+        self.assertEqual((second.state, second.mro_approval), ("draft", "review"))
+        self.assertIn("daily cap", second.mro_approval_reason)
+
+    def test_a_changed_approved_order_is_decided_again(self):
+        order = self.bearing_order()
+        self.assertEqual(order.mro_approval, "auto")
+        line = order.order_line.with_user(self.buyer)
+        line.date_planned = line.date_planned + timedelta(days=1)  # not a decisive change
+        self.assertEqual(order.mro_approval, "auto")
+        line.product_qty = 20  # 800: above the limit
+        self.assertEqual(order.mro_approval, "review")
+        self.assertIn("above the auto-approval limit", order.mro_approval_reason)
+        self.assertTrue(order.activity_ids.filtered(lambda a: a.user_id == self.buyer))
+        self.assertIn("approval is withdrawn", order.message_ids[0].body)
+        self.assertNotIn("&lt;", order.message_ids[0].body)
+
+    def test_a_currency_without_rate_is_never_auto_approved(self):
+        currency = self.env["res.currency"].create({"name": "MRX", "symbol": "M", "rate_ids": []})
+        self.skf.property_purchase_currency_id = currency
+        order = self.bearing_order()
+        self.assertEqual(order.currency_id, currency)
+        self.assertEqual(order.mro_approval, "review")
+        self.assertIn("no exchange rate for MRX", order.mro_approval_reason)
+
+    def test_policy_changes_are_recorded(self):
+        admin = new_test_user(self.env, login="jit-admin", groups="base.group_system,purchase.group_purchase_manager")
+        self.company.with_user(admin).write({"mro_auto_approve_limit": 900.0, "mro_risk_factor": 2.0})
+        change = self.env["mro.policy.change"].with_user(admin).search([], limit=1)
+        self.assertEqual((change.field_name, change.user_id), ("mro_auto_approve_limit", admin))
+        self.assertEqual((change.old_value, change.new_value), ("500.0", "900.0"))
+        with self.assertRaises(AccessError):
+            change.with_user(admin).write({"new_value": "1"})
