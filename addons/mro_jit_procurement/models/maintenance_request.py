@@ -159,7 +159,7 @@ class MaintenanceRequest(models.Model):
         for request in self.filtered(lambda r: not r.mro_picking_id and r.equipment_id.mro_part_ids):
             holder = self._mro_open_kit_requests(request.equipment_id) - request
             if holder:
-                request.message_post(
+                request._mro_post(
                     body=_(
                         "The parts kit %(kit)s of %(request)s is already reserved for this equipment.",
                         kit=holder[0].mro_picking_id.name,
@@ -186,7 +186,7 @@ class MaintenanceRequest(models.Model):
                     kit=picking.name,
                     parts=", ".join(short.mapped("display_name")),
                 )
-            request.message_post(body=body)
+            request._mro_post(body=body)
 
     def _prepare_kit_picking_vals(self, warehouse, parts):
         """Values of the kit transfer (stock -> maintenance kits) for ``parts`` (a hook for integrators)."""
@@ -233,7 +233,7 @@ class MaintenanceRequest(models.Model):
         released = self.filtered(lambda r: r.mro_picking_id and r.mro_picking_id.state not in ("done", "cancel"))
         for request in released:
             request.mro_picking_id.action_cancel()
-            request.message_post(body=_("Parts kit %s released.", request.mro_picking_id.name))
+            request._mro_post(body=_("Parts kit %s released.", request.mro_picking_id.name))
         waiting = self.search(
             [
                 ("equipment_id", "in", released.equipment_id.ids),
@@ -269,13 +269,13 @@ class MaintenanceRequest(models.Model):
                 if done or not short:
                     hours = max((now - request.mro_parts_wait_start).total_seconds() / 3600.0, 0.0)
                     request.write({"mro_parts_wait_hours": hours, "mro_parts_wait_end": now})
-                    request.message_post(body=_("Waited %.1f hours for parts.", hours))
+                    request._mro_post(body=_("Waited %.1f hours for parts.", hours))
                 continue
             due = request._mro_work_started() or (request.schedule_date and request.schedule_date <= now)
             if due and short and not done:
                 start = min(request.schedule_date, now) if request.schedule_date else now
                 request.write({"mro_waited_for_parts": True, "mro_parts_wait_start": start})
-                request.message_post(
+                request._mro_post(
                     body=_(
                         "The work is due and these critical parts are not in the kit: %s.",
                         ", ".join(short.mapped("display_name")),
@@ -359,7 +359,7 @@ class MaintenanceRequest(models.Model):
             kit.with_context(skip_backorder=True, picking_ids_not_to_backorder=kit.ids).button_validate()
         used = kits.move_ids.filtered(lambda m: m.state == "done")
         if not used:
-            self.message_post(body=_("No part of the kit was in stock: nothing consumed from stock."))
+            self._mro_post(body=_("No part of the kit was in stock: nothing consumed from stock."))
             return
         company = self.company_id or self.equipment_id.company_id
         warehouse = kits[0].picking_type_id.warehouse_id
@@ -396,7 +396,7 @@ class MaintenanceRequest(models.Model):
         picking.move_ids.picked = True
         picking.with_context(skip_backorder=True, picking_ids_not_to_backorder=picking.ids).button_validate()
         self.mro_consumption_picking_id = picking
-        self.message_post(
+        self._mro_post(
             body=_(
                 "Parts consumed by the job (%(picking)s): %(parts)s.",
                 picking=picking.name,

@@ -316,7 +316,7 @@ class MroJitPlanner(models.AbstractModel):
                 continue
             if not need.partner_id:
                 need.write({"state": "due"})
-                need.message_post(
+                need._mro_post(
                     body=_("No vendor on the part's purchase tab: cannot order %s.", need.product_id.display_name)
                 )
                 continue
@@ -366,7 +366,7 @@ class MroJitPlanner(models.AbstractModel):
         if any(n.emergency for n in order.mro_need_ids):
             order.priority = "1"
         items = Markup("").join(Markup("<li>%s</li>") % n.reason for n in lines)
-        order.message_post(body=Markup("%s<ul>%s</ul>") % (_("Spare parts planned from predicted failures:"), items))
+        order._mro_post(body=Markup("%s<ul>%s</ul>") % (_("Spare parts planned from predicted failures:"), items))
         return order
 
     @api.model

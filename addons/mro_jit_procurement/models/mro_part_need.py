@@ -74,7 +74,7 @@ class MroPartNeed(models.Model):
         # sudo: people never write needs (the planner does); this button only cancels, in the caller's name.
         for need in self.sudo():
             need.write({"state": "cancel"})
-            need.message_post(body=_("Cancelled by %s.", self.env.user.name))
+            need._mro_post(body=_("Cancelled by %s.", self.env.user.name))
         return True
 
     def action_open_purchase(self):

@@ -237,10 +237,10 @@ class PurchaseOrder(models.Model):
                 # sudo: the policy is the approval: it confirms as the company would, whoever runs the planner.
                 order.sudo().write({"mro_approval": "auto", "mro_approval_reason": text})
                 order.sudo().button_confirm()
-                order.message_post(body=Markup("<p>%s</p>") % _("Auto-approved: %s.", text))
+                order._mro_post(body=Markup("<p>%s</p>") % _("Auto-approved: %s.", text))
                 continue
             order.sudo().write({"mro_approval": "review", "mro_approval_reason": text})
-            order.message_post(body=Markup("<p>%s</p>") % _("Left for review: %s.", text))
+            order._mro_post(body=Markup("<p>%s</p>") % _("Left for review: %s.", text))
             order._mro_review_activity(text)
 
     def _mro_review_activity(self, text):
@@ -261,12 +261,12 @@ class PurchaseOrder(models.Model):
             who = self.env.user.name
             if approve:
                 order.write({"mro_approval_reason": text})
-                order.message_post(
+                order._mro_post(
                     body=Markup("<p><b>%s</b> %s.</p>") % (_("Changed by %s, still within the policy:", who), text)
                 )
                 continue
             order.write({"mro_approval": "review", "mro_approval_reason": text})
-            order.message_post(
+            order._mro_post(
                 body=Markup("<p><b>%s</b> %s.</p>")
                 % (_("Changed by %s after auto-approval; the approval is withdrawn:", who), text)
             )

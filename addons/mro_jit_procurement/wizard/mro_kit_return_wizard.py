@@ -74,7 +74,7 @@ class MroKitReturnWizard(models.TransientModel):
         picking.with_context(skip_backorder=True, picking_ids_not_to_backorder=picking.ids).button_validate()
         # sudo: the storekeeper records the return on the request they may not write otherwise.
         request.sudo().write({"mro_return_picking_ids": [Command.link(picking.id)]})
-        request.message_post(
+        request._mro_post(
             body=_(
                 "Unused parts returned to stock (%(picking)s): %(parts)s.",
                 picking=picking.name,

@@ -1,3 +1,4 @@
+from . import mail_thread
 from . import mro_asset_model
 from . import mro_sensor
 from . import maintenance_team

@@ -31,7 +31,7 @@ def check_machine_write(records, vals, machine_fields):
     forged = sorted(set(vals) & machine_fields)
     if forged and not records.env.su:
         raise AccessError(
-            _(
+            records.env._(
                 "%(fields)s of %(model)s are computed by the analysis and cannot be set by hand.",
                 fields=", ".join(forged),
                 model=records._description,

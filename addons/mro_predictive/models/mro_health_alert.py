@@ -133,7 +133,7 @@ class MroHealthAlert(models.Model):
         to_close = self.filtered(lambda a: a.state != "closed")
         to_close.write({"state": "closed", "closed_at": fields.Datetime.now(), "close_reason": reason})
         for alert in to_close:
-            alert.message_post(body=reason)
+            alert._mro_post(body=reason)
         to_close.activity_unlink(["mail.mail_activity_data_todo"])
 
     def action_open_equipment(self):
@@ -179,7 +179,7 @@ class MroHealthAlert(models.Model):
             values = {"last_seen": now}
             if SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
                 values.update(severity=severity, message=message, state="open")
-                alert.message_post(body=Markup("%s %s") % (_("Worse:"), message))
+                alert._mro_post(body=Markup("%s %s") % (_("Worse:"), message))
             alert.write(values)
         for alert in by_key.values():
             alert._close(_("Condition cleared"))

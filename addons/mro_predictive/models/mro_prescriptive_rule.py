@@ -216,7 +216,7 @@ class MroPrescriptiveRule(models.Model):
 
     def _notify(self, equipment, reason):
         self.ensure_one()
-        equipment.message_post(
+        equipment._mro_post(
             body=Markup("%s <b>%s</b>: %s") % (_("Rule"), self.name, reason),
             partner_ids=self.notify_partner_ids.ids,
             subtype_xmlid="mail.mt_comment",
