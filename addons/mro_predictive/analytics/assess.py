@@ -118,7 +118,7 @@ def assess_equipment(
     rul = limiting.rul if limiting else _why_no_rul(results, confidence)
     if limiting:
         if rul.lower < CRITICAL_RUL:
-            worse("critical", f"remaining useful life {rul.rul:.1f} days, at worst {rul.lower:.1f} days")
+            worse("critical", f"remaining useful life {rul.rul:.1f} days, the interval from {rul.lower:.1f} days")
         elif rul.rul < horizon or rul.p_fail_within(horizon) >= 0.5:
             worse("warning", f"remaining useful life {rul.rul:.1f} days, within the {horizon:g}-day horizon")
         scores.append(100.0 * min(1.0, rul.rul / (4.0 * horizon)))
