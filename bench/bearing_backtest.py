@@ -107,20 +107,24 @@ def main() -> int:
     tested = [r for r in results if r["cuts"]]
     held3 = rul_ok = misses = 0
     widths = []
-    print("\nseries                         held  RUL when anomaly  widest (d)  mean |error| (d)")
+    print("\nseries                     cut-offs  anomaly up  RUL given  held  silent  widest (d)  mean |error| (d)")
     for r in tested:
         cuts = r["cuts"]
         stated = [c for c in cuts if c["ok"]]
         held = sum(c["held"] for c in stated)
         anomalies = [c for c in cuts if c["anomaly"]]
         given = sum(c["ok"] for c in anomalies)
+        silent = sum(not c["ok"] and not c["anomaly"] for c in cuts)
         misses += sum(not c["held"] for c in stated)
         widths += [c["width"] for c in stated]
         widest = max((c["width"] for c in stated), default=0.0)
         err = np.mean([abs(c["rul"] - c["truth"]) for c in stated]) if stated else float("nan")
         held3 += held >= 3
         rul_ok += given == len(anomalies)
-        print(f"{r['name']:<30} {held}/{len(cuts)}   {given}/{len(anomalies):<15} {widest:>9.2f}  {err:>10.2f}")
+        print(
+            f"{r['name']:<26} {len(cuts):>8}  {len(anomalies):>10}  {len(stated):>9}  {held:>4}  {silent:>6}  "
+            f"{widest:>10.2f}  {err:>16.2f}"
+        )
     print(f"{len(tested)} series, {sum(len(r['cuts']) for r in tested)} cut-offs assessed in {elapsed:.2f} s")
     print(
         f"RESULT series={len(tested)} held_3of4={held3} rul_when_anomaly={rul_ok} "

@@ -36,7 +36,7 @@ LEVEL_POINTS = 6
 MIN_GROWTH = 1.5
 #: Most variogram lags used to separate the volatility from the observation noise.
 MAX_LAGS = 12
-_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(15)
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(9)
 _WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
 
 
