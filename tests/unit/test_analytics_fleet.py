@@ -83,3 +83,38 @@ def test_backtest_script_prints_the_result_line(tmp_path):
     fields = dict(item.split("=") for item in last[1:])
     assert set(fields) == {"rmse", "phm08_score", "coverage80", "mean_width80", "n"}
     assert fields["n"] == "20"
+
+
+def test_cap_and_ensemble_are_chosen_by_cross_validation_and_intervals_follow_the_rul_range():
+    train = fleet(4, 40)
+    model = FleetModel().fit(train)
+    life = np.median([h[-1, 0] - h[0, 0] for h in train])
+    assert any(model.cap == pytest.approx(f * life) for f in (0.55, 0.6, 0.65, 0.7))
+    assert model.weights is not None and sum(model.weights) == pytest.approx(1.0)
+    assert model.cv_rmse is not None and model.cv_rmse < 0.5 * model.cap
+    # Conformal per RUL range: a unit near its end gets a narrower interval than one with a long way to go.
+    history = train[0]
+    near = model.predict(history[: len(history) - 5])
+    far = model.predict(history[: len(history) // 3])
+    assert near.rul < far.rul
+    assert (near.upper - near.lower) < (far.upper - far.lower)
+
+
+def test_a_fleet_model_stored_before_the_kernel_still_predicts():
+    """Asset models fitted by an earlier version keep forecasting until the weekly refit."""
+    stored = {
+        "keep": [0, 1],
+        "use": [0, 1],
+        "regimes": None,
+        "mu": [[0.0, 0.0]],
+        "sd": [[1.0, 1.0]],
+        "cap": 100.0,
+        "coef": [0.0] * 7 + [50.0],
+        "feat_mu": [0.0] * 7,
+        "feat_sd": [1.0] * 7,
+        "rel_quantiles": list(np.linspace(-0.5, 0.5, 99)),
+        "scale_offset": 10.0,
+    }
+    result = FleetModel.from_dict(stored).predict(np.column_stack([np.arange(30.0), np.ones(30), np.ones(30)]))
+    assert result.ok and result.rul == pytest.approx(50.0, abs=1.0)
+    assert result.lower < 50 < result.upper

@@ -14,7 +14,7 @@ from .rul import RulResult, estimate_rul, no_prediction
 STATES = ("good", "watch", "warning", "critical")
 #: Score band of each state: a score always agrees with its state.
 BANDS = {"good": (80.0, 100.0), "watch": (60.0, 79.0), "warning": (40.0, 59.0), "critical": (0.0, 39.0)}
-#: RUL below this many days is critical.
+#: Critical when the early end of the RUL interval (the date parts are ordered from) is below this many days.
 CRITICAL_RUL = 7.0
 #: Baselines are learned from the oldest third of the window, at least this many samples.
 BASELINE_MIN = 24
@@ -82,7 +82,7 @@ def assess_sensor(s: SensorInput, now: float | None, confidence: float) -> Senso
         return SensorAssessment(s.key, value, None, False, False, q.codes, q.reasons, baseline, rul)
     found = detect(q.y, baseline, since)
     if s.alarm:
-        rul = estimate_rul(q.t, q.y, s.alarm, confidence=confidence, now=now)
+        rul = estimate_rul(q.t, q.y, s.alarm, confidence=confidence, now=now, baseline=baseline, anomaly=found.anomaly)
     else:
         rul = no_prediction("no alarm limit, so no failure threshold", confidence)
     return SensorAssessment(
@@ -123,8 +123,8 @@ def assess_equipment(
     limiting = min(ok, key=lambda r: r.rul.rul) if ok else None
     rul = limiting.rul if limiting else _why_no_rul(results, by_key, confidence)
     if limiting:
-        if rul.rul < CRITICAL_RUL:
-            worse("critical", f"remaining useful life {rul.rul:.1f} days")
+        if rul.lower < CRITICAL_RUL:
+            worse("critical", f"remaining useful life {rul.rul:.1f} days, the interval from {rul.lower:.1f} days")
         elif rul.rul < horizon or rul.p_fail_within(horizon) >= 0.5:
             worse("warning", f"remaining useful life {rul.rul:.1f} days, within the {horizon:g}-day horizon")
         scores.append(100.0 * min(1.0, rul.rul / (4.0 * horizon)))

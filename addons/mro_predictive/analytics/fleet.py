@@ -1,13 +1,23 @@
 """Fleet learning: remaining useful life from run-to-failure histories of similar assets.
 
-A regression over several measures at once, built for anonymous columns (as in C-MAPSS-like data):
-constant columns are dropped; when the measures fall into operating regimes (found by k-means, the
-number of regimes chosen from the data) each regime is standardised on its own; every unit's measures
-are smoothed causally; measures hardly correlated with the end of life are left out; the features at a
-time are the smoothed measures, their recent slopes and their squares; the target is the RUL capped
-at a fraction of the typical life (early life carries no information on the end); the model is ridge
-regression with its penalty chosen by cross-validation over units. The interval comes from the
-out-of-fold errors, relative to the predicted RUL, so it is calibrated on the fleet's own history.
+Built for anonymous columns (as in C-MAPSS-like data) and numpy/scipy only:
+
+- health indicators per operating regime: constant columns are dropped; when the measures fall into
+  operating regimes (k-means, the number of regimes chosen from the data) each regime is standardised on
+  its own, so a change of regime is not read as wear; every unit's measures are smoothed causally and
+  measures hardly correlated with the end of life are left out;
+- a kernel regression: the features at a time (smoothed measures, their recent slopes, their squares, the
+  age) go through random Fourier features of a Gaussian kernel (Rahimi & Recht 2007) into ridge regression
+  of the RUL capped piecewise-linearly (early life carries no information on the end);
+- a trajectory similarity (in the manner of Wang et al. 2008 and RULCLIPPER): the measures are fused into one
+  health index (linear, from 1 when new to 0 at failure); the unit's recent health-index path is slid along
+  every training unit's smoothed path, and the remaining lives of the best matches, weighted by their
+  distance, make a second estimate;
+- the ensemble weight of the two, the cap (a fraction of the median life), the kernel width and the ridge
+  penalty are chosen by cross-validation over units (5 folds), scored on the true RUL at cut points of the
+  held-out units;
+- the interval is conformal: the out-of-fold errors at those cut points, split into ranges of the predicted
+  RUL (errors grow with it), give each range its own quantiles.
 """
 
 from __future__ import annotations
@@ -16,31 +26,64 @@ import numpy as np
 
 from .rul import PROBS, RulResult, no_prediction
 
-#: Fraction of the median life at which the RUL target is capped.
+#: Candidate caps of the RUL target, as fractions of the median life (chosen by cross-validation).
+CAP_FRACTIONS = (0.55, 0.6, 0.65, 0.7)
+#: Used before the cap is chosen (measure selection) and by models stored before the cap was chosen.
 CAP_FRACTION = 0.62
 ALPHA = 0.05  # EMA smoothing factor per sample (about a 40-sample memory)
 SLOPE_LAG = 20  # samples for the slope feature
-RIDGE_GRID = (0.1, 1.0, 10.0, 100.0)
+RIDGE_GRID = (1.0, 10.0, 100.0)
+#: Kernel widths, times 1/number of features (the Gaussian kernel exp(-gamma |x - x'|^2) of standardised features).
+KERNEL_GRID = (1.0, 2.5)
+#: Random Fourier features.
+N_RANDOM = 600
+#: Ensemble weights tried by cross-validation for the linear regression and the similarity estimate (the
+#: kernel regression takes the rest).
+ENSEMBLE_WEIGHTS = (0.0, 0.25, 0.5)
+#: Most similar training units whose remaining lives are averaged; recent points compared.
+SIMILAR_UNITS = 10
+SIMILARITY_WINDOW = 60
+#: Cut points per held-out unit for validation and calibration; they cover the last VALIDATION_SPAN of
+#: the median life (where forecasts are used).
+CUTS_PER_UNIT = 12
+VALIDATION_SPAN = 0.7
+#: Extra weight of late errors in the cross-validation loss (0: plain RMSE).
+LATE_WEIGHT = 1.0
+#: Ranges of predicted RUL with their own conformal quantiles.
+RUL_RANGES = 4
 #: Measures less correlated than this with the (capped) RUL are left out as uninformative.
 MIN_CORRELATION = 0.2
 #: Most operating regimes looked for (C-MAPSS FD002/FD004 have six).
 MAX_REGIMES = 8
+#: One more regime must cut the within-regime variance below this share of what it was to be kept.
+REGIME_GAIN = 0.5
+SEED = 17
 
 
-def _kmeans(x: np.ndarray, k: int, iters: int = 25) -> tuple[np.ndarray, np.ndarray]:
-    """Plain k-means with farthest-point initialisation (deterministic)."""
-    centers = [x[0]]
-    for _ in range(1, k):
-        dist = np.min([((x - c) ** 2).sum(1) for c in centers], axis=0)
-        centers.append(x[int(np.argmax(dist))])
-    centers = np.array(centers)
-    for _ in range(iters):
+def _kmeans(x: np.ndarray, k: int, iters: int = 25, restarts: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """k-means from a farthest-point start and ``restarts`` seeded k-means++ starts (deterministic); the
+    solution with the smallest within-cluster sum of squares is kept (one start can merge two regimes)."""
+    rng = np.random.default_rng(SEED)
+    best = None
+    for start in range(restarts + 1):
+        centers = [x[0] if start == 0 else x[rng.integers(len(x))]]
+        for _ in range(1, k):
+            dist = np.min([((x - c) ** 2).sum(1) for c in centers], axis=0)
+            # the farthest point first, then k-means++ draws (probability proportional to squared distance)
+            pick = int(np.argmax(dist)) if start == 0 else int(rng.choice(len(x), p=dist / dist.sum()))
+            centers.append(x[pick])
+        centers = np.array(centers)
+        for _ in range(iters):
+            labels = np.argmin(((x[:, None, :] - centers[None]) ** 2).sum(2), axis=1)
+            new = np.array([x[labels == j].mean(0) if np.any(labels == j) else centers[j] for j in range(k)])
+            if np.allclose(new, centers):
+                break
+            centers = new
         labels = np.argmin(((x[:, None, :] - centers[None]) ** 2).sum(2), axis=1)
-        new = np.array([x[labels == j].mean(0) if np.any(labels == j) else centers[j] for j in range(k)])
-        if np.allclose(new, centers):
-            break
-        centers = new
-    return centers, labels
+        within = float(((x - centers[labels]) ** 2).sum())
+        if best is None or within < best[0]:
+            best = (within, centers, labels)
+    return best[1], best[2]
 
 
 def _ema(values: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
@@ -54,7 +97,8 @@ def _ema(values: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
 
 
 class FleetModel:
-    """Ridge regression of capped RUL on smoothed multi-measure features; see the module docstring."""
+    """Kernel regression and trajectory similarity of capped RUL on regime-normalised, smoothed measures,
+    with cross-validated settings and conformal intervals per RUL range; see the module docstring."""
 
     def __init__(self):
         self.keep = None  # measure columns that vary (indices into the measures)
@@ -63,11 +107,20 @@ class FleetModel:
         self.mu = None  # per regime (or one row): mean of the kept measures
         self.sd = None
         self.cap = None
+        self.life = None  # median life (the age feature's scale)
         self.coef = None
         self.feat_mu = None
         self.feat_sd = None
-        self.rel_quantiles = None  # relative error quantiles at PROBS
+        self.gamma = None  # kernel width; None: a linear model (stored before the kernel)
+        self.hi_coef = None  # health index = z @ hi_coef[:-1] + hi_coef[-1]
+        self.curves = None  # smoothed health-index paths of the training units
+        self.lin_coef = None  # the linear regression's coefficients
+        self.weights = None  # ensemble weights: kernel regression, linear regression, similarity
+        self.edges = None  # predicted-RUL range edges of the conformal quantiles
+        self.range_quantiles = None  # per range: error quantiles at PROBS (true - predicted)
+        self.rel_quantiles = None  # models stored before: relative error quantiles
         self.scale_offset = None
+        self.cv_rmse = None
 
     # ---------------------------------------------------------------- features
     def _normalise(self, m: np.ndarray) -> np.ndarray:
@@ -86,7 +139,20 @@ class FleetModel:
         z = z if self.use is None else z[:, self.use]  # models stored before measure selection use all
         lagged = np.vstack([np.repeat(z[:1], SLOPE_LAG, axis=0), z])[: len(z)]
         slope = (z - lagged) / SLOPE_LAG
-        return np.hstack([z, slope, z**2, t / self.cap])
+        return np.hstack([z, slope, z**2, t / (self.life or self.cap)])
+
+    def _design(self, x: np.ndarray, linear: bool = False) -> np.ndarray:
+        """Standardised features, their random Fourier features (unless ``linear``) and an intercept column."""
+        xs = (x - self.feat_mu) / self.feat_sd
+        if linear or self.gamma is None:
+            return np.hstack([xs, np.ones((len(xs), 1))])
+        w, b = _random_features(xs.shape[1], self.gamma)
+        return np.hstack([np.sqrt(2.0 / N_RANDOM) * np.cos(xs @ w + b), xs, np.ones((len(xs), 1))])
+
+    def _health(self, history: np.ndarray) -> np.ndarray:
+        """The fused health index along a history (1 new, 0 failed), from the unsmoothed measures."""
+        z = self._normalise(history[:, 1:])[:, self.use]
+        return z @ self.hi_coef[:-1] + self.hi_coef[-1]
 
     # ---------------------------------------------------------------- fitting
     def fit(self, histories: list[np.ndarray]) -> FleetModel:
@@ -98,40 +164,109 @@ class FleetModel:
         measures = np.vstack([h[:, 1:] for h in histories])
         spread = measures.std(0)
         self.keep = np.flatnonzero(spread > 1e-8 * (np.abs(measures.mean(0)) + 1e-12))
-        m = measures[:, self.keep]
-        self._find_regimes(m)
+        self._find_regimes(measures[:, self.keep])
         lives = np.array([h[-1, 0] - h[0, 0] for h in histories])
-        self.cap = float(CAP_FRACTION * np.median(lives))
+        self.life = float(np.median(lives))
+        self.cap = CAP_FRACTION * self.life
         self._select_measures(histories)
-        feats, target, groups = [], [], []
-        for g, h in enumerate(histories):
-            feats.append(self._features(h))
-            target.append(np.minimum(h[-1, 0] - h[:, 0], self.cap))
-            groups.append(np.full(len(h), g))
-        x, y, groups = np.vstack(feats), np.concatenate(target), np.concatenate(groups)
+        x = np.vstack([self._features(h) for h in histories])
+        rul = np.concatenate([h[-1, 0] - h[:, 0] for h in histories])
+        groups = np.concatenate([np.full(len(h), g) for g, h in enumerate(histories)])
         self.feat_mu, self.feat_sd = x.mean(0), x.std(0) + 1e-9
-        xs = (x - self.feat_mu) / self.feat_sd
+        caps = np.array([f * self.life for f in CAP_FRACTIONS])
+        targets = np.minimum(rul[:, None], caps[None])
         folds = groups % 5
-        best = None
-        for lam in RIDGE_GRID:
-            oof = np.empty_like(y)
-            for f in range(5):
-                tr = folds != f
-                coef = _ridge(xs[tr], y[tr], lam)
-                oof[~tr] = _predict(xs[~tr], coef)
-            err = float(np.sqrt(np.mean((oof - y) ** 2)))
-            if best is None or err < best[0]:
-                best = (err, lam, oof)
-        _err, lam, oof = best
-        self.coef = _ridge(xs, y, lam)
-        # Calibration on out-of-fold predictions near the end of life, where predictions matter.
-        true_rul = np.concatenate([h[-1, 0] - h[:, 0] for h in histories])
-        near = true_rul <= self.cap * 1.2
-        pred = np.clip(oof[near], 0, None)
-        self.scale_offset = 0.1 * self.cap
-        rel = (true_rul[near] - pred) / (pred + self.scale_offset)
-        self.rel_quantiles = np.quantile(rel, PROBS)
+        cuts = _cut_points(histories, VALIDATION_SPAN * self.life)
+        # Out-of-fold regression at every row, for every kernel width, penalty and cap.
+        best, self.cv_log = None, []
+        for g in KERNEL_GRID:
+            self.gamma = g / x.shape[1]
+            design = self._design(x)
+            gram = design.T @ design
+            rhs = design.T @ targets
+            parts = [(folds == f, design[folds == f]) for f in range(5)]
+            fold_grams = [(part.T @ part, part.T @ targets[held]) for held, part in parts]
+            for lam in RIDGE_GRID:
+                oof = np.empty_like(targets)
+                for (held, part), (g_f, r_f) in zip(parts, fold_grams, strict=True):
+                    oof[held] = part @ _solve(gram - g_f, rhs - r_f, lam)
+                oof = np.clip(oof, 0.0, caps[None])
+                err = _loss(oof[cuts] - rul[cuts, None])
+                j = int(np.argmin(err))
+                self.cv_log.append((g, lam, [round(float(e), 2) for e in err]))
+                if best is None or err[j] < best[0]:
+                    best = (float(err[j]), g / x.shape[1], lam, j, oof[:, j].copy())
+        _err, self.gamma, lam, j, oof = best
+        self.cap = float(caps[j])
+        design = self._design(x)
+        self.coef = _solve(design.T @ design, design.T @ targets[:, j], lam)
+        # The linear regression (the model before the kernel), same cap, its penalty by cross-validation.
+        linear = self._design(x, linear=True)
+        lin_oof, lin_lam = _ridge_oof(linear, targets[:, j], folds, caps[j])
+        self.lin_coef = _solve(linear.T @ linear, linear.T @ targets[:, j], lin_lam)
+        # Trajectory similarity, out of fold at the cut points; the ensemble weights by cross-validation.
+        similar = np.empty(cuts.size)
+        starts = np.concatenate([[0], np.cumsum([len(h) for h in histories])])
+        for f in range(5):
+            train_units = [g for g in range(len(histories)) if g % 5 != f]
+            self._fit_health([histories[g] for g in train_units])
+            for i in np.flatnonzero(folds[cuts] == f):
+                row = cuts[i]
+                unit = int(groups[row])
+                similar[i] = self._similar(histories[unit][: row - starts[unit] + 1])
+        members = np.column_stack([oof[cuts], lin_oof[cuts], similar])
+        grid = [(1 - a - b, a, b) for a in ENSEMBLE_WEIGHTS for b in ENSEMBLE_WEIGHTS if a + b <= 1]
+        scores = [float(_loss(members @ np.array(w) - rul[cuts])) for w in grid]
+        self.cv_log.append(
+            ("weights kernel/linear/similarity", [(w, round(v, 2)) for w, v in zip(grid, scores, strict=True)])
+        )
+        k = int(np.argmin(scores))
+        self.weights, self.cv_rmse = list(grid[k]), scores[k]
+        self._fit_health(histories)
+        self._calibrate(members @ np.array(self.weights), rul[cuts])
         return self
+
+    def _fit_health(self, histories: list[np.ndarray]) -> None:
+        """Health index: least squares of the normalised measures onto 1 - (capped) wear fraction, and the
+        training units' smoothed paths of it."""
+        z = np.vstack([self._normalise(h[:, 1:])[:, self.use] for h in histories])
+        target = np.concatenate([np.minimum(h[-1, 0] - h[:, 0], self.cap) / self.cap for h in histories])
+        design = np.hstack([z, np.ones((len(z), 1))])
+        self.hi_coef = np.linalg.lstsq(design, target, rcond=None)[0]
+        self.curves = [_two_way_ema(self._health(h)) for h in histories]
+
+    def _similar(self, history: np.ndarray) -> float:
+        """Similarity estimate: the weighted mean remaining life (capped) of the SIMILAR_UNITS training paths
+        whose best-matching stretch is closest to the unit's recent health index."""
+        z = self._health(history)[-SIMILARITY_WINDOW:]
+        n = z.size
+        weights = np.exp((np.arange(n) - n + 1) / max(n / 3.0, 1.0))
+        weights /= weights.sum()
+        dist, remain = [], []
+        for curve in self.curves:
+            if curve.size < n:
+                continue
+            windows = np.lib.stride_tricks.sliding_window_view(curve, n)
+            d = ((windows - z) ** 2) @ weights
+            end = int(np.argmin(d))
+            dist.append(d[end])
+            remain.append(min(curve.size - n - end, self.cap))
+        if not dist:
+            return self.cap
+        dist, remain = np.asarray(dist), np.asarray(remain, dtype=float)
+        best = np.argsort(dist)[:SIMILAR_UNITS]
+        w = np.exp(-dist[best] / (2.0 * dist[best][0] + 1e-12))
+        return float(np.sum(w * remain[best]) / w.sum())
+
+    def _calibrate(self, pred: np.ndarray, true: np.ndarray) -> None:
+        """Conformal quantiles of (true - predicted) per range of predicted RUL (equal-count ranges)."""
+        pred = np.clip(pred, 0.0, self.cap)
+        edges = np.quantile(pred, np.linspace(0, 1, RUL_RANGES + 1)[1:-1])
+        self.edges = np.unique(edges)
+        which = np.searchsorted(self.edges, pred)
+        self.range_quantiles = np.array(
+            [np.quantile((true - pred)[which == r], PROBS) for r in range(self.edges.size + 1)]
+        )
 
     def _select_measures(self, histories: list[np.ndarray]) -> None:
         """Keep the measures that tell something of the end of life: |correlation| of the smoothed,
@@ -158,7 +293,7 @@ class FleetModel:
             fits.append(labels)
         chosen = None
         for i in range(len(shares) - 1):
-            if shares[i] < 0.1 and shares[i + 1] > 0.5 * shares[i]:
+            if shares[i] < 0.1 and shares[i + 1] > REGIME_GAIN * shares[i]:
                 chosen = i
                 break
         self.regimes = None
@@ -181,54 +316,113 @@ class FleetModel:
             return no_prediction("the fleet model is not fitted", confidence)
         if len(history) < 1 or not np.isfinite(history).all():
             return no_prediction("history empty or not finite", confidence)
-        x = (self._features(history)[-1:] - self.feat_mu) / self.feat_sd
-        point = float(np.clip(_predict(x, self.coef)[0], 0.0, self.cap))
-        quantiles = np.maximum.accumulate(np.clip(point + self.rel_quantiles * (point + self.scale_offset), 0, None))
+        x = self._features(history)[-1:]
+        point = float(np.clip(self._design(x) @ self.coef, 0.0, self.cap)[0])
+        what = "regression"
+        if self.weights is not None:
+            w_kernel, w_linear, w_similar = self.weights
+            linear = float(np.clip(self._design(x, linear=True) @ self.lin_coef, 0.0, self.cap)[0])
+            similar = self._similar(history) if w_similar > 0 else 0.0
+            point = w_kernel * point + w_linear * linear + w_similar * similar
+            parts = zip(("kernel regression", "linear regression", "trajectory similarity"), self.weights, strict=True)
+            what = "ensemble of " + ", ".join(f"{name} {100 * w:.0f}%" for name, w in parts if w > 0)
+        if self.range_quantiles is not None:
+            errors = self.range_quantiles[int(np.searchsorted(self.edges, point))]
+            quantiles = np.maximum.accumulate(np.clip(point + errors, 0, None))
+            how = "conformal interval for this RUL range (out-of-fold errors)"
+        else:  # a model stored before: errors relative to the predicted RUL
+            quantiles = np.clip(point + self.rel_quantiles * (point + self.scale_offset), 0, None)
+            quantiles = np.maximum.accumulate(quantiles)
+            how = "interval from out-of-fold errors"
         lower, median, upper = np.interp([(1 - confidence) / 2, 0.5, (1 + confidence) / 2], PROBS, quantiles)
         reason = (
-            f"fleet regression over {len(self.keep)} measures"
+            f"fleet {what} over {len(self.keep)} measures"
             + (f" in {len(self.regimes)} operating regimes" if self.regimes is not None else "")
-            + f", RUL capped at {self.cap:.0f}; interval from out-of-fold errors"
+            + f", RUL capped at {self.cap:.0f}; {how}"
         )
         return RulResult(True, reason, "fleet", float(median), float(lower), float(upper), confidence, quantiles)
 
     # ---------------------------------------------------------------- storage
+    _ARRAYS = ("keep", "use", "regimes", "mu", "sd", "coef", "lin_coef", "feat_mu", "feat_sd", "hi_coef", "edges")
+    _ARRAYS += ("range_quantiles", "rel_quantiles")
+    _NUMBERS = ("cap", "life", "gamma", "weights", "scale_offset", "cv_rmse")
+
     def to_dict(self) -> dict:
         def plain(v):
             return None if v is None else np.asarray(v).tolist()
 
-        return {
-            "keep": plain(self.keep),
-            "use": plain(self.use),
-            "regimes": plain(self.regimes),
-            "mu": plain(self.mu),
-            "sd": plain(self.sd),
-            "cap": self.cap,
-            "coef": plain(self.coef),
-            "feat_mu": plain(self.feat_mu),
-            "feat_sd": plain(self.feat_sd),
-            "rel_quantiles": plain(self.rel_quantiles),
-            "scale_offset": self.scale_offset,
-        }
+        data = {key: plain(getattr(self, key)) for key in self._ARRAYS}
+        data.update({key: getattr(self, key) for key in self._NUMBERS})
+        data["curves"] = None if self.curves is None else [np.round(c, 5).tolist() for c in self.curves]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> FleetModel:
         model = cls()
         for key, value in data.items():
-            if key in ("cap", "scale_offset"):
+            if key in cls._NUMBERS:
                 setattr(model, key, value)
+            elif key == "curves":
+                model.curves = None if value is None else [np.asarray(c, dtype=float) for c in value]
             elif value is not None:
                 setattr(model, key, np.asarray(value, dtype=int if key in ("keep", "use") else float))
         return model
 
 
-def _ridge(x: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
-    """Ridge regression with an unpenalised intercept (last coefficient)."""
-    xa = np.hstack([x, np.ones((len(x), 1))])
-    penalty = lam * np.eye(xa.shape[1])
+def _loss(d: np.ndarray) -> np.ndarray:
+    """Cross-validation loss of errors ``d`` = predicted - true (per column): the root mean square of the
+    PHM08-weighted error, late errors costing more (a part ordered late is a stockout): the squared error
+    times 1 + LATE_WEIGHT for late predictions."""
+    return np.sqrt(np.mean(d**2 * np.where(d > 0, 1.0 + LATE_WEIGHT, 1.0), axis=0))
+
+
+def _random_features(dim: int, gamma: float) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed random projection of the Gaussian kernel exp(-gamma |x - x'|^2): regenerated from SEED, so a
+    stored model keeps only gamma."""
+    rng = np.random.default_rng(SEED)
+    return rng.normal(0.0, np.sqrt(2.0 * gamma), (dim, N_RANDOM)), rng.uniform(0.0, 2 * np.pi, N_RANDOM)
+
+
+def _ridge_oof(design: np.ndarray, target: np.ndarray, folds: np.ndarray, cap: float) -> tuple[np.ndarray, float]:
+    """Out-of-fold predictions (clipped to [0, cap]) of ridge regression at the penalty of RIDGE_GRID with the
+    smallest loss, and that penalty."""
+    gram, rhs = design.T @ design, design.T @ target
+    best = None
+    for lam in RIDGE_GRID:
+        oof = np.empty_like(target)
+        for f in range(5):
+            held = folds == f
+            part = design[held]
+            oof[held] = part @ _solve(gram - part.T @ part, rhs - part.T @ target[held], lam)
+        oof = np.clip(oof, 0.0, cap)
+        err = float(_loss(oof - target))
+        if best is None or err < best[0]:
+            best = (err, oof, lam)
+    return best[1], best[2]
+
+
+def _solve(gram: np.ndarray, rhs: np.ndarray, lam: float) -> np.ndarray:
+    """Ridge solution from the Gram matrix, the intercept (last column) unpenalised."""
+    penalty = lam * np.eye(gram.shape[0])
     penalty[-1, -1] = 0.0
-    return np.linalg.solve(xa.T @ xa + penalty, xa.T @ y)
+    return np.linalg.solve(gram + penalty, rhs)
 
 
-def _predict(x: np.ndarray, coef: np.ndarray) -> np.ndarray:
-    return x @ coef[:-1] + coef[-1]
+def _cut_points(histories: list[np.ndarray], span: float) -> np.ndarray:
+    """Row indices (into the stacked histories) of CUTS_PER_UNIT cut points per unit, evenly spread over the
+    rows whose remaining life is at most ``span`` (where forecasts are used)."""
+    rows, start = [], 0
+    for h in histories:
+        rul = h[-1, 0] - h[:, 0]
+        near = np.flatnonzero(rul <= span)
+        if near.size:
+            pick = np.unique(np.linspace(0, near.size - 1, min(CUTS_PER_UNIT, near.size)).round().astype(int))
+            rows.append(start + near[pick])
+        start += len(h)
+    return np.concatenate(rows)
+
+
+def _two_way_ema(values: np.ndarray, alpha: float = 0.1) -> np.ndarray:
+    """A zero-phase smoothing (forward then backward EMA) of a training path, known in full."""
+    forward = _ema(values[:, None], alpha)[:, 0]
+    return _ema(forward[::-1, None], alpha)[::-1, 0]

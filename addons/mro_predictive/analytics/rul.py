@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from .baseline import fast_median
+from .baseline import Baseline, fast_median
+from .wear import LEVEL_POINTS, WEAR_SIGMAS, wear_cdf
 
 #: Probability levels of the stored RUL quantiles.
 PROBS = np.round(np.linspace(0.01, 0.99, 99), 2)
@@ -26,6 +27,7 @@ MIN_POINTS = 10
 STALE_SHARE = 0.5
 #: A hole longer than this share of the time span splits the data: only what follows it is used.
 GAP_SHARE = 0.5
+HEALTHY_NOW = "the level now is within the healthy band of the baseline"
 _GRID = np.concatenate([[0.0], np.geomspace(1e-3, MAX_RUL, 600)])
 
 
@@ -126,6 +128,8 @@ def estimate_rul(
     confidence: float = 0.8,
     now: float | None = None,
     prior: dict | None = None,
+    baseline: Baseline | None = None,
+    anomaly: bool = False,
 ) -> RulResult:
     """RUL of a rising health signal ``y`` (at times ``t``, days) until it reaches ``threshold``.
 
@@ -136,6 +140,10 @@ def estimate_rul(
     ``prior`` (Gebraeel's conjugate normal prior, e.g. from the fleet's past failures):
     {"mean": [theta, beta], "cov": [[2x2]], "phi": offset or None} for log(y - phi) = theta + beta * t,
     t in the input's time origin; the posterior of the exponential model combines it with the data.
+    ``baseline`` (the sensor's healthy level) enables the stochastic wear model (``wear.py``): when the level
+    now stands clearly above the baseline and the wear phase rises, significantly or with an ``anomaly``
+    already found by the caller, its RUL distribution is the answer (an interval as wide as the wear is
+    erratic, rather than none); otherwise the smooth fits above decide.
     """
     t = np.asarray(t, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -174,6 +182,15 @@ def estimate_rul(
         )
     if np.ptp(y) == 0.0:
         return no_prediction("constant signal: no trend", confidence)
+    wear_note = ""
+    if baseline is not None:
+        worn = _wear(t, y, threshold, now, baseline, anomaly, confidence)
+        if isinstance(worn, RulResult):
+            return worn
+        if not anomaly and worn == HEALTHY_NOW:
+            # No anomaly and a healthy level: a failure date extrapolated from noise would only mislead.
+            return no_prediction(f"no wear: {HEALTHY_NOW} ({baseline.median:.3g})", confidence)
+        wear_note = f" (wear model: {worn})"
     # The recent trend: the last half of the points (at least MIN_POINTS), or what follows a later onset of
     # wear (a machine healthy for weeks, then degrading), times relative to now.
     window = t.size - _trend_start(t, y)
@@ -181,7 +198,8 @@ def estimate_rul(
     a, b, cov, sd, rho = _ols(x, yw)
     if b <= 0 or b / np.sqrt(cov[1, 1]) < 3.0:
         trend = "falling" if b < 0 else "flat"
-        return no_prediction(f"no significant rising trend ({trend}, slope {b:.3g}/day): no failure date", confidence)
+        why = f"no significant rising trend ({trend}, slope {b:.3g}/day): no failure date{wear_note}"
+        return no_prediction(why, confidence)
     candidates = []
     lin_cdf = _crossing_cdf(np.array([a, b]), cov, threshold)
     lin_sse = float(((yw - (a + b * x)) ** 2).sum())
@@ -218,6 +236,26 @@ def estimate_rul(
         return param
     error = _holdout_error(x, yw, phi)
     return _widen(param, error, confidence)
+
+
+def _wear(
+    t: np.ndarray, y: np.ndarray, threshold: float, now: float, baseline: Baseline, anomaly: bool, confidence: float
+) -> RulResult | str:
+    """The stochastic wear model's RUL when the machine is worn now (the recent level WEAR_SIGMAS above the
+    baseline) and the wear rises (a drift of at least one standard error with an anomaly, two without);
+    else why not."""
+    phi, scale = baseline.median, baseline.scale
+    if fast_median(y[-LEVEL_POINTS:]) - phi <= WEAR_SIGMAS * scale:
+        return HEALTHY_NOW
+    got = wear_cdf(t, y, threshold, phi, scale, now, _trend_start(t, y), _GRID)
+    if isinstance(got, str):
+        return got
+    cdf, what, significance = got
+    needed = 1.0 if anomaly else 2.0  # an anomaly already says the machine left its baseline
+    if significance < needed:
+        return f"a wear rate of {significance:.1f} standard errors (< {needed:g})"
+    reason = f"exponential: stochastic wear model, {what}"
+    return from_cdf(_GRID, cdf, "exponential", reason, confidence)
 
 
 def _trend_start(t: np.ndarray, y: np.ndarray) -> int:
