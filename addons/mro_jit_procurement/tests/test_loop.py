@@ -1,3 +1,4 @@
+from odoo import fields
 from odoo.addons.mro_predictive.tests.common import PredictiveCase
 from odoo.tests import tagged
 
@@ -47,8 +48,11 @@ class TestPredictionToPurchase(PredictiveCase):
         self.assertLessEqual(need.order_by_date, request.schedule_date.date())
         if need.state == "planned":  # not yet: nothing bought early
             self.assertFalse(self.env["purchase.order"].search([("partner_id", "=", vendor.id)]))
-        # The day the order-by date comes, the planner buys.
-        orders = planner._plan(company, today=need.order_by_date)
+            # The day the order-by date comes, the planner buys.
+            orders = planner._plan(company, today=need.order_by_date)
+        else:  # due today: bought at the first planning
+            self.assertLessEqual(need.order_by_date, fields.Date.today())
+            orders = need.purchase_id
         self.assertEqual(orders.partner_id, vendor)
         self.assertEqual(orders.state, "purchase")
         self.assertEqual(orders.mro_approval, "auto")
