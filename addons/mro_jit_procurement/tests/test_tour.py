@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[3]
 @tagged("post_install", "-at_install")
 class TestHealthToPurchaseTour(HttpCase):
     """In Chromium: the equipment kanban coloured by health, the degraded pump's trend with its forecast band
-    and RUL, its alert acknowledged, and the link to the purchase that buys its bearing. Screenshots of
-    the four screens go to ``var/screenshots`` (to ``docs/`` with MRO_UPDATE_DOCS=1)."""
+    and RUL, its alert acknowledged, the link to the purchase that buys its bearing, and the work order the
+    rule opened with its parts' state. Screenshots of the five screens go to ``var/screenshots`` (to
+    ``docs/`` with MRO_UPDATE_DOCS=1)."""
 
     def setUp(self):
         super().setUp()
@@ -79,8 +80,10 @@ class TestHealthToPurchaseTour(HttpCase):
         with patch.object(ChromeBrowser, "_handle_console", handle_console):
             self.start_tour("/odoo/action-maintenance.hr_equipment_action", "mro_health_to_purchase", login="admin")
         self.assertEqual(
-            sorted(taken), ["1-equipment-kanban", "2-equipment-health", "3-alert-acknowledged", "4-purchase-order"]
-        )
+            sorted(taken),
+            ["1-equipment-kanban", "2-equipment-health", "3-alert-acknowledged", "4-purchase-order",
+             "5-work-order-parts"],
+        )  # fmt: skip
         for name in taken:
             self.assertTrue((target / f"{name}.png").read_bytes().startswith(b"\x89PNG"))
         alert = self.env["mro.health.alert"].search([("equipment_id", "=", self.pump.id), ("kind", "=", "rul")])

@@ -90,5 +90,34 @@ registry.category("web_tour.tours").add("mro_health_to_purchase", {
             trigger: ".o_form_view .alert-info:contains('Auto-approved'):contains('within the auto-approval limit')",
         },
         screenshot("4-purchase-order"),
+        {
+            content: "The Maintenance menu",
+            trigger: ".o_menu_sections button:contains('Maintenance'), .o_menu_sections a:contains('Maintenance')",
+            run: "click",
+        },
+        {
+            content: "Its maintenance requests",
+            trigger: ".dropdown-item:contains('Maintenance Requests')",
+            run: "click",
+        },
+        {
+            content: "Open the request the rule opened",
+            trigger: ".o_kanban_record:contains('Replace bearing')",
+            run: "click",
+        },
+        {
+            content: "The work order says where its parts are",
+            trigger: ".o_form_view .alert-info:contains('Parts:'):contains('on order')",
+        },
+        {
+            content: "Open its Parts tab",
+            trigger: ".o_notebook a.nav-link:contains('Parts')",
+            run: "click",
+        },
+        {
+            content: "Each part with its state and expected arrival",
+            trigger: ".o_mro_parts .badge:contains('on order')",
+        },
+        screenshot("5-work-order-parts"),
     ],
 });
