@@ -282,6 +282,45 @@ for serial, name, kind, criticality, location in PLANT:
             )  # fmt: skip
         sensor.write(values)
 
+# Five months of timed work (Start / Pause / Resume / Done on requests), so that the wrench-time KPI shows the
+# trend a JIT programme aims at: less waiting for parts month after month.
+if not env["mro.work.interval"].search_count([]):
+    done_stage = env["maintenance.stage"].search([("done", "=", True)], order="sequence", limit=1)
+    machines = Equipment.search([("serial_no", "in", [row[0] for row in PLANT])])
+    Interval = env["mro.work.interval"]
+    for months_ago in range(5, 0, -1):
+        parts_wait = 0.6 * months_ago  # hours waited for parts per job: 3.0 five months ago, 0.6 last month
+        for job in range(8):
+            day = (today.replace(day=1) - timedelta(days=30 * months_ago)) + timedelta(days=2 + 3 * job)
+            start = datetime.combine(day, datetime.min.time()) + timedelta(hours=8)
+            machine = machines[rng.randrange(len(machines))]
+            request = env["maintenance.request"].create(
+                {
+                    "name": f"{rng.choice(['Replace bearing', 'Align coupling', 'Change belt', 'Inspect seal'])}: "
+                    f"{machine.name}",
+                    "equipment_id": machine.id,
+                    "maintenance_type": rng.choice(["preventive", "corrective"]),
+                    "user_id": admin.id,
+                    "schedule_date": start,
+                    "request_date": day,
+                    "stage_id": done_stage.id,
+                    "close_date": day,
+                }
+            )
+            work = rng.uniform(2.0, 4.0)
+            wait = max(0.0, rng.gauss(parts_wait, 0.3))
+            steps = [("work", None, work / 2), ("pause", "parts", wait), ("work", None, work / 2)]
+            if rng.random() < 0.3:
+                steps.insert(1, ("pause", "travel", rng.uniform(0.2, 0.5)))
+            moment = start
+            for kind, reason, hours in steps:
+                Interval.create(
+                    {"request_id": request.id, "user_id": admin.id, "kind": kind, "pause_reason": reason or False,
+                     "start": moment, "stop": moment + timedelta(hours=hours)}
+                )  # fmt: skip
+                moment += timedelta(hours=hours)
+    env["mro.jit.kpi"]._refresh()
+
 # The demo runs its loop in minutes: analysis and planning every minute (15 minutes and an hour otherwise).
 for xmlid in ("mro_predictive.ir_cron_analyze_health", "mro_jit_procurement.ir_cron_mro_jit_plan"):
     env.ref(xmlid).write({"interval_number": 1, "interval_type": "minutes"})

@@ -123,6 +123,13 @@ def run_the_loop(odoo, tmp_path: Path, mqtt_port: int, mqtt_passwords: dict[str,
         )
     )
     assert 0 < days < 5, days
+    # A few months of timed work: the wrench-time KPI shows the trend (less waiting for parts).
+    wrench = odoo_server.psql(
+        "SELECT string_agg(round(wrench_time)::text, ',' ORDER BY month) FROM mro_jit_kpi WHERE wrench_time > 0",
+        db=odoo.db,
+    ).split(",")
+    assert len(wrench) >= 4, wrench
+    assert float(wrench[-1]) > float(wrench[0]), wrench
     # Secrets are the user's only; the MQTT password is not in the bridge's file, only the variable's name.
     for secret in (out / "credentials.json", out / "bridge.toml", admin_password_file):
         assert mode(secret) == 0o600, secret

@@ -19,15 +19,22 @@
         "views/purchase_order_views.xml",
         "views/maintenance_request_views.xml",
         "views/mro_jit_kpi_views.xml",
+        "views/mro_wrench_time_report_views.xml",
         "views/mro_part_obsolete_report_views.xml",
         "views/mro_policy_change_views.xml",
         "views/res_config_settings_views.xml",
         "wizard/mro_risk_mode_wizard_views.xml",
         "wizard/mro_kit_return_wizard_views.xml",
+        "wizard/mro_timer_pause_wizard_views.xml",
+        "views/mro_phone_views.xml",
+        "views/mro_take_parts_views.xml",
         "report/mro_qr_label_report.xml",
         "views/mro_jit_procurement_menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "mro_jit_procurement/static/src/**/*",
+        ],
         "web.assets_tests": [
             "mro_jit_procurement/static/tests/tours/**/*",
         ],

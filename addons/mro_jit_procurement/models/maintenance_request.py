@@ -51,6 +51,7 @@ class MaintenanceRequest(models.Model):
         needs = request.env["mro.part.need"].search(
             [("equipment_id", "=", request.equipment_id.id), ("state", "=", "ordered")]
         )
+        taken = request._mro_consumed_quantities()
         lines = []
         for part in parts:
             product = part.product_id
@@ -59,6 +60,8 @@ class MaintenanceRequest(models.Model):
             line = {"product": product, "quantity": part.quantity, "in_kit": in_kit, "critical": part.critical}
             if request.mro_consumption_picking_id or in_kit >= part.quantity - 1e-9:
                 line.update(state="kit", arrival=False, order=False)
+            elif in_kit + taken.get(product, 0.0) >= part.quantity - 1e-9:
+                line.update(state="taken", arrival=False, order=False)
             else:
                 purchase = needs.filtered(lambda n, p=product: n.product_id == p).purchase_line_id[:1]
                 if purchase and purchase.order_id.state in ("purchase", "done", "draft", "sent", "to approve"):
@@ -70,7 +73,7 @@ class MaintenanceRequest(models.Model):
 
     @api.depends("mro_picking_id.move_ids.quantity", "mro_picking_id.state", "equipment_id")
     def _compute_mro_parts(self):
-        labels = {"kit": _("in kit"), "ordered": _("on order"), "missing": _("missing")}
+        labels = {"kit": _("in kit"), "taken": _("taken"), "ordered": _("on order"), "missing": _("missing")}
         for request in self:
             lines = request._mro_part_lines() if request.equipment_id else []
             if not lines:
@@ -82,7 +85,7 @@ class MaintenanceRequest(models.Model):
             request.mro_parts_state = (
                 "missing" if "missing" in states else "on_order" if "ordered" in states else "ready"
             )
-            counts = {s: sum(1 for ln in lines if ln["state"] == s) for s in ("kit", "ordered", "missing")}
+            counts = {s: sum(1 for ln in lines if ln["state"] == s) for s in labels}
             arrivals = [ln["arrival"] for ln in lines if ln["arrival"]]
             summary = ", ".join(f"{n} {labels[s]}" for s, n in counts.items() if n)
             if arrivals:
@@ -100,8 +103,8 @@ class MaintenanceRequest(models.Model):
                     badge = "text-bg-danger" if late else "text-bg-info"
                     if late:
                         detail += " " + _("(after the scheduled date)")
-                elif line["state"] == "kit":
-                    detail, badge = _("in kit"), "text-bg-success"
+                elif line["state"] in ("kit", "taken"):
+                    detail, badge = labels[line["state"]], "text-bg-success"
                 else:
                     detail, badge = _("missing: not in stock, not ordered"), "text-bg-danger"
                 rows.append(
@@ -178,7 +181,7 @@ class MaintenanceRequest(models.Model):
             picking.action_confirm()
             picking.action_assign()
             request.write({"mro_picking_id": picking.id})
-            short = request._mro_short_critical_parts()
+            short = request._mro_short_parts(critical_only=True)
             body = _("Parts kit %s reserved.", picking.name)
             if short:
                 body = _(
@@ -216,12 +219,16 @@ class MaintenanceRequest(models.Model):
             ],
         }
 
-    def _mro_short_critical_parts(self):
-        """The critical parts of the equipment that are not (fully) in this request's kit."""
+    def _mro_short_parts(self, critical_only=False):
+        """The equipment's parts (its critical ones only, with ``critical_only``) that are not (fully) in this
+        request's kit, critical ones first."""
         self.ensure_one()
         kits = self.mro_picking_id | self.mro_picking_id.backorder_ids
         short = self.env["product.product"]
-        for part in self.equipment_id.mro_part_ids.filtered(lambda p: p.critical and p.product_id.is_storable):
+        parts = self.equipment_id.mro_part_ids.filtered(
+            lambda p: p.product_id.is_storable and (p.critical or not critical_only)
+        )
+        for part in parts.sorted(lambda p: not p.critical):
             moves = kits.move_ids.filtered(lambda m, p=part.product_id: m.product_id == p and m.state != "cancel")
             if sum(moves.mapped("quantity")) < part.quantity - 1e-9:
                 short |= part.product_id
@@ -262,7 +269,7 @@ class MaintenanceRequest(models.Model):
             if request.archive:
                 continue
             done = request.stage_id.done
-            short = request._mro_short_critical_parts() if not done else self.env["product.product"]
+            short = request._mro_short_parts(critical_only=True) if not done else self.env["product.product"]
             if request.mro_parts_wait_end:
                 continue  # one wait per request, already recorded
             if request.mro_parts_wait_start:
@@ -385,6 +392,7 @@ class MaintenanceRequest(models.Model):
                             "location_id": source.id,
                             "location_dest_id": consumption.id,
                             "company_id": company.id,
+                            "mro_request_id": self.id,
                         }
                     )
                     for product, qty in quantities.items()
@@ -405,14 +413,13 @@ class MaintenanceRequest(models.Model):
         )
 
     def _mro_consumed_quantities(self):
-        """{product: quantity consumed by this job, net of what was returned}."""
+        """{product: quantity used by this job (its kit consumed, parts scanned out for it), net of what was
+        returned}."""
         self.ensure_one()
-        request = self.sudo()
         quantities = {}
-        for move in request.mro_consumption_picking_id.move_ids.filtered(lambda m: m.state == "done"):
-            quantities[move.product_id] = quantities.get(move.product_id, 0.0) + move.quantity
-        for move in request.mro_return_picking_ids.move_ids.filtered(lambda m: m.state == "done"):
-            quantities[move.product_id] = quantities.get(move.product_id, 0.0) - move.quantity
+        for move in self.sudo().mro_taken_move_ids.filtered(lambda m: m.state == "done"):
+            sign = 1.0 if move.location_dest_id.usage != "internal" else -1.0
+            quantities[move.product_id] = quantities.get(move.product_id, 0.0) + sign * move.product_qty
         return {product: qty for product, qty in quantities.items() if qty > 1e-9}
 
     def action_mro_return_parts(self):

@@ -5,6 +5,8 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..planning.wrench import wrench_pct
+
 
 class MroJitKpi(models.Model):
     """Spare-parts KPIs per company and month, refreshed by a cron (and a button) for the last 12 months.
@@ -37,6 +39,18 @@ class MroJitKpi(models.Model):
     predictions_scored = fields.Integer(aggregator="sum")
     predictions_hit = fields.Integer(aggregator="sum")
     hit_rate = fields.Float("Prediction hit rate (%)", aggregator="avg", digits=(16, 1))
+    work_hours = fields.Float("Hours working (timed)", aggregator="sum", digits=(16, 1))
+    wait_hours = fields.Float("Hours waiting (timed)", aggregator="sum", digits=(16, 1))
+    parts_wait_hours = fields.Float("Hours waiting for parts (timed)", aggregator="sum", digits=(16, 1))
+    wrench_time = fields.Float(
+        "Wrench time (%)", aggregator="avg", digits=(16, 1), help="Hours working / (hours working + waiting)."
+    )
+    wrench_time_change = fields.Float(
+        "Wrench time change (points)",
+        aggregator="avg",
+        digits=(16, 1),
+        help="Wrench time of the month minus that of the first month measured.",
+    )
 
     @api.model
     def _refresh(self, companies=None, months=12):
@@ -46,6 +60,8 @@ class MroJitKpi(models.Model):
         for company in companies or self.env["res.company"].search([]):
             self.search([("company_id", "=", company.id), ("month", ">=", first)]).unlink()
             parts = self.env["mro.equipment.part"].search([("company_id", "in", (company.id, False))]).product_id
+            timed = self._timed_hours(company)
+            baseline = wrench_pct(*timed[min(timed)][:2]) if timed else 0.0
             stock_value = sum(p.with_company(company).qty_available * p.standard_price for p in parts)
             rows = []
             for k in range(months):
@@ -90,10 +106,46 @@ class MroJitKpi(models.Model):
                         "predictions_scored": len(scored),
                         "predictions_hit": hits,
                         "hit_rate": 100.0 * hits / len(scored) if scored else 0.0,
+                        **self._wrench_values(timed.get(start), baseline),
                     }
                 )
             self.create(rows)
         return True
+
+    @api.model
+    def _timed_hours(self, company):
+        """{first day of month: (hours working, hours waiting, hours waiting for parts)} of the company's timed
+        work, every month measured (the first one is the wrench-time baseline)."""
+        groups = self.env["mro.work.interval"]._read_group(
+            [("company_id", "=", company.id), ("stop", "!=", False)],
+            ["start:month", "kind", "pause_reason"],
+            ["hours:sum"],
+        )
+        months = {}
+        for month, kind, reason, hours in groups:
+            key = month.date() if hasattr(month, "date") else month
+            work, wait, parts = months.get(key, (0.0, 0.0, 0.0))
+            if kind == "work":
+                work += hours
+            else:
+                wait += hours
+                parts += hours if reason == "parts" else 0.0
+            months[key] = (work, wait, parts)
+        return months
+
+    @api.model
+    def _wrench_values(self, hours, baseline):
+        if not hours:
+            return {}
+        work, wait, parts = hours
+        pct = wrench_pct(work, wait)
+        return {
+            "work_hours": work,
+            "wait_hours": wait,
+            "parts_wait_hours": parts,
+            "wrench_time": pct,
+            "wrench_time_change": pct - baseline,
+        }
 
     @api.model
     def _consumed_value(self, company, parts, start, end):

@@ -5,15 +5,19 @@ from odoo import api, models
 
 
 class MroQrLabel(models.AbstractModel):
-    """QR codes for printable labels: each opens the record in Odoo's web client (on a phone too)."""
+    """QR codes for printable labels: a part's opens "Take parts" for it, an equipment's opens its form, in
+    Odoo's web client (on a phone too)."""
 
     _name = "mro.qr.label"
     _description = "QR labels for equipment and spare parts"
 
     @api.model
     def _url(self, record):
-        """The URL a label's QR code holds: the record's form in the web client."""
+        """The URL a label's QR code holds: for a spare part, the "Take parts" screen for it (scanned with any
+        phone's camera, it opens there after login); for anything else, the record's form in the web client."""
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
+        if record._name == "product.product":
+            return f"{base}/odoo/mro-take-parts?product_id={record.id}"
         return f"{base}/odoo/{record._name}/{record.id}"
 
     @api.model

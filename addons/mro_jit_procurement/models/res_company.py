@@ -47,6 +47,12 @@ class ResCompany(models.Model):
     mro_maintenance_location_id = fields.Many2one(
         "stock.location", "Maintenance kits location", help="Where parts reserved for a maintenance request go."
     )
+    mro_allow_negative_stock = fields.Boolean(
+        "Record parts taken beyond stock",
+        help="A part scanned out when the system shows none is still recorded (stock goes negative until the "
+        "count is corrected); otherwise the technician is told to call the storeroom.",
+    )
+    mro_storekeeper_id = fields.Many2one("res.users", "Storeroom contact", help="Whom technicians call.")
     mro_consumption_location_id = fields.Many2one(
         "stock.location", "Maintenance consumption location", help="Where parts used by maintenance jobs go."
     )

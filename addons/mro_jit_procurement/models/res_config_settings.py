@@ -25,6 +25,8 @@ class ResConfigSettings(models.TransientModel):
     mro_risk_mode = fields.Boolean(related="company_id.mro_risk_mode")
     mro_risk_factor = fields.Float(related="company_id.mro_risk_factor", readonly=False)
     mro_ghost_days = fields.Integer(related="company_id.mro_ghost_days", readonly=False)
+    mro_allow_negative_stock = fields.Boolean(related="company_id.mro_allow_negative_stock", readonly=False)
+    mro_storekeeper_id = fields.Many2one(related="company_id.mro_storekeeper_id", readonly=False)
 
     def action_mro_risk_mode(self):
         return self.env["mro.risk.mode.wizard"]._open(self.company_id)

@@ -8,3 +8,6 @@ from . import test_loop
 from . import test_tour
 from . import test_plant_year
 from . import test_roles
+from . import test_take_parts
+from . import test_timer
+from . import test_phone_tour

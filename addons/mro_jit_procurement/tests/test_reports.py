@@ -32,7 +32,10 @@ class TestReports(JitCase):
         self.env["ir.config_parameter"].sudo().set_param("web.base.url", "https://erp.example.com")
         Qr = self.env["mro.qr.label"]
         self.assertEqual(Qr._url(self.pump), f"https://erp.example.com/odoo/maintenance.equipment/{self.pump.id}")
-        self.assertEqual(Qr._url(self.bearing), f"https://erp.example.com/odoo/product.product/{self.bearing.id}")
+        # A part's label opens "Take parts" for it.
+        self.assertEqual(
+            Qr._url(self.bearing), f"https://erp.example.com/odoo/mro-take-parts?product_id={self.bearing.id}"
+        )
         png = Qr._png(Qr._url(self.pump))
         self.assertTrue(png.startswith(b"\x89PNG"))
         html = (

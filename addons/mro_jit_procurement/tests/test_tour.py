@@ -1,14 +1,9 @@
-import base64
-import os
 import time
-from pathlib import Path
-from unittest.mock import patch
 
 from odoo.addons.mro_predictive.tests.common import PredictiveCase
 from odoo.tests import HttpCase, tagged
-from odoo.tests.common import ChromeBrowser
 
-ROOT = Path(__file__).resolve().parents[3]
+from .screens import screenshots
 
 
 @tagged("post_install", "-at_install")
@@ -59,25 +54,7 @@ class TestHealthToPurchaseTour(HttpCase):
         self.assertEqual(need.purchase_id.state, "purchase")
 
     def test_tour(self):
-        target = ROOT / ("docs" if os.environ.get("MRO_UPDATE_DOCS") else "var/screenshots")
-        target.mkdir(parents=True, exist_ok=True)
-        taken = []
-        original = ChromeBrowser._handle_console
-
-        def handle_console(browser, type, args=None, stackTrace=None, **kw):
-            if args and str(browser._from_remoteobject(args[0])).startswith("mro-screenshot "):
-                name = str(browser._from_remoteobject(args[0])).split(" ", 1)[1]
-
-                def save(future, name=name):
-                    data = future.result(timeout=0)["data"]
-                    (target / f"{name}.png").write_bytes(base64.b64decode(data))
-                    taken.append(name)
-
-                browser._websocket_send("Page.captureScreenshot", with_future=True).add_done_callback(save)
-                return None
-            return original(browser, type, args=args, stackTrace=stackTrace, **kw)
-
-        with patch.object(ChromeBrowser, "_handle_console", handle_console):
+        with screenshots() as (target, taken):
             self.start_tour("/odoo/action-maintenance.hr_equipment_action", "mro_health_to_purchase", login="admin")
         self.assertEqual(
             sorted(taken),

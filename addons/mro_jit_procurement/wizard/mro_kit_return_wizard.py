@@ -39,10 +39,9 @@ class MroKitReturnWizard(models.TransientModel):
                         used=line.consumed_qty,
                     )
                 )
-        consumed = request.sudo().mro_consumption_picking_id
-        company = consumed.company_id
-        warehouse = consumed.picking_type_id.warehouse_id
-        source = consumed.location_dest_id
+        company = request.company_id or request.equipment_id.company_id or self.env.company
+        warehouse = self.env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
+        source = company._mro_consumption_location()
         destination = warehouse.lot_stock_id
         picking = self.env["stock.picking"].create(
             {
@@ -61,6 +60,7 @@ class MroKitReturnWizard(models.TransientModel):
                             "location_id": source.id,
                             "location_dest_id": destination.id,
                             "company_id": company.id,
+                            "mro_request_id": request.id,
                         }
                     )
                     for line in lines

@@ -37,6 +37,7 @@ class MaintenanceRequest(models.Model):
 
     mro_rule_id = fields.Many2one("mro.prescriptive.rule", string="Opened by rule", readonly=True, index=True)
     mro_prediction_id = fields.Many2one("mro.prediction", string="Prediction", readonly=True)
+    mro_health_state = fields.Selection(related="equipment_id.health_state", string="Equipment health")
     mro_condition_found = fields.Selection(
         CONDITIONS,
         "Condition found",

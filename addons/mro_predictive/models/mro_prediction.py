@@ -79,7 +79,8 @@ class MroPrediction(models.Model):
         failure), a prediction is a hit when its error is within max(2 days, 25% of the RUL it announced),
         else a wrong date. Its interval held when the date fell between its lower and upper dates."""
         for prediction in self:
-            error = (prediction.predicted_failure_date - failure_date).total_seconds() / 86400.0
+            predicted = prediction.predicted_failure_date or failure_date  # a row without a date has no error
+            error = (predicted - failure_date).total_seconds() / 86400.0
             held = bool(prediction.lower_date and prediction.lower_date <= failure_date <= prediction.upper_date)
             found = outcome or ("hit" if abs(error) <= max(2.0, 0.25 * prediction.rul_days) else "wrong_date")
             hit = found == "hit"
