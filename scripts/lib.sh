@@ -11,13 +11,40 @@ MOSQUITTO_PORT="${MOSQUITTO_PORT:-1883}"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-# One clear line, then stop, when there is no Odoo 18 source tree.
+SETUP_LOG="${SETUP_LOG:-$ROOT/var/setup.log}"
+
+_odoo_present() {
+    [ -f "$ODOO_SRC/odoo/release.py" ] && [ -f "$ODOO_SRC/odoo-bin" ] \
+        && grep -q "^version_info = (18, 0" "$ODOO_SRC/odoo/release.py"
+}
+
+# An Odoo 18 source tree at ODOO_SRC: the one there, else a shallow clone of the 18.0 branch (with git's
+# progress); when that cannot be had, one clear line saying how to provide it, and stop.
 ensure_odoo() {
-    if [ ! -f "$ODOO_SRC/odoo/release.py" ] || [ ! -f "$ODOO_SRC/odoo-bin" ] \
-        || ! grep -q "^version_info = (18, 0" "$ODOO_SRC/odoo/release.py"; then
-        echo "error: no Odoo 18.0 source at ODOO_SRC=$ODOO_SRC; provide one (git clone --depth 1 --branch 18.0 https://github.com/odoo/odoo $ODOO_SRC) or set ODOO_SRC=/path/to/odoo-18.0" >&2
+    _odoo_present && return 0
+    local how="provide one (git clone --depth 1 --branch 18.0 https://github.com/odoo/odoo $ODOO_SRC) or set ODOO_SRC=/path/to/odoo-18.0"
+    if [ -e "$ODOO_SRC" ] && [ -n "$(ls -A "$ODOO_SRC" 2>/dev/null)" ]; then
+        echo "error: ODOO_SRC=$ODOO_SRC holds no Odoo 18.0 source; $how" >&2
         exit 2
     fi
+    command -v git >/dev/null || _apt_install git >/dev/null 2>&1 || true
+    log "fetching Odoo 18.0 into $ODOO_SRC (a shallow clone of the 18.0 branch, about 400 MB)"
+    mkdir -p "$(dirname "$SETUP_LOG")"
+    local partial="$ODOO_SRC.partial"
+    rm -rf "$partial"
+    mkdir -p "$(dirname "$ODOO_SRC")" 2>/dev/null || true
+    # git's progress on a terminal; in the setup log either way.
+    local progress="$SETUP_LOG"
+    [ -t 2 ] && progress=/dev/stderr
+    if timeout "${MRO_FETCH_TIMEOUT:-1800}" git clone --depth 1 --branch 18.0 --single-branch --progress \
+        "${ODOO_REPO:-https://github.com/odoo/odoo}" "$partial" 2> >(tee -a "$SETUP_LOG" >"$progress") >>"$SETUP_LOG" \
+        && mv -T "$partial" "$ODOO_SRC" 2>/dev/null && _odoo_present; then
+        log "Odoo 18.0 is in $ODOO_SRC"
+        return 0
+    fi
+    rm -rf "$partial"
+    echo "error: no Odoo 18.0 source at ODOO_SRC=$ODOO_SRC and fetching it failed (network closed?); $how" >&2
+    exit 2
 }
 
 addons_path() {
@@ -45,6 +72,19 @@ _apt_install() {
     log "installing $* with apt"
     _as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     _as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# Run a setup step with its output in the setup log: one line here, the last lines of the log if it fails.
+_quiet() {
+    local what="$1"
+    shift
+    mkdir -p "$(dirname "$SETUP_LOG")"
+    log "  $what"
+    if ! "$@" >>"$SETUP_LOG" 2>&1; then
+        echo "error: installing $what failed; the end of $SETUP_LOG:" >&2
+        tail -n 30 "$SETUP_LOG" >&2
+        return 1
+    fi
 }
 
 _port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -125,7 +165,7 @@ ensure_venv() {
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return 0
     fi
-    log "installing Python requirements into $VENV (about a minute)"
+    log "installing Python requirements into $VENV (about a minute; details in $SETUP_LOG)"
     if ! command -v pg_config >/dev/null || [ ! -f /usr/include/libxml2/libxml/parser.h ]; then
         _apt_install libpq-dev libxml2-dev libxslt1-dev libjpeg-dev zlib1g-dev python3-dev gcc || true
     fi
@@ -134,12 +174,12 @@ ensure_venv() {
     # python-ldap is only for auth_ldap and needs OpenLDAP headers: left out.
     grep -v -E '^(cbor2|python-ldap)[ =]' "$ODOO_SRC/requirements.txt" > "$req"
     echo "cbor2==5.6.2" >> "$req"
-    "$PY" -m pip install -q --disable-pip-version-check --upgrade pip "setuptools<81" wheel
+    _quiet "pip, setuptools and wheel" "$PY" -m pip install --disable-pip-version-check --upgrade pip "setuptools<81" wheel
     # Older sdists import pkg_resources: build them with the setuptools above.
-    "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation -r "$req"
-    "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt"
+    _quiet "Odoo's requirements" "$PY" -m pip install --disable-pip-version-check --no-build-isolation -r "$req"
+    _quiet "the project's requirements" "$PY" -m pip install --disable-pip-version-check -r "$ROOT/requirements.txt"
     if [ -f "$ROOT/bridge/pyproject.toml" ]; then
-        "$PY" -m pip install -q --disable-pip-version-check -e "$ROOT/bridge"
+        _quiet "the bridge (mro-bridge)" "$PY" -m pip install --disable-pip-version-check -e "$ROOT/bridge"
     fi
     echo "$want" > "$stamp"
 }

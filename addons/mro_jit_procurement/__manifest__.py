@@ -6,7 +6,7 @@
     "author": "MRO Predictive Suite contributors",
     "license": "LGPL-3",
     "development_status": "Alpha",
-    "depends": ["mro_predictive", "purchase_stock"],
+    "depends": ["mro_predictive", "purchase_stock", "base_import"],
     "external_dependencies": {"python": ["numpy", "scipy", "xlsxwriter", "qrcode"]},
     "data": [
         "security/ir.model.access.csv",
@@ -28,6 +28,7 @@
         "wizard/mro_timer_pause_wizard_views.xml",
         "views/mro_phone_views.xml",
         "views/mro_take_parts_views.xml",
+        "views/mro_setup_views.xml",
         "report/mro_qr_label_report.xml",
         "views/mro_jit_procurement_menus.xml",
     ],

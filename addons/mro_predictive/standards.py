@@ -35,3 +35,28 @@ def vibration_zones(group: str, foundation: str) -> VibrationZones:
         return ISO_10816_3[(group, foundation)]
     except KeyError:
         raise ValueError(f"no ISO 10816-3 zones for machine group {group!r} on a {foundation!r} foundation") from None
+
+
+#: Words in an equipment's name or category that say which kind of machine it is (asset model suggestion).
+MACHINE_WORDS = {
+    "pump": ("pump", "pompe", "bomba", "pumpe"),
+    "motor": ("motor", "moteur", "drive", "mixer", "agitator", "extruder", "crusher"),
+    "fan": ("fan", "blower", "ventilator", "ventilateur", "exhaust", "extraction"),
+    "compressor": ("compressor", "compresseur", "kompressor"),
+    "conveyor": ("conveyor", "convoyeur", "belt line", "transporter"),
+    "gearbox": ("gearbox", "gear box", "reducer", "reductor", "getriebe"),
+}
+
+
+def suggest_machine_kind(*texts: str | None) -> str | None:
+    """The machine kind (pump, motor, fan, compressor, conveyor, gearbox) that the first of ``texts`` naming
+    one suggests (an equipment's name, then its category's), or None. The last word that names a kind wins,
+    as the head of an English compound does: a "pump motor" is a motor, a "motor pump" a pump."""
+    for text in texts:
+        lowered = (text or "").lower()
+        found = [
+            (lowered.rfind(word), kind) for kind, words in MACHINE_WORDS.items() for word in words if word in lowered
+        ]
+        if found:
+            return max(found)[1]
+    return None

@@ -20,3 +20,5 @@ from . import mro_work_interval
 from . import maintenance_request_timer
 from . import mro_part_take
 from . import mro_wrench_time_report
+from . import mro_part_suggestion
+from . import mro_setup

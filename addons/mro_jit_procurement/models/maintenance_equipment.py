@@ -5,8 +5,45 @@ class MaintenanceEquipment(models.Model):
     _inherit = "maintenance.equipment"
 
     mro_part_ids = fields.One2many("mro.equipment.part", "equipment_id", "Spare parts")
+    mro_production_impact = fields.Selection(
+        [("high", "High: stops a line"), ("medium", "Medium: slows production"), ("low", "Low"), ("none", "None")],
+        "Production impact",
+        help="What a failure does to production (the criticality audit suggests A/B/C from it and the history).",
+    )
+    mro_criticality_reviewed = fields.Boolean(
+        "Criticality reviewed", help="Someone ranked this equipment (the criticality audit counts them)."
+    )
+    mro_criticality_suggested = fields.Selection(
+        [("A", "A"), ("B", "B"), ("C", "C")], "Suggested criticality", compute="_compute_mro_criticality_suggested"
+    )
+    mro_criticality_basis = fields.Char("Why", compute="_compute_mro_criticality_suggested")
     mro_need_ids = fields.One2many("mro.part.need", "equipment_id", "Part needs")
     mro_need_count = fields.Integer(compute="_compute_mro_need_count")
+
+    def _compute_mro_criticality_suggested(self):
+        suggestions = self.env["mro.setup"]._criticality_suggestions(self)
+        for equipment in self:
+            suggestion = suggestions[equipment.id]
+            equipment.mro_criticality_suggested = suggestion.letter
+            equipment.mro_criticality_basis = "; ".join(suggestion.reasons)
+
+    def write(self, vals):
+        if "criticality" in vals and "mro_criticality_reviewed" not in vals:
+            vals = {**vals, "mro_criticality_reviewed": True}
+        return super().write(vals)
+
+    def action_mro_apply_criticality_suggestion(self):
+        """Take the suggested criticality (the audit's bulk action)."""
+        for letter in ("A", "B", "C"):
+            self.filtered(lambda e, c=letter: e.mro_criticality_suggested == c).write({"criticality": letter})
+        return True
+
+    def action_mro_apply_suggested_asset_model(self):
+        """Set the suggested asset model where there is none, and apply it (sensors and limits)."""
+        for equipment in self.filtered(lambda e: not e.mro_asset_model_id and e.mro_asset_model_suggested_id):
+            equipment.mro_asset_model_id = equipment.mro_asset_model_suggested_id
+            equipment.mro_asset_model_id._apply_to(equipment)
+        return True
 
     def _compute_mro_need_count(self):
         counts = dict(

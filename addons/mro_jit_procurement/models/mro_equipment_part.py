@@ -32,3 +32,13 @@ class MroEquipmentPart(models.Model):
     def _compute_equipment_active(self):
         for line in self:
             line.equipment_active = bool(line.equipment_id.active and not line.equipment_id.scrap_date)
+
+    @api.model
+    def get_import_templates(self):
+        """The template of Odoo's standard import: equipment, part (internal reference), quantity, critical."""
+        return [
+            {
+                "label": self.env._("Import template for spare-parts lists"),
+                "template": "/mro_jit_procurement/static/templates/spare_parts_lists.csv",
+            }
+        ]

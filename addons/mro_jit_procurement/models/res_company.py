@@ -59,6 +59,7 @@ class ResCompany(models.Model):
     mro_risk_mode = fields.Boolean("Supply-chain risk mode", readonly=True)
     mro_risk_factor = fields.Float("Risk mode factor", default=1.5)
     mro_ghost_days = fields.Integer("Ghost part after (days without movement)", default=365)
+    mro_setup_skipped = fields.Char("Predictive Setup: skipped steps", help="Comma-separated step keys.")
 
     def _mro_allowed_risk(self, criticality):
         """Allowed probability that the part arrives after the failure; None = run to failure."""

@@ -11,3 +11,5 @@ from . import test_roles
 from . import test_take_parts
 from . import test_timer
 from . import test_phone_tour
+from . import test_setup
+from . import test_setup_tour

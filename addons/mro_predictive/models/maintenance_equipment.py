@@ -5,6 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
 from ..analytics.series import daily_before_recent
+from ..standards import suggest_machine_kind
 
 _logger = logging.getLogger(__name__)
 
@@ -59,6 +60,12 @@ class MaintenanceEquipment(models.Model):
         help="A: a failure stops production or is unsafe; B: costly; C: may run to failure.",
     )
     mro_asset_model_id = fields.Many2one("mro.asset.model", string="Asset model", index=True, tracking=True)
+    mro_asset_model_suggested_id = fields.Many2one(
+        "mro.asset.model",
+        string="Suggested asset model",
+        compute="_compute_mro_asset_model_suggested_id",
+        help="From the equipment's name and category: pump, motor, fan, compressor, conveyor, gearbox.",
+    )
     health_score = fields.Float(readonly=True, digits=(16, 0), aggregator="avg")
     health_state = fields.Selection(HEALTH_STATES, readonly=True, index=True)
     health_reasons = fields.Text(readonly=True)
@@ -92,6 +99,15 @@ class MaintenanceEquipment(models.Model):
     open_alert_count = fields.Integer(compute="_compute_open_alert_count")
     prediction_ids = fields.One2many("mro.prediction", "equipment_id")
     health_color = fields.Integer(compute="_compute_health_color")
+
+    @api.depends("name", "category_id.name", "mro_asset_model_id")
+    def _compute_mro_asset_model_suggested_id(self):
+        models_by_kind = {}
+        for model in self.env["mro.asset.model"].search([], order="id"):
+            models_by_kind.setdefault(model.machine_kind, model)
+        for equipment in self:
+            kind = suggest_machine_kind(equipment.name, equipment.category_id.name)
+            equipment.mro_asset_model_suggested_id = models_by_kind.get(kind, False) if kind else False
 
     @api.depends("health_state")
     def _compute_health_color(self):

@@ -317,3 +317,13 @@ class MroSensor(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id("mro_sensor_bridge.mro_sensor_reading_action")
         action["domain"] = [("sensor_id", "=", self.id)]
         return action
+
+    @api.model
+    def get_import_templates(self):
+        """The template of Odoo's standard import for sensors with their sources (the bridge's addresses)."""
+        return [
+            {
+                "label": self.env._("Import template for sensors"),
+                "template": "/mro_sensor_bridge/static/templates/sensors.csv",
+            }
+        ]

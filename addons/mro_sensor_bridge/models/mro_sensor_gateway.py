@@ -10,6 +10,7 @@ class MroSensorGateway(models.Model):
     _inherit = ["mail.thread"]
     _order = "code"
     _check_company_auto = True
+    _rec_names_search = ["code", "name"]
 
     code = fields.Char(required=True, tracking=True, help="Short identifier, e.g. the site or line.")
     name = fields.Char(required=True, tracking=True)
