@@ -3,7 +3,7 @@
 ODOO_SRC ?= /opt/odoo18
 export ODOO_SRC
 
-.PHONY: demo test lint venv services format
+.PHONY: demo test lint venv services format readme
 
 demo:
 	@scripts/demo.sh
@@ -12,7 +12,7 @@ test:
 	@scripts/test.sh
 
 lint: venv
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/python scripts/gen_readme.py --check
 
 format: venv
 	@.venv/bin/ruff check --fix . && .venv/bin/ruff format .
@@ -22,3 +22,6 @@ venv:
 
 services:
 	@scripts/lib.sh ensure_services
+
+readme: venv
+	@.venv/bin/python scripts/gen_readme.py

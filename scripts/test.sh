@@ -17,7 +17,8 @@ export MRO_TEMPLATE_DB="$DB"
 lint_failed=0
 
 log "ruff (lint and format)"
-if ! (cd "$ROOT" && "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check .); then
+if ! (cd "$ROOT" && "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . \
+        && "$PY" scripts/gen_readme.py --check); then
     lint_failed=1
 fi
 

@@ -4,6 +4,7 @@
     "version": "18.0.1.0.0",
     "category": "Manufacturing/Maintenance",
     "author": "MRO Predictive Suite contributors",
+    "website": "https://github.com/mro-predictive/mro-predictive-suite",
     "license": "LGPL-3",
     "development_status": "Beta",
     "depends": ["mro_sensor_bridge", "resource"],
