@@ -288,7 +288,7 @@ def _with_history(
     cdf, survival, longer = history
     told = (
         f"{longer} of {prior.durations.size} past failures came more than {elapsed:.1f} days after the onset of "
-        f"wear, {np.min(prior.durations):.1f}-{np.max(prior.durations):.1f} days after it"
+        f"wear, {np.min(prior.durations):.2g}-{np.max(prior.durations):.2g} days after it"
     )
     if isinstance(worn, str):
         reason = f"failure history: wear began {elapsed:.1f} days ago; {told}; no trend toward the limit ({worn})"
