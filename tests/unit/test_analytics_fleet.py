@@ -118,3 +118,72 @@ def test_a_fleet_model_stored_before_the_kernel_still_predicts():
     result = FleetModel.from_dict(stored).predict(np.column_stack([np.arange(30.0), np.ones(30), np.ones(30)]))
     assert result.ok and result.rul == pytest.approx(50.0, abs=1.0)
     assert result.lower < 50 < result.upper
+
+
+def close_regimes(seed: int, units: int):
+    """Run-to-failure histories in six operating conditions (three setting columns, as in C-MAPSS FD002), two
+    of which drive the measures almost alike (35 and 42 kft at the same Mach number); a last measure barely
+    moves. Columns: t, three settings, four measures."""
+    rng = np.random.default_rng(seed)
+    settings = np.array(
+        [[0, 0, 100], [10, 0.25, 100], [20, 0.7, 100], [25, 0.62, 60], [35, 0.84, 100], [42, 0.84, 100]]
+    )
+    offsets = rng.normal(0, 20, (6, 4))
+    offsets[5] = offsets[4] + rng.normal(0, 1.0, 4)
+    out = []
+    for _ in range(units):
+        life = int(rng.integers(150, 300))
+        t = np.arange(life, dtype=float)
+        regime = rng.integers(0, 6, life)
+        damage = np.exp(4 * (t / life - 1))
+        measures = 100 + offsets[regime] + damage[:, None] * [3.0, -2.0, 4.0, 0.0] + rng.normal(0, 0.5, (life, 4))
+        out.append(np.column_stack([t, settings[regime] + rng.normal(0, 0.002, (life, 3)), measures]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def six_conditions():
+    train = close_regimes(3, 30)
+    return train, FleetModel().fit(train)
+
+
+def test_six_operating_conditions_are_found_even_when_two_drive_the_measures_alike(six_conditions):
+    """The settings take six discrete levels: six regimes, each standardised on its own (the variance alone
+    merged the two close conditions into five)."""
+    _train, model = six_conditions
+    assert model.regimes is not None and len(model.regimes) == 6
+
+
+def test_a_healthy_looking_unit_is_not_forecast_later_than_the_regression_says(six_conditions):
+    """Early in life every unit looks healthy and the regression says "the cap"; the interval's median there
+    is pulled up by the training lives far past the cap, and a forecast on it would come late."""
+    train, model = six_conditions
+    for history in train[:10]:
+        young = model.predict(history[:40])
+        assert young.ok and young.rul <= model.cap + 1e-9, (young.rul, model.cap)
+        assert young.lower <= young.rul <= young.upper
+    near = model.predict(train[1][: len(train[1]) - 10])
+    assert near.rul < 0.6 * model.cap
+
+
+def test_a_fleet_model_stored_with_random_features_still_predicts():
+    """Asset models fitted before the Nystroem map and the units' own starting level keep forecasting."""
+    n_features = 2 * 3 + 1  # two measures: smoothed, slope, square; the age
+    stored = {
+        "keep": [0, 1],
+        "use": [0, 1],
+        "regimes": None,
+        "mu": [[0.0, 0.0]],
+        "sd": [[1.0, 1.0]],
+        "cap": 100.0,
+        "life": 150.0,
+        "gamma": 0.5,
+        "coef": [0.0] * (600 + n_features) + [60.0],
+        "feat_mu": [0.0] * n_features,
+        "feat_sd": [1.0] * n_features,
+        "edges": [50.0],
+        "range_quantiles": [list(np.linspace(-20, 20, 99))] * 2,
+    }
+    result = FleetModel.from_dict(stored).predict(np.column_stack([np.arange(30.0), np.ones(30), np.ones(30)]))
+    assert result.ok and result.lower < result.rul < result.upper
+    assert result.rul == pytest.approx(60.0, abs=1.0)  # the interval's median, as then

@@ -4,6 +4,7 @@ remaining useful life with an interval, equipment health, and Weibull failure-hi
 from .assess import EquipmentAssessment, SensorAssessment, SensorInput, assess_equipment, assess_sensor
 from .baseline import Baseline, learn_baseline
 from .fleet import FleetModel
+from .onset import OnsetPrior, learn_onset_prior, onset_to_failure
 from .quality import Quality, check_quality
 from .series import daily_before_recent
 from .rul import PROBS, RulResult, estimate_rul, no_prediction
@@ -14,6 +15,7 @@ __all__ = [
     "Baseline",
     "EquipmentAssessment",
     "FleetModel",
+    "OnsetPrior",
     "Quality",
     "RulResult",
     "SensorAssessment",
@@ -26,7 +28,9 @@ __all__ = [
     "estimate_rul",
     "fit_weibull",
     "learn_baseline",
+    "learn_onset_prior",
     "no_prediction",
+    "onset_to_failure",
     "weibull_p_fail_within",
     "weibull_rul",
 ]

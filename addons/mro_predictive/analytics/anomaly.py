@@ -22,6 +22,8 @@ class Anomaly:
     z: float | None = None
     drift: bool = False
     anomaly: bool = False
+    #: The anomaly is upward (the level above the baseline, or an upward drift): what wear looks like.
+    up: bool = False
     reasons: list[str] = field(default_factory=list)
 
 
@@ -36,6 +38,7 @@ def detect(y: np.ndarray, baseline: Baseline | None, since: int = 0) -> Anomaly:
     out.z = fast_median(z_all[-RECENT:])
     if abs(out.z) >= LEVEL_Z:
         out.anomaly = True
+        out.up = out.z > 0
         out.reasons.append(f"level {out.z:+.1f} sigma from the baseline median {baseline.median:.3g}")
     z = z_all[since:]
     if z.size:
@@ -47,6 +50,7 @@ def detect(y: np.ndarray, baseline: Baseline | None, since: int = 0) -> Anomaly:
                 out.drift = True
                 if not out.anomaly:
                     out.anomaly = True
+                    out.up = sign > 0
                     out.reasons.append(f"slow {word} drift from the baseline (CUSUM {s[-1]:.0f} > {CUSUM_H:g})")
                 break
     return out

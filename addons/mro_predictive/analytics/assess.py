@@ -8,6 +8,7 @@ import numpy as np
 
 from .anomaly import detect
 from .baseline import Baseline, fast_median, learn_baseline
+from .onset import OnsetPrior, onset_index
 from .quality import check_quality
 from .rul import RulResult, estimate_rul, no_prediction
 
@@ -52,6 +53,8 @@ class SensorAssessment:
     reasons: list[str]
     baseline: Baseline | None
     rul: RulResult
+    #: The anomaly is upward (the level above the baseline, or an upward drift).
+    up: bool = False
 
 
 @dataclass
@@ -65,8 +68,12 @@ class EquipmentAssessment:
     sensors: list[SensorAssessment] = field(default_factory=list)
 
 
-def assess_sensor(s: SensorInput, now: float | None, confidence: float) -> SensorAssessment:
-    """Quality first (a faulty sensor is not a faulty machine), then baseline, anomaly and RUL."""
+def assess_sensor(
+    s: SensorInput, now: float | None, confidence: float, onset_prior: OnsetPrior | None = None
+) -> SensorAssessment:
+    """Quality first (a faulty sensor is not a faulty machine), then baseline, anomaly and RUL; with an upward
+    anomaly, the RUL also leans on ``onset_prior`` (the time from the onset of wear to failure of similar
+    machines) at the age of the current wear episode."""
     q = check_quality(s.t, s.y, s.step, s.physical_min, s.physical_max, now)
     if not q.y.size:
         return SensorAssessment(
@@ -81,21 +88,42 @@ def assess_sensor(s: SensorInput, now: float | None, confidence: float) -> Senso
         rul = no_prediction("the sensor looks stuck: no prediction from it", confidence)
         return SensorAssessment(s.key, value, None, False, False, q.codes, q.reasons, baseline, rul)
     found = detect(q.y, baseline, since)
+    elapsed = None
+    if found.up and onset_prior is not None:
+        start = onset_index(baseline.z(q.y[since:]))
+        # No wear episode under way by the onset's measure (a drift still inside the band): it begins now.
+        elapsed = 0.0 if start is None else float((q.t[-1] if now is None else now) - q.t[since + start])
     if s.alarm:
-        rul = estimate_rul(q.t, q.y, s.alarm, confidence=confidence, now=now, baseline=baseline, anomaly=found.anomaly)
+        rul = estimate_rul(
+            q.t,
+            q.y,
+            s.alarm,
+            confidence=confidence,
+            now=now,
+            baseline=baseline,
+            anomaly=found.up,
+            onset_prior=onset_prior,
+            onset_elapsed=elapsed,
+        )
     else:
         rul = no_prediction("no alarm limit, so no failure threshold", confidence)
     return SensorAssessment(
-        s.key, value, found.z, found.drift, found.anomaly, q.codes, q.reasons + found.reasons, baseline, rul
+        s.key, value, found.z, found.drift, found.anomaly, q.codes, q.reasons + found.reasons, baseline, rul, found.up
     )
 
 
 def assess_equipment(
-    sensors: list[SensorInput], now: float | None = None, horizon: float = 30.0, confidence: float = 0.8
+    sensors: list[SensorInput],
+    now: float | None = None,
+    horizon: float = 30.0,
+    confidence: float = 0.8,
+    onset_prior: OnsetPrior | None = None,
 ) -> EquipmentAssessment:
     """Health of one equipment (``now`` and ``horizon`` in days): every sensor assessed, the earliest
-    RUL against the alarm limits, a state (good/watch/warning/critical) and a 0-100 score in its band."""
-    results = [assess_sensor(s, now, confidence) for s in sensors]
+    RUL against the alarm limits, a state (good/watch/warning/critical) and a 0-100 score in its band.
+    ``onset_prior``: the time from the onset of wear to failure of similar machines (e.g. the asset model's
+    past failures, ``onset.learn_onset_prior``), or None."""
+    results = [assess_sensor(s, now, confidence, onset_prior) for s in sensors]
     by_key = {s.key: s for s in sensors}
     state, reasons = "good", []
 

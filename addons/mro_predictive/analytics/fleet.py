@@ -3,12 +3,16 @@
 Built for anonymous columns (as in C-MAPSS-like data) and numpy/scipy only:
 
 - health indicators per operating regime: constant columns are dropped; when the measures fall into
-  operating regimes (k-means, the number of regimes chosen from the data) each regime is standardised on
-  its own, so a change of regime is not read as wear; every unit's measures are smoothed causally and
-  measures hardly correlated with the end of life are left out;
-- a kernel regression: the features at a time (smoothed measures, their recent slopes, their squares, the
-  age) go through random Fourier features of a Gaussian kernel (Rahimi & Recht 2007) into ridge regression
-  of the RUL capped piecewise-linearly (early life carries no information on the end);
+  operating regimes (k-means; the number of regimes is the least that explains the measures taking a few
+  discrete levels, as operating settings and the measures they drive do, else chosen from the variance)
+  each regime is standardised on its own, so a change of regime is not read as wear; every unit's measures
+  are smoothed causally and measures hardly correlated with the end of life are left out;
+- a kernel regression: the features at a time (smoothed measures, their change since the unit's own first
+  samples (units are born different: a high reading from new is not wear), their recent slopes, their
+  squares, the age) go through a Nystroem map of a Gaussian kernel (Williams & Seeger 2001: the kernel
+  against LANDMARKS training points spread by k-means++ seeding; steadier than random Fourier features,
+  whose draw moved FD003's score by a factor of two) into ridge regression of the RUL capped
+  piecewise-linearly (early life carries no information on the end);
 - a trajectory similarity (in the manner of Wang et al. 2008 and RULCLIPPER): the measures are fused into one
   health index (linear, from 1 when new to 0 at failure); the unit's recent health-index path is slid along
   every training unit's smoothed path, and the remaining lives of the best matches, weighted by their
@@ -17,12 +21,15 @@ Built for anonymous columns (as in C-MAPSS-like data) and numpy/scipy only:
   penalty are chosen by cross-validation over units (5 folds), scored on the true RUL at cut points of the
   held-out units;
 - the interval is conformal: the out-of-fold errors at those cut points, split into ranges of the predicted
-  RUL (errors grow with it), give each range its own quantiles.
+  RUL (errors grow with it), give each range its own quantiles. The RUL stated is the ensemble's own
+  forecast, not the median of that interval: at the top of the range the cut points include lives far past
+  the cap, which would shift every healthy-looking unit late.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import lfilter
 
 from .rul import PROBS, RulResult, no_prediction
 
@@ -31,11 +38,13 @@ CAP_FRACTIONS = (0.55, 0.6, 0.65, 0.7)
 #: Used before the cap is chosen (measure selection) and by models stored before the cap was chosen.
 CAP_FRACTION = 0.62
 ALPHA = 0.05  # EMA smoothing factor per sample (about a 40-sample memory)
-SLOPE_LAG = 20  # samples for the slope feature
+SLOPE_LAG = 20  # samples for the slope feature, and the first samples that make a unit's own starting level
 RIDGE_GRID = (1.0, 10.0, 100.0)
 #: Kernel widths, times 1/number of features (the Gaussian kernel exp(-gamma |x - x'|^2) of standardised features).
 KERNEL_GRID = (1.0, 2.5)
-#: Random Fourier features.
+#: Landmarks of the kernel's Nystroem map.
+LANDMARKS = 600
+#: Random Fourier features of models stored before the Nystroem map.
 N_RANDOM = 600
 #: Ensemble weights tried by cross-validation for the linear regression and the similarity estimate (the
 #: kernel regression takes the rest).
@@ -48,7 +57,7 @@ SIMILARITY_WINDOW = 60
 CUTS_PER_UNIT = 12
 VALIDATION_SPAN = 0.7
 #: Extra weight of late errors in the cross-validation loss (0: plain RMSE).
-LATE_WEIGHT = 1.0
+LATE_WEIGHT = 3.0
 #: Ranges of predicted RUL with their own conformal quantiles.
 RUL_RANGES = 4
 #: Measures less correlated than this with the (capped) RUL are left out as uninformative.
@@ -57,6 +66,11 @@ MIN_CORRELATION = 0.2
 MAX_REGIMES = 8
 #: One more regime must cut the within-regime variance below this share of what it was to be kept.
 REGIME_GAIN = 0.5
+#: A measure takes discrete levels when at most MAX_REGIMES levels (split at its largest gaps) leave less than
+#: this share of its variance; regimes are then the fewest that leave as little in most such measures.
+LEVEL_SHARE = 1e-3
+#: ... in at least this share of the measures with levels (a measure may also have levels of its own).
+LEVEL_MEASURES = 0.9
 SEED = 17
 
 
@@ -65,21 +79,28 @@ def _kmeans(x: np.ndarray, k: int, iters: int = 25, restarts: int = 6) -> tuple[
     solution with the smallest within-cluster sum of squares is kept (one start can merge two regimes)."""
     rng = np.random.default_rng(SEED)
     best = None
+
+    def nearest(centers: np.ndarray) -> np.ndarray:  # |x - c|^2 = |x|^2 - 2 x.c + |c|^2, |x|^2 the same for all c
+        return np.argmin((centers**2).sum(1)[None, :] - 2.0 * x @ centers.T, axis=1)
+
     for start in range(restarts + 1):
         centers = [x[0] if start == 0 else x[rng.integers(len(x))]]
+        dist = ((x - centers[0]) ** 2).sum(1)
         for _ in range(1, k):
-            dist = np.min([((x - c) ** 2).sum(1) for c in centers], axis=0)
             # the farthest point first, then k-means++ draws (probability proportional to squared distance)
             pick = int(np.argmax(dist)) if start == 0 else int(rng.choice(len(x), p=dist / dist.sum()))
             centers.append(x[pick])
+            dist = np.minimum(dist, ((x - x[pick]) ** 2).sum(1))
         centers = np.array(centers)
         for _ in range(iters):
-            labels = np.argmin(((x[:, None, :] - centers[None]) ** 2).sum(2), axis=1)
-            new = np.array([x[labels == j].mean(0) if np.any(labels == j) else centers[j] for j in range(k)])
+            labels = nearest(centers)
+            counts = np.bincount(labels, minlength=k)
+            sums = np.eye(k)[labels].T @ x
+            new = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centers)
             if np.allclose(new, centers):
                 break
             centers = new
-        labels = np.argmin(((x[:, None, :] - centers[None]) ** 2).sum(2), axis=1)
+        labels = nearest(centers)
         within = float(((x - centers[labels]) ** 2).sum())
         if best is None or within < best[0]:
             best = (within, centers, labels)
@@ -87,13 +108,9 @@ def _kmeans(x: np.ndarray, k: int, iters: int = 25, restarts: int = 6) -> tuple[
 
 
 def _ema(values: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
-    """Causal exponential moving average down the rows, started at the first row."""
-    out = np.empty_like(values)
-    acc = values[0].copy()
-    for i, row in enumerate(values):
-        acc += alpha * (row - acc) if i else 0.0
-        out[i] = acc
-    return out
+    """Causal exponential moving average down the rows, started at the first row:
+    s_0 = v_0, s_i = s_i-1 + alpha (v_i - s_i-1) (a first-order recursive filter)."""
+    return lfilter([alpha], [1.0, alpha - 1.0], values, axis=0, zi=(1.0 - alpha) * values[:1])[0]
 
 
 class FleetModel:
@@ -108,10 +125,14 @@ class FleetModel:
         self.sd = None
         self.cap = None
         self.life = None  # median life (the age feature's scale)
+        self.delta = None  # True: the change since a unit's first samples is a feature (None: stored before)
         self.coef = None
         self.feat_mu = None
         self.feat_sd = None
         self.gamma = None  # kernel width; None: a linear model (stored before the kernel)
+        self.landmarks = None  # the Nystroem map's landmarks (standardised features); None: random features
+        self._nystrom = None  # (gamma, K(landmarks, landmarks)^-1/2), computed when needed, not stored
+        self._bank = None  # the training paths' windows for the similarity (built when needed, not stored)
         self.hi_coef = None  # health index = z @ hi_coef[:-1] + hi_coef[-1]
         self.curves = None  # smoothed health-index paths of the training units
         self.lin_coef = None  # the linear regression's coefficients
@@ -135,19 +156,34 @@ class FleetModel:
 
     def _features(self, history: np.ndarray) -> np.ndarray:
         t = history[:, :1]
-        z = self._smoothed(history)
-        z = z if self.use is None else z[:, self.use]  # models stored before measure selection use all
+        raw = self._normalise(history[:, 1:])
+        z = _ema(raw)
+        if self.use is not None:  # models stored before measure selection use all
+            raw, z = raw[:, self.use], z[:, self.use]
         lagged = np.vstack([np.repeat(z[:1], SLOPE_LAG, axis=0), z])[: len(z)]
         slope = (z - lagged) / SLOPE_LAG
-        return np.hstack([z, slope, z**2, t / (self.life or self.cap)])
+        if not self.delta:
+            return np.hstack([z, slope, z**2, t / (self.life or self.cap)])
+        # The unit's own starting level: the mean of its first SLOPE_LAG samples (of those seen so far before).
+        start = np.cumsum(raw, axis=0) / np.arange(1, len(raw) + 1)[:, None]
+        start = start[np.minimum(np.arange(len(raw)), SLOPE_LAG - 1)]
+        return np.hstack([z, z - start, slope, z**2, t / (self.life or self.cap)])
 
     def _design(self, x: np.ndarray, linear: bool = False) -> np.ndarray:
-        """Standardised features, their random Fourier features (unless ``linear``) and an intercept column."""
+        """Standardised features, their kernel map (Nystroem; random Fourier features for models stored before;
+        none if ``linear``) and an intercept column."""
         xs = (x - self.feat_mu) / self.feat_sd
         if linear or self.gamma is None:
             return np.hstack([xs, np.ones((len(xs), 1))])
-        w, b = _random_features(xs.shape[1], self.gamma)
-        return np.hstack([np.sqrt(2.0 / N_RANDOM) * np.cos(xs @ w + b), xs, np.ones((len(xs), 1))])
+        if self.landmarks is None:  # a model stored before the Nystroem map
+            w, b = _random_features(xs.shape[1], self.gamma)
+            return np.hstack([np.sqrt(2.0 / N_RANDOM) * np.cos(xs @ w + b), xs, np.ones((len(xs), 1))])
+        if self._nystrom is None or self._nystrom[0] != self.gamma:
+            values, vectors = np.linalg.eigh(np.exp(-self.gamma * _squared_distances(self.landmarks, self.landmarks)))
+            values = np.maximum(values, 1e-8 * values[-1])
+            self._nystrom = (self.gamma, vectors / np.sqrt(values))
+        kernel = np.exp(-self.gamma * _squared_distances(xs, self.landmarks))
+        return np.hstack([kernel @ self._nystrom[1], xs, np.ones((len(xs), 1))])
 
     def _health(self, history: np.ndarray) -> np.ndarray:
         """The fused health index along a history (1 new, 0 failed), from the unsmoothed measures."""
@@ -168,11 +204,13 @@ class FleetModel:
         lives = np.array([h[-1, 0] - h[0, 0] for h in histories])
         self.life = float(np.median(lives))
         self.cap = CAP_FRACTION * self.life
+        self.delta = True
         self._select_measures(histories)
         x = np.vstack([self._features(h) for h in histories])
         rul = np.concatenate([h[-1, 0] - h[:, 0] for h in histories])
         groups = np.concatenate([np.full(len(h), g) for g, h in enumerate(histories)])
         self.feat_mu, self.feat_sd = x.mean(0), x.std(0) + 1e-9
+        self.landmarks = _spread((x - self.feat_mu) / self.feat_sd, LANDMARKS)
         caps = np.array([f * self.life for f in CAP_FRACTIONS])
         targets = np.minimum(rul[:, None], caps[None])
         folds = groups % 5
@@ -182,10 +220,9 @@ class FleetModel:
         for g in KERNEL_GRID:
             self.gamma = g / x.shape[1]
             design = self._design(x)
-            gram = design.T @ design
-            rhs = design.T @ targets
             parts = [(folds == f, design[folds == f]) for f in range(5)]
             fold_grams = [(part.T @ part, part.T @ targets[held]) for held, part in parts]
+            gram, rhs = sum(g_f for g_f, _r in fold_grams), sum(r_f for _g, r_f in fold_grams)
             for lam in RIDGE_GRID:
                 oof = np.empty_like(targets)
                 for (held, part), (g_f, r_f) in zip(parts, fold_grams, strict=True):
@@ -195,11 +232,10 @@ class FleetModel:
                 j = int(np.argmin(err))
                 self.cv_log.append((g, lam, [round(float(e), 2) for e in err]))
                 if best is None or err[j] < best[0]:
-                    best = (float(err[j]), g / x.shape[1], lam, j, oof[:, j].copy())
-        _err, self.gamma, lam, j, oof = best
+                    best = (float(err[j]), g / x.shape[1], lam, j, oof[:, j].copy(), gram, rhs, self._nystrom)
+        _err, self.gamma, lam, j, oof, gram, rhs, self._nystrom = best
         self.cap = float(caps[j])
-        design = self._design(x)
-        self.coef = _solve(design.T @ design, design.T @ targets[:, j], lam)
+        self.coef = _solve(gram, rhs[:, j], lam)
         # The linear regression (the model before the kernel), same cap, its penalty by cross-validation.
         linear = self._design(x, linear=True)
         lin_oof, lin_lam = _ridge_oof(linear, targets[:, j], folds, caps[j])
@@ -234,26 +270,52 @@ class FleetModel:
         design = np.hstack([z, np.ones((len(z), 1))])
         self.hi_coef = np.linalg.lstsq(design, target, rcond=None)[0]
         self.curves = [_two_way_ema(self._health(h)) for h in histories]
+        self._bank = None
+
+    def _windows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every SIMILARITY_WINDOW-point window of the training paths long enough, padded per path: the windows
+        (paths, offsets, points), their weighted sums of squares (inf where padded) and the remaining life
+        (capped) after each; built once per set of paths."""
+        if self._bank is None:
+            n = SIMILARITY_WINDOW
+            curves = [c for c in self.curves if c.size >= n]
+            width = max((c.size - n + 1 for c in curves), default=1)
+            windows = np.zeros((len(curves), width, n))
+            remains = np.zeros((len(curves), width))
+            valid = np.zeros((len(curves), width), dtype=bool)
+            for i, curve in enumerate(curves):
+                count = curve.size - n + 1
+                windows[i, :count] = np.lib.stride_tricks.sliding_window_view(curve, n)
+                remains[i, :count] = np.minimum(curve.size - n - np.arange(count), self.cap)
+                valid[i, :count] = True
+            squares = np.where(valid, (windows**2) @ _window_weights(n), np.inf)
+            self._bank = (windows, squares, remains)
+        return self._bank
 
     def _similar(self, history: np.ndarray) -> float:
         """Similarity estimate: the weighted mean remaining life (capped) of the SIMILAR_UNITS training paths
         whose best-matching stretch is closest to the unit's recent health index."""
         z = self._health(history)[-SIMILARITY_WINDOW:]
         n = z.size
-        weights = np.exp((np.arange(n) - n + 1) / max(n / 3.0, 1.0))
-        weights /= weights.sum()
-        dist, remain = [], []
-        for curve in self.curves:
-            if curve.size < n:
-                continue
-            windows = np.lib.stride_tricks.sliding_window_view(curve, n)
-            d = ((windows - z) ** 2) @ weights
-            end = int(np.argmin(d))
-            dist.append(d[end])
-            remain.append(min(curve.size - n - end, self.cap))
-        if not dist:
+        weights = _window_weights(n)
+        if n == SIMILARITY_WINDOW:  # the usual case: every training path's windows at once
+            windows, squares, remains = self._windows()
+            d = squares - 2.0 * (windows @ (weights * z)) + float(weights @ z**2)
+            end = np.argmin(d, axis=1)
+            rows = np.arange(len(end))
+            dist, remain = d[rows, end], remains[rows, end]
+        else:
+            dist, remain = [], []
+            for curve in self.curves:
+                if curve.size < n:
+                    continue
+                d = ((np.lib.stride_tricks.sliding_window_view(curve, n) - z) ** 2) @ weights
+                end = int(np.argmin(d))
+                dist.append(d[end])
+                remain.append(min(curve.size - n - end, self.cap))
+            dist, remain = np.asarray(dist), np.asarray(remain, dtype=float)
+        if not dist.size:
             return self.cap
-        dist, remain = np.asarray(dist), np.asarray(remain, dtype=float)
         best = np.argsort(dist)[:SIMILAR_UNITS]
         w = np.exp(-dist[best] / (2.0 * dist[best][0] + 1e-12))
         return float(np.sum(w * remain[best]) / w.sum())
@@ -279,20 +341,28 @@ class FleetModel:
         self.use = use if use.size else np.array([int(np.argmax(corr))])
 
     def _find_regimes(self, m: np.ndarray) -> None:
-        """Operating regimes: k-means on a sample for k = 2..MAX_REGIMES; the smallest k that explains
-        most of the variance (within-cluster share below 10%) and that one more cluster would not
-        improve by half is kept. Each regime is then standardised on its own."""
+        """Operating regimes: k-means on a sample for k = 2..MAX_REGIMES. When at least two measures take a
+        few discrete levels (operating settings, and the measures they drive), the smallest k that explains
+        those levels in LEVEL_MEASURES of them is kept (a degradation trend or one measure's own levels does
+        not make a regime); else the smallest k that explains most of the variance (within-cluster share
+        below 10%) and that one more cluster would not improve by half. Each regime is then standardised
+        on its own."""
         sample = m[:: max(1, len(m) // 5000)]
         scaled = (sample - sample.mean(0)) / (sample.std(0) + 1e-12)
         total = float(((scaled - scaled.mean(0)) ** 2).sum())
-        shares, fits = [], []
+        levelled = [j for j in range(scaled.shape[1]) if _has_levels(scaled[:, j])]
+        shares, fits, explained = [], [], []
         for k in range(2, MAX_REGIMES + 2):
             centers, labels = _kmeans(scaled, k)
-            within = sum(((scaled[labels == j] - centers[j]) ** 2).sum() for j in range(k))
+            residual = scaled - centers[labels]
+            within = float((residual**2).sum())
             shares.append(within / total if total > 0 else 1.0)
             fits.append(labels)
-        chosen = None
-        for i in range(len(shares) - 1):
+            if len(levelled) >= 2:
+                left = (residual[:, levelled] ** 2).sum(0) / (scaled[:, levelled] ** 2).sum(0)
+                explained.append(float(np.mean(left < LEVEL_SHARE)))
+        chosen = next((i for i, e in enumerate(explained[:-1]) if e >= LEVEL_MEASURES), None)
+        for i in range(len(shares) - 1 if chosen is None else 0):
             if shares[i] < 0.1 and shares[i + 1] > REGIME_GAIN * shares[i]:
                 chosen = i
                 break
@@ -334,7 +404,9 @@ class FleetModel:
             quantiles = np.clip(point + self.rel_quantiles * (point + self.scale_offset), 0, None)
             quantiles = np.maximum.accumulate(quantiles)
             how = "interval from out-of-fold errors"
-        lower, median, upper = np.interp([(1 - confidence) / 2, 0.5, (1 + confidence) / 2], PROBS, quantiles)
+        lower, upper = np.interp([(1 - confidence) / 2, (1 + confidence) / 2], PROBS, quantiles)
+        # The forecast itself, not the interval's median (see the module docstring); inside the interval.
+        median = min(max(point, lower), upper) if self.delta else float(np.interp(0.5, PROBS, quantiles))
         reason = (
             f"fleet {what} over {len(self.keep)} measures"
             + (f" in {len(self.regimes)} operating regimes" if self.regimes is not None else "")
@@ -344,8 +416,8 @@ class FleetModel:
 
     # ---------------------------------------------------------------- storage
     _ARRAYS = ("keep", "use", "regimes", "mu", "sd", "coef", "lin_coef", "feat_mu", "feat_sd", "hi_coef", "edges")
-    _ARRAYS += ("range_quantiles", "rel_quantiles")
-    _NUMBERS = ("cap", "life", "gamma", "weights", "scale_offset", "cv_rmse")
+    _ARRAYS += ("range_quantiles", "rel_quantiles", "landmarks")
+    _NUMBERS = ("cap", "life", "gamma", "weights", "scale_offset", "cv_rmse", "delta")
 
     def to_dict(self) -> dict:
         def plain(v):
@@ -376,9 +448,29 @@ def _loss(d: np.ndarray) -> np.ndarray:
     return np.sqrt(np.mean(d**2 * np.where(d > 0, 1.0 + LATE_WEIGHT, 1.0), axis=0))
 
 
+def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|a_i - b_j|^2 for every row i of ``a`` and j of ``b``."""
+    return np.maximum((a**2).sum(1)[:, None] - 2.0 * a @ b.T + (b**2).sum(1)[None, :], 0.0)
+
+
+def _spread(xs: np.ndarray, count: int, sample: int = 6000) -> np.ndarray:
+    """``count`` rows of ``xs`` spread over its range: k-means++ seeding (each next row drawn with a
+    probability proportional to its squared distance from those taken) on a seeded sample of ``sample`` rows."""
+    rng = np.random.default_rng(SEED)
+    pool = xs[rng.choice(len(xs), min(len(xs), sample), replace=False)]
+    picked = [int(rng.integers(len(pool)))]
+    dist = ((pool - pool[picked[0]]) ** 2).sum(1)
+    for _ in range(1, min(count, len(pool))):
+        if dist.sum() <= 0:
+            break
+        picked.append(int(rng.choice(len(pool), p=dist / dist.sum())))
+        dist = np.minimum(dist, ((pool - pool[picked[-1]]) ** 2).sum(1))
+    return pool[picked]
+
+
 def _random_features(dim: int, gamma: float) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed random projection of the Gaussian kernel exp(-gamma |x - x'|^2): regenerated from SEED, so a
-    stored model keeps only gamma."""
+    """The fixed random projection of the Gaussian kernel exp(-gamma |x - x'|^2) of models stored before the
+    Nystroem map: regenerated from SEED, so a stored model keeps only gamma."""
     rng = np.random.default_rng(SEED)
     return rng.normal(0.0, np.sqrt(2.0 * gamma), (dim, N_RANDOM)), rng.uniform(0.0, 2 * np.pi, N_RANDOM)
 
@@ -420,6 +512,27 @@ def _cut_points(histories: list[np.ndarray], span: float) -> np.ndarray:
             rows.append(start + near[pick])
         start += len(h)
     return np.concatenate(rows)
+
+
+def _window_weights(n: int) -> np.ndarray:
+    """Weights of the points of an ``n``-point window in the similarity's distance: recent points count more."""
+    weights = np.exp((np.arange(n) - n + 1) / max(n / 3.0, 1.0))
+    return weights / weights.sum()
+
+
+def _has_levels(values: np.ndarray) -> bool:
+    """Whether a (standardised) measure takes a few discrete levels: split at its MAX_REGIMES - 1 largest gaps
+    or fewer, the levels leave less than LEVEL_SHARE of its variance."""
+    v = np.sort(values)
+    total = float(((v - v.mean()) ** 2).sum())
+    if total <= 0:
+        return False
+    gaps = np.argsort(-np.diff(v))
+    for k in range(2, MAX_REGIMES + 1):
+        parts = np.split(v, np.sort(gaps[: k - 1]) + 1)
+        if sum(float(((p - p.mean()) ** 2).sum()) for p in parts) < LEVEL_SHARE * total:
+            return True
+    return False
 
 
 def _two_way_ema(values: np.ndarray, alpha: float = 0.1) -> np.ndarray:

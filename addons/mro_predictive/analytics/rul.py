@@ -14,6 +14,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from .baseline import Baseline, fast_median
+from .onset import OnsetPrior
 from .wear import LEVEL_POINTS, WEAR_SIGMAS, wear_cdf
 
 #: Probability levels of the stored RUL quantiles.
@@ -27,6 +28,9 @@ MIN_POINTS = 10
 STALE_SHARE = 0.5
 #: A hole longer than this share of the time span splits the data: only what follows it is used.
 GAP_SHARE = 0.5
+#: Prior weight of the machine's own wear trend against the failure history of similar machines, before the
+#: survival so far updates it (rul._with_history).
+TREND_WEIGHT = 0.3
 HEALTHY_NOW = "the level now is within the healthy band of the baseline"
 _GRID = np.concatenate([[0.0], np.geomspace(1e-3, MAX_RUL, 600)])
 
@@ -130,6 +134,8 @@ def estimate_rul(
     prior: dict | None = None,
     baseline: Baseline | None = None,
     anomaly: bool = False,
+    onset_prior: OnsetPrior | None = None,
+    onset_elapsed: float | None = None,
 ) -> RulResult:
     """RUL of a rising health signal ``y`` (at times ``t``, days) until it reaches ``threshold``.
 
@@ -144,6 +150,11 @@ def estimate_rul(
     now stands clearly above the baseline and the wear phase rises, significantly or with an ``anomaly``
     already found by the caller, its RUL distribution is the answer (an interval as wide as the wear is
     erratic, rather than none); otherwise the smooth fits above decide.
+    ``onset_prior`` (the time from the onset of wear to failure of past failures, ``onset.py``) and
+    ``onset_elapsed`` (days since the current wear episode began, given by the caller with an upward
+    anomaly): when the prior speaks at that age, the answer is the wear model pooled with it, or the prior
+    alone when there is no wear trend toward the limit (a flat or falling level, or a drift still inside the
+    healthy band), rather than a smooth fit of a few hours of noise.
     """
     t = np.asarray(t, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -184,9 +195,13 @@ def estimate_rul(
         return no_prediction("constant signal: no trend", confidence)
     wear_note = ""
     if baseline is not None:
-        worn = _wear(t, y, threshold, now, baseline, anomaly, confidence)
-        if isinstance(worn, RulResult):
-            return worn
+        worn = _wear(t, y, threshold, now, baseline, anomaly)
+        if onset_prior is not None and onset_elapsed is not None:
+            history = onset_prior.remaining_cdf(onset_elapsed, _GRID)
+            if history is not None:
+                return _with_history(worn, history, onset_prior, onset_elapsed, confidence)
+        if not isinstance(worn, str):
+            return from_cdf(_GRID, worn[0], "exponential", worn[1], confidence)
         if not anomaly and worn == HEALTHY_NOW:
             # No anomaly and a healthy level: a failure date extrapolated from noise would only mislead.
             return no_prediction(f"no wear: {HEALTHY_NOW} ({baseline.median:.3g})", confidence)
@@ -239,11 +254,11 @@ def estimate_rul(
 
 
 def _wear(
-    t: np.ndarray, y: np.ndarray, threshold: float, now: float, baseline: Baseline, anomaly: bool, confidence: float
-) -> RulResult | str:
-    """The stochastic wear model's RUL when the machine is worn now (the recent level WEAR_SIGMAS above the
-    baseline) and the wear rises (a drift of at least one standard error with an anomaly, two without);
-    else why not."""
+    t: np.ndarray, y: np.ndarray, threshold: float, now: float, baseline: Baseline, anomaly: bool
+) -> tuple[np.ndarray, str] | str:
+    """The stochastic wear model's RUL (its CDF on _GRID and the reason) when the machine is worn now (the
+    recent level WEAR_SIGMAS above the baseline) and the wear rises (a drift of at least one standard error
+    with an anomaly, two without); else why not."""
     phi, scale = baseline.median, baseline.scale
     if fast_median(y[-LEVEL_POINTS:]) - phi <= WEAR_SIGMAS * scale:
         return HEALTHY_NOW
@@ -254,8 +269,33 @@ def _wear(
     needed = 1.0 if anomaly else 2.0  # an anomaly already says the machine left its baseline
     if significance < needed:
         return f"a wear rate of {significance:.1f} standard errors (< {needed:g})"
-    reason = f"exponential: stochastic wear model, {what}"
-    return from_cdf(_GRID, cdf, "exponential", reason, confidence)
+    return cdf, f"exponential: stochastic wear model, {what}"
+
+
+def _with_history(
+    worn: tuple[np.ndarray, str] | str,
+    history: tuple[np.ndarray, float, int],
+    prior: OnsetPrior,
+    elapsed: float,
+    confidence: float,
+) -> RulResult:
+    """The RUL of a machine whose wear began ``elapsed`` days ago, from its wear model ``worn`` (or the reason
+    there is none) and the remaining life ``history`` that the prior's past failures give at that age.
+
+    With a wear model, a mixture: the trend has the prior weight TREND_WEIGHT, the past failures the rest
+    times the share of them that lasted this long (Bayes' rule on the survival so far: a wear episode that
+    outlasts most past failures is better told by its own trend). Without one, the past failures alone."""
+    cdf, survival, longer = history
+    told = (
+        f"{longer} of {prior.durations.size} past failures came more than {elapsed:.1f} days after the onset of "
+        f"wear, {np.min(prior.durations):.2g}-{np.max(prior.durations):.2g} days after it"
+    )
+    if isinstance(worn, str):
+        reason = f"failure history: wear began {elapsed:.1f} days ago; {told}; no trend toward the limit ({worn})"
+        return from_cdf(_GRID, cdf, "history", reason, confidence)
+    weight = TREND_WEIGHT / (TREND_WEIGHT + (1.0 - TREND_WEIGHT) * survival)
+    reason = f"{worn[1]}; pooled with the failure history ({told}), {100 * weight:.0f}% on the trend"
+    return from_cdf(_GRID, weight * worn[0] + (1.0 - weight) * cdf, "exponential+history", reason, confidence)
 
 
 def _trend_start(t: np.ndarray, y: np.ndarray) -> int:

@@ -50,12 +50,34 @@ class MroAssetModel(models.Model):
     fleet_fitted_at = fields.Datetime("Fleet model fitted", readonly=True, copy=False)
     fleet_histories = fields.Integer("Run-to-failure histories", readonly=True, copy=False)
     fleet_note = fields.Char(readonly=True, copy=False)
+    onset_prior = fields.Json(
+        readonly=True,
+        copy=False,
+        help="Days from the onset of wear to failure of this model's past failures (analytics.OnsetPrior): the "
+        "single-equipment forecast of an anomaly leans on them.",
+    )
+    onset_prior_failures = fields.Integer(
+        "Failures with an onset of wear",
+        readonly=True,
+        copy=False,
+        help="Past failures whose sensors showed when the wear began; three or more make the failure history that "
+        "forecasts of this model's equipment lean on when an anomaly appears.",
+    )
+    onset_prior_median = fields.Float(
+        "Onset to failure (median, days)", compute="_compute_onset_prior_median", digits=(16, 1)
+    )
 
     @api.depends("iso_group", "foundation")
     def _compute_zones(self):
         for model in self:
             zones = vibration_zones(model.iso_group, model.foundation)
             model.zone_ab, model.zone_bc, model.zone_cd = zones.ab, zones.bc, zones.cd
+
+    @api.depends("onset_prior")
+    def _compute_onset_prior_median(self):
+        for model in self:
+            durations = (model.onset_prior or {}).get("durations") or []
+            model.onset_prior_median = float(np.median(durations)) if durations else 0.0
 
     def _compute_equipment_count(self):
         counts = dict(
@@ -140,8 +162,9 @@ class MroAssetModel(models.Model):
     def action_fit_fleet_model(self):
         """Learn a fleet model from this asset model's run-to-failure histories: the sensor history of
         each equipment before each of its done corrective requests (from the previous one, or its
-        in-service date). Needs at least five such histories."""
-        from ..analytics import FleetModel
+        in-service date). Needs at least five such histories. From the same histories (their last analysis
+        window), the time from the onset of wear to failure (``analytics.learn_onset_prior``, at least three)."""
+        from ..analytics import FleetModel, learn_onset_prior
 
         for model in self:
             histories = []
@@ -163,6 +186,13 @@ class MroAssetModel(models.Model):
                         histories.append(history)
                     start = end
             values = {"fleet_histories": len(histories), "fleet_fitted_at": fields.Datetime.now()}
+            # The onset of wear is looked for as the analysis sees a machine: in its last window of data.
+            window = self.env.company.mro_analysis_window_days or 30
+            prior = learn_onset_prior([h[h[:, 0] > h[-1, 0] - window] for h in histories])
+            values.update(
+                onset_prior=prior.to_dict() if prior else False,
+                onset_prior_failures=prior.durations.size if prior else 0,
+            )
             if len(histories) >= 5:
                 values.update(fleet_model=FleetModel().fit(histories).to_dict(), fleet_note=False)
             else:

@@ -10,6 +10,7 @@ from odoo.tools import SQL
 from ..analytics import (
     Baseline,
     FleetModel,
+    OnsetPrior,
     SensorInput,
     assess_equipment,
     fit_weibull,
@@ -215,7 +216,7 @@ class MroHealthAnalysis(models.AbstractModel):
     @api.model
     def _assess_one(self, equipment, sensor_rows, series, weibull, now, company, fleets=None):
         """Assess one equipment; returns (equipment values, sensor values). ``fleets`` caches the
-        batch's deserialised fleet models by asset model id."""
+        batch's deserialised fleet models (and onset priors, keyed ``("onset", id)``) by asset model id."""
         horizon = company.mro_planning_horizon_days or 30
         confidence = company.mro_prediction_confidence or 0.8
         now_days = to_days(now)
@@ -252,7 +253,10 @@ class MroHealthAnalysis(models.AbstractModel):
         }
         per_sensor = []
         if inputs:
-            assessment = assess_equipment(inputs, now=now_days, horizon=horizon, confidence=confidence)
+            prior = self._onset_prior(equipment, fleets if fleets is not None else {})
+            assessment = assess_equipment(
+                inputs, now=now_days, horizon=horizon, confidence=confidence, onset_prior=prior
+            )
             rul = assessment.rul
             values.update(
                 health_score=float(assessment.score),
@@ -339,6 +343,18 @@ class MroHealthAnalysis(models.AbstractModel):
         if history is None or len(history) < 3:
             return None
         return fleets[model.id].predict(history, confidence=confidence)
+
+    @api.model
+    def _onset_prior(self, equipment, cache):
+        """The time from the onset of wear to failure learned from the past failures of the equipment's asset
+        model (``mro.asset.model.onset_prior``), or None."""
+        model = equipment.mro_asset_model_id
+        if not model.onset_prior:
+            return None
+        key = ("onset", model.id)
+        if key not in cache:
+            cache[key] = OnsetPrior.from_dict(model.onset_prior)
+        return cache[key]
 
     @staticmethod
     def _no_rul(reason):

@@ -222,3 +222,74 @@ class TestAnalysis(PredictiveCase):
         self.analyze(young)
         self.assertEqual(young.prediction_model, "fleet", young.prediction_reason)
         self.assertTrue(young.rul_lower_days <= young.rul_days <= young.rul_upper_days)
+
+    def test_an_anomaly_leans_on_the_failure_history_of_its_asset_model(self):
+        """Past failures of an asset model teach how long its machines last once wear shows; a machine of
+        that model whose vibration starts to rise is forecast from its own wear pooled with that history."""
+        model = self.env["mro.asset.model"].create(
+            {
+                "name": "Test fans",
+                "machine_kind": "fan",
+                "measure_ids": [
+                    Command.create(
+                        {
+                            "name": "Vibration",
+                            "code_suffix": "VIB",
+                            "measure_kind": "vibration_velocity",
+                            "use_iso_zones": False,
+                            "warning_limit": 2.8,
+                            "alarm_limit": 4.5,
+                        }
+                    )
+                ],
+            }
+        )
+        done = self.env["maintenance.stage"].search([("done", "=", True)], limit=1)
+        rng = np.random.default_rng(12)
+        now = time.time()
+
+        def fan(name, start):
+            equipment = self.env["maintenance.equipment"].create(
+                {"name": name, "serial_no": name.replace(" ", ""), "effective_date": day(start)}
+            )
+            model._apply_to(equipment)
+            return equipment, equipment.sensor_ids
+
+        def wear(days, worn):
+            """Hourly vibration: healthy at 1.2 mm/s, then rising for the last ``worn`` days toward 4.6."""
+            t = np.arange(int(days * 24)) / 24.0
+            rise = np.clip((t - (days - worn)) / worn, 0.0, None)
+            return 1.2 + 3.4 * rise**2 + rng.normal(0, 0.05, t.size)
+
+        for i, worn in enumerate((2.0, 3.0, 4.0, 5.0)):
+            failure = now - (i + 2) * 86400
+            equipment, sensor = fan(f"Fan F-{i}", failure - 30 * 86400)
+            self.write_history(sensor, wear(25, worn), end=failure - 13 * 3600)
+            self.env["maintenance.request"].create(
+                {
+                    "name": "Bearing seized",
+                    "equipment_id": equipment.id,
+                    "maintenance_type": "corrective",
+                    "request_date": day(failure),
+                    "stage_id": done.id,
+                }
+            )
+        model.action_fit_fleet_model()
+        self.assertEqual(model.onset_prior_failures, 4, model.onset_prior)
+        self.assertTrue(1.5 < model.onset_prior_median < 5.5, model.onset_prior)
+        self.assertFalse(model.fleet_model)  # five histories make a fleet model; four make a failure history
+        # A fan of that model, its vibration rising for a day and a half; and the same data without a model.
+        values = wear(21.5, 3.5)[: 20 * 24 + 12]
+        young, sensor = fan("Fan F-new", now - 22 * 86400)
+        self.write_history(sensor, values, end=now - 600)
+        alone = self.env["maintenance.equipment"].create({"name": "Fan without model", "serial_no": "FWM"})
+        lone_sensor = self.env["mro.sensor"].create(
+            {"code": "FWM-VIB", "name": "Vibration", "equipment_id": alone.id, "warning_limit": 2.8, "alarm_limit": 4.5}
+        )
+        self.write_history(lone_sensor, values, end=now - 600)
+        self.analyze(young | alone)
+        self.assertTrue(young.anomaly and alone.anomaly)
+        self.assertEqual(young.prediction_model, "exponential+history", young.prediction_reason)
+        self.assertIn("past failures", young.prediction_reason)
+        self.assertEqual(alone.prediction_model, "exponential", alone.prediction_reason)
+        self.assertTrue(young.rul_lower_days <= young.rul_days <= young.rul_upper_days)
