@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .anomaly import detect
-from .baseline import Baseline, fast_median, learn_baseline
+from .baseline import Baseline, fast_median, learn_baseline, shrink_baseline
 from .onset import OnsetPrior, onset_index
 from .quality import check_quality
 from .rul import RulResult, estimate_rul, no_prediction
@@ -36,6 +36,12 @@ class SensorInput:
     step: float | None = None
     #: How reasons name the sensor (e.g. "[P7-VIB] Pump vibration"); default "sensor <key>".
     label: str | None = None
+    #: The healthy level of similar sensors (baseline.population_baseline), used, shrunk toward this sensor's
+    #: own values, until its own baseline is learned; and what it rests on, for the reasons.
+    population: Baseline | None = None
+    population_note: str = ""
+    #: The Bayesian exponential model's prior from the fleet's past failures (rul.learn_exponential_prior).
+    prior: dict | None = None
 
     @property
     def title(self) -> str:
@@ -55,6 +61,8 @@ class SensorAssessment:
     rul: RulResult
     #: The anomaly is upward (the level above the baseline, or an upward drift).
     up: bool = False
+    #: Which baseline judged the sensor: its own (stored in ``baseline``), or its population's (not stored).
+    source: str = ""
 
 
 @dataclass
@@ -80,14 +88,24 @@ def assess_sensor(
             s.key, None, None, False, False, q.codes, q.reasons, s.baseline, no_prediction("no data")
         )
     value = fast_median(q.y[-3:])
-    baseline, since = s.baseline, 0
+    baseline, since, source = s.baseline, 0, f"own baseline ({s.baseline.n} values)" if s.baseline else ""
     if baseline is None:
         since = max(BASELINE_MIN, q.y.size // 3)
         baseline = learn_baseline(q.y[:since], min_samples=BASELINE_MIN) if q.y.size >= 2 * BASELINE_MIN else None
+        source = f"own baseline, learned now ({baseline.n} values)" if baseline else ""
+    own = baseline is not None
+    if baseline is None and s.population is not None:
+        # Useful from the first readings: judged against similar machines until it has a baseline of its own.
+        baseline, since = shrink_baseline(s.population, q.y), 0
+        source = f"{s.population_note or 'population baseline'}, shrunk toward {q.y.size} own values"
     if "stuck" in q.codes:
         rul = no_prediction("the sensor looks stuck: no prediction from it", confidence)
-        return SensorAssessment(s.key, value, None, False, False, q.codes, q.reasons, baseline, rul)
+        return SensorAssessment(
+            s.key, value, None, False, False, q.codes, q.reasons, baseline if own else None, rul, source=source
+        )
     found = detect(q.y, baseline, since)
+    if found.anomaly and source:
+        found.reasons.append(f"against the {source}")
     elapsed = None
     if found.up and onset_prior is not None:
         start = onset_index(baseline.z(q.y[since:]))
@@ -100,6 +118,7 @@ def assess_sensor(
             s.alarm,
             confidence=confidence,
             now=now,
+            prior=s.prior,
             baseline=baseline,
             anomaly=found.up,
             onset_prior=onset_prior,
@@ -108,7 +127,17 @@ def assess_sensor(
     else:
         rul = no_prediction("no alarm limit, so no failure threshold", confidence)
     return SensorAssessment(
-        s.key, value, found.z, found.drift, found.anomaly, q.codes, q.reasons + found.reasons, baseline, rul, found.up
+        s.key,
+        value,
+        found.z,
+        found.drift,
+        found.anomaly,
+        q.codes,
+        q.reasons + found.reasons,
+        baseline if own else None,
+        rul,
+        found.up,
+        source,
     )
 
 

@@ -57,3 +57,40 @@ def learn_baseline(values: np.ndarray, min_samples: int = 24) -> Baseline | None
     median = fast_median(finite)
     mad = fast_median(np.abs(finite - median))
     return Baseline(median=median, mad=mad, n=int(finite.size))
+
+
+#: How many samples of its own a sensor's baseline counts the population's for, when the two are blended.
+POPULATION_WEIGHT = 24
+
+
+def population_baseline(baselines: list[Baseline]) -> Baseline | None:
+    """The healthy level of a population of similar sensors (the same measure on the same asset model): the
+    median of their medians, and a spread that covers both a sensor's own noise and the spread between
+    sensors (MAD = sqrt(median own MAD^2 + MAD of the medians^2)), so that a new sensor is judged against what
+    is normal for its kind. ``n``: how many sensors it rests on. None for an empty population."""
+    if not baselines:
+        return None
+    medians = np.array([b.median for b in baselines], dtype=float)
+    mads = np.array([b.mad for b in baselines], dtype=float)
+    centre = fast_median(medians)
+    between = fast_median(np.abs(medians - centre)) if medians.size > 1 else 0.0
+    return Baseline(median=centre, mad=float(np.hypot(fast_median(mads), between)), n=int(medians.size))
+
+
+def shrink_baseline(population: Baseline, values: np.ndarray, weight: int = POPULATION_WEIGHT) -> Baseline:
+    """A sensor's baseline while its own is not learned: the population's, shrunk toward the sensor's own
+    ``values`` as they arrive (each counting as one sample, the population as ``weight``): with a few hours of
+    data the population decides, with days of it the sensor does. ``n`` is the number of own values."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return Baseline(population.median, population.mad, 0)
+    own_median = fast_median(finite)
+    own_mad = fast_median(np.abs(finite - own_median))
+    k = finite.size
+    share = k / (k + weight)
+    median = (1.0 - share) * population.median + share * own_median
+    # The own spread is unreliable on a handful of values: it enters with the same share, never below a
+    # fraction of the population's (a few flat values must not make every wobble an anomaly).
+    mad = max((1.0 - share) * population.mad + share * own_mad, 0.5 * population.mad)
+    return Baseline(median=float(median), mad=float(mad), n=int(k))

@@ -373,3 +373,54 @@ def _widen(param: RulResult, model_error: float, confidence: float) -> RulResult
     lower, upper = np.interp([(1 - confidence) / 2, (1 + confidence) / 2], PROBS, quantiles)
     reason = f"{param.reason}; interval from the fit and a {100 * s_model:.0f}% model error (holdout)"
     return RulResult(True, reason, param.model, param.rul, float(lower), float(upper), confidence, quantiles)
+
+
+#: Fewest past failures with a rising wear phase for a degradation prior.
+PRIOR_MIN_FAILURES = 3
+
+
+def learn_exponential_prior(histories: list[tuple[np.ndarray, np.ndarray]]) -> dict | None:
+    """Gebraeel's conjugate prior of the exponential degradation model, from past failures of similar machines.
+
+    ``histories``: (times in days, values of the measure), each ending at a failure. Each history's wear phase
+    (from its onset: the knee of a hinge fit, as ``estimate_rul`` finds it) is fitted by log(y - phi) =
+    theta + beta t with the offset phi that fits it best; what past failures say of a new machine is their
+    growth rate beta: its prior is their mean rate, with their spread plus the average uncertainty of one fit
+    (a handful of failures must not make it overconfident). The level theta is left to the machine's own data
+    (a flat prior), so the prior needs no common time origin. Returns ``estimate_rul``'s ``prior``
+    ({"mean", "cov", "phi": None, "failures": n}), or None with fewer than PRIOR_MIN_FAILURES rising histories."""
+    rates, variances = [], []
+    for t, y in histories:
+        t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+        keep = np.isfinite(t) & np.isfinite(y)
+        t, y = t[keep], y[keep]
+        if t.size < 2 * MIN_POINTS:
+            continue
+        start = _trend_start(t, y)
+        x, yw = t[start:], y[start:]
+        if x.size < MIN_POINTS:
+            continue
+        floor, sd = float(np.min(yw)), float(np.std(yw))
+        best = None
+        for phi in (0.0, 0.5 * floor, 0.8 * floor, floor - 0.5 * max(sd, 1e-9), floor - 2 * max(sd, 1e-9)):
+            if phi >= floor:
+                continue
+            ly = np.log(yw - phi)
+            a, b, cov, _sd, _rho = _ols(x, ly)
+            sse = float(((yw - (phi + np.exp(a + b * x))) ** 2).sum())
+            if b > 0 and np.isfinite(cov[1, 1]) and (best is None or sse < best[0]):
+                best = (sse, b, cov[1, 1])
+        if best is not None:
+            rates.append(best[1])
+            variances.append(best[2])
+    if len(rates) < PRIOR_MIN_FAILURES:
+        return None
+    rates_arr = np.array(rates)
+    spread = float(np.var(rates_arr, ddof=1)) if rates_arr.size > 1 else 0.0
+    return {
+        "mean": [0.0, float(rates_arr.mean())],
+        # theta: a flat prior (the machine's own level decides); beta: the fleet's rate and its spread.
+        "cov": [[1e6, 0.0], [0.0, spread + float(np.mean(variances))]],
+        "phi": None,
+        "failures": len(rates),
+    }

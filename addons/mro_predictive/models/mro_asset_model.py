@@ -56,6 +56,13 @@ class MroAssetModel(models.Model):
         help="Days from the onset of wear to failure of this model's past failures (analytics.OnsetPrior): the "
         "single-equipment forecast of an anomaly leans on them.",
     )
+    degradation_prior = fields.Json(
+        readonly=True,
+        copy=False,
+        help="The Bayesian exponential model's prior of the growth rate, learned from past failures "
+        "(analytics.learn_exponential_prior), for the measure it was learned on.",
+    )
+    degradation_prior_failures = fields.Integer("Failures behind the degradation prior", readonly=True, copy=False)
     onset_prior_failures = fields.Integer(
         "Failures with an onset of wear",
         readonly=True,
@@ -164,7 +171,7 @@ class MroAssetModel(models.Model):
         each equipment before each of its done corrective requests (from the previous one, or its
         in-service date). Needs at least five such histories. From the same histories (their last analysis
         window), the time from the onset of wear to failure (``analytics.learn_onset_prior``, at least three)."""
-        from ..analytics import FleetModel, learn_onset_prior
+        from ..analytics import FleetModel, learn_exponential_prior, learn_onset_prior
 
         for model in self:
             histories = []
@@ -192,6 +199,13 @@ class MroAssetModel(models.Model):
             values.update(
                 onset_prior=prior.to_dict() if prior else False,
                 onset_prior_failures=prior.durations.size if prior else 0,
+            )
+            # The degradation prior of the exponential model, on the first measure (the template's main one).
+            kinds = model._fleet_kinds()
+            degradation = learn_exponential_prior([(h[:, 0], h[:, 1]) for h in histories]) if kinds else None
+            values.update(
+                degradation_prior={**degradation, "measure_kind": kinds[0]} if degradation else False,
+                degradation_prior_failures=degradation["failures"] if degradation else 0,
             )
             if len(histories) >= 5:
                 values.update(fleet_model=FleetModel().fit(histories).to_dict(), fleet_note=False)

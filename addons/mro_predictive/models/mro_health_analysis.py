@@ -14,6 +14,7 @@ from ..analytics import (
     SensorInput,
     assess_equipment,
     fit_weibull,
+    population_baseline,
     weibull_p_fail_within,
     weibull_rul,
 )
@@ -127,12 +128,13 @@ class MroHealthAnalysis(models.AbstractModel):
         sensors = self._load_sensors(equipments, now)
         series = self._load_series(equipments, sensors, now)
         weibull = self._weibull_models(equipments.filtered(lambda e: not sensors.get(e.id)), now)
+        populations = self._populations(equipments, sensors)
         results, sensor_updates, fleets = [], [], {}
         for equipment in equipments:
             company = equipment.company_id
             try:
                 result, per_sensor = self._assess_one(
-                    equipment, sensors.get(equipment.id, []), series, weibull, now, company, fleets
+                    equipment, sensors.get(equipment.id, []), series, weibull, now, company, fleets, populations
                 )
             except Exception as exc:  # one bad equipment must not stop the run
                 _logger.exception("Health analysis failed for equipment %s", equipment.id)
@@ -214,9 +216,11 @@ class MroHealthAnalysis(models.AbstractModel):
         return {p.equipment_id.id: p for p in predictions}
 
     @api.model
-    def _assess_one(self, equipment, sensor_rows, series, weibull, now, company, fleets=None):
+    def _assess_one(self, equipment, sensor_rows, series, weibull, now, company, fleets=None, populations=None):
         """Assess one equipment; returns (equipment values, sensor values). ``fleets`` caches the
-        batch's deserialised fleet models (and onset priors, keyed ``("onset", id)``) by asset model id."""
+        batch's deserialised fleet models (and onset priors, keyed ``("onset", id)``) by asset model id;
+        ``populations``: the batch's population baselines (see :meth:`_populations`)."""
+        populations = populations if populations is not None else {}
         horizon = company.mro_planning_horizon_days or 30
         confidence = company.mro_prediction_confidence or 0.8
         now_days = to_days(now)
@@ -235,6 +239,7 @@ class MroHealthAnalysis(models.AbstractModel):
                     baseline=self._baseline(row),
                     step=1.0 / 24.0,
                     label=f"[{row['code']}] {row['name']}",
+                    **self._fleet_priors(equipment, row, populations),
                 )
             )
         values = {
@@ -345,6 +350,64 @@ class MroHealthAnalysis(models.AbstractModel):
         return fleets[model.id].predict(history, confidence=confidence)
 
     @api.model
+    def _populations(self, equipments, sensors):
+        """{(asset model id, measure kind): (Baseline, note)}: the healthy level of the sensors of the same
+        measure on equipment of the same asset model that learned their own baseline, for the batch's sensors
+        that have none yet (one grouped query); else the asset model's shipped default (a healthy level well
+        below its warning limit: the warning limit six robust sigmas above it)."""
+        wanted = {
+            (e.mro_asset_model_id.id, row["measure_kind"])
+            for e in equipments.filtered("mro_asset_model_id")
+            for row in sensors.get(e.id, [])
+            if not row["baseline_n"]
+        }
+        if not wanted:
+            return {}
+        self.env.cr.execute(
+            SQL(
+                """SELECT e.mro_asset_model_id, s.measure_kind, s.baseline_median, s.baseline_mad, s.baseline_n
+                     FROM mro_sensor s JOIN maintenance_equipment e ON e.id = s.equipment_id
+                    WHERE s.active AND s.baseline_n > 0 AND e.mro_asset_model_id = ANY(%s)""",
+                list({model for model, _kind in wanted}),
+            )
+        )
+        learned = {}
+        for model_id, kind, median, mad, n in self.env.cr.fetchall():
+            learned.setdefault((model_id, kind), []).append(Baseline(median, mad, n))
+        result = {}
+        for key in wanted:
+            if key in learned:
+                result[key] = (
+                    population_baseline(learned[key]),
+                    _("population baseline of %s similar sensors of the asset model", len(learned[key])),
+                )
+                continue
+            model = self.env["mro.asset.model"].browse(key[0])
+            line = model.measure_ids.filtered(lambda m, k=key[1]: m.measure_kind == k)[:1]
+            warning = line._sensor_limits().get("warning_limit") if line else 0.0
+            if warning and warning > 0:
+                healthy = 0.4 * warning
+                result[key] = (
+                    Baseline(healthy, (warning - healthy) / 6.0 / 1.4826, 0),
+                    _("default healthy level of the asset model %s", model.display_name),
+                )
+        return result
+
+    @api.model
+    def _fleet_priors(self, equipment, row, populations):
+        """What the fleet tells a sensor of ``equipment`` (its ``row``): the population baseline until it has
+        its own, and the Bayesian exponential prior of its asset model's past failures for the measure it was
+        learned on."""
+        model = equipment.mro_asset_model_id
+        extra = {}
+        if model and not row["baseline_n"] and (model.id, row["measure_kind"]) in populations:
+            extra["population"], extra["population_note"] = populations[(model.id, row["measure_kind"])]
+        prior = model.degradation_prior or {}
+        if prior and prior.get("measure_kind") == row["measure_kind"]:
+            extra["prior"] = prior
+        return extra
+
+    @api.model
     def _onset_prior(self, equipment, cache):
         """The time from the onset of wear to failure learned from the past failures of the equipment's asset
         model (``mro.asset.model.onset_prior``), or None."""
@@ -380,7 +443,8 @@ class MroHealthAnalysis(models.AbstractModel):
         than the sensor's silence limit, or its gateway silent; ``gateway_silent``: the latter."""
         self.env.cr.execute(
             SQL(
-                """SELECT s.id, s.equipment_id, s.code, s.name, s.warning_limit, s.alarm_limit, s.physical_min,
+                """SELECT s.id, s.equipment_id, s.code, s.name, s.measure_kind, s.warning_limit, s.alarm_limit,
+                          s.physical_min,
                           s.physical_max, s.baseline_median, s.baseline_mad, s.baseline_n, s.baseline_learned_at,
                           s.last_ts, s.mro_silence_limit, s.gateway_id,
                           COALESCE(s.last_ts IS NOT NULL AND %(silent)s, FALSE) AS silent,

@@ -6,3 +6,4 @@ from . import test_ledger
 from . import test_ui
 from . import test_roles
 from . import test_silence
+from . import test_fleet_prior
