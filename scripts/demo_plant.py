@@ -262,9 +262,8 @@ if out:
     if valid:
         valid = bool(env["res.users.apikeys"]._check_credentials(scope="rpc", key=known["api_key"]))
     if not valid:
-        action = gateway.action_create_bridge_credentials()
-        wizard = env[action["res_model"]].browse(action["res_id"])
-        known = {"login": wizard.login, "api_key": wizard.api_key}
+        key = gateway._rotate_bridge_key()  # the previous key, if any, stops working
+        known = {"login": gateway.user_id.login, "api_key": key}
         env.cr.commit()
     known.update(url=os.environ.get("MRO_ODOO_URL", "http://localhost:8069"), database=env.cr.dbname)
     # Secrets: readable by this user only, unless another container's user must read them (docker compose).
