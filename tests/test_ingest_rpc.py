@@ -86,7 +86,8 @@ def test_whole_call_errors_are_clear_and_store_nothing(odoo):
     models = odoo.models()
     with pytest.raises(xmlrpc.client.Fault, match="expects a list"):
         models.execute_kw(odoo.db, uid, key, "mro.sensor.reading", "ingest", ["P101-VIB-DE"])
-    too_many = [["P101-VIB-DE", time.time() - 200 + i / 1000, 1.0] for i in range(100_001)]
+    start = int(time.time()) - 200_000
+    too_many = [["P101-VIB-DE", start + i, 1] for i in range(100_001)]  # within the 16 MiB a call may carry
     with pytest.raises(xmlrpc.client.Fault, match="at most 100000 readings per call"):
         models.execute_kw(odoo.db, uid, key, "mro.sensor.reading", "ingest", [too_many])
     admin_uid = odoo.login(*ADMIN)
