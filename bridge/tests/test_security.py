@@ -1,4 +1,5 @@
-"""The bridge on a hostile day: a batch Odoo fails as a whole, and how the transport sorts Odoo's failures.
+"""The bridge on a hostile day: secrets on disk, plain http, a batch Odoo fails as a whole, a flood of dead
+letters, and clients of /healthz and /metrics that misbehave.
 
 In-process doubles of Odoo (the ingest contract) and a real XML-RPC server for the transport; the real-Odoo
 versions of these attacks are in the repository's tests/security/."""
@@ -7,16 +8,144 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import socket
+import stat
 import threading
+import time
+import urllib.request
 import xmlrpc.client
 import xmlrpc.server
 
 import pytest
 
-from mro_bridge.model import Reading
+from mro_bridge import cli
+from mro_bridge.config import load, parse, to_toml, write_private
+from mro_bridge.http import Status, serve
+from mro_bridge.model import ConfigError, Reading
 from mro_bridge.odoo import BatchError, PermanentError, TransientError, XmlRpcOdoo
 from mro_bridge.pipeline import LONE_FAILURES_BEFORE_SUCCESS, Pipeline
 from mro_bridge.spool import Spool
+from mro_bridge.supervise import DeviceState
+
+ODOO = {"url": "http://127.0.0.1:8069", "database": "db", "user": "bridge", "api_key": "k"}
+MQTT = [{"name": "broker", "host": "127.0.0.1", "tags": [{"code": "A-1", "topic": "plant/a"}]}]
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+# ---------------------------------------------------------------------- plain http
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("http://odoo:8069", False),
+        ("http://10.0.0.5:8069", False),
+        ("http://erp.example.com", False),
+        ("http://localhost:8069", True),
+        ("http://127.0.0.1:8069", True),
+        ("http://127.8.9.1", True),
+        ("http://[::1]:8069", True),
+        ("https://erp.example.com", True),
+    ],
+)
+def test_plain_http_is_refused_except_to_this_machine(url, allowed):
+    data = {"odoo": dict(ODOO, url=url), "mqtt": MQTT}
+    if allowed:
+        assert parse(data).odoo.url == url
+    else:
+        with pytest.raises(ConfigError, match="plain http") as info:
+            parse(data)
+        assert info.value.path == "odoo.url" and "allow_insecure_http = true" in str(info.value)
+    # ... unless the site says the network is trusted
+    data["odoo"]["allow_insecure_http"] = True
+    assert parse(data).odoo.allow_insecure_http is True
+
+
+# ---------------------------------------------------------------------- secrets on disk
+@pytest.mark.parametrize("file_mode", [0o644, 0o640, 0o604])
+def test_a_file_holding_a_key_must_be_private(tmp_path, file_mode):
+    path = tmp_path / "bridge.toml"
+    path.write_text(to_toml({"odoo": ODOO, "mqtt": MQTT}))
+    path.chmod(file_mode)
+    with pytest.raises(ConfigError, match=r"holds a secret and is readable by") as info:
+        load(path)
+    assert info.value.path == "odoo.api_key" and "chmod 600" in str(info.value)
+    path.chmod(0o600)
+    assert load(path).odoo.api_key == "k"
+
+
+def test_an_mqtt_password_counts_as_a_secret_and_env_names_do_not(tmp_path, monkeypatch):
+    monkeypatch.setenv("MRO_SEC_KEY", "from-env")
+    path = tmp_path / "bridge.toml"
+    odoo = {k: v for k, v in ODOO.items() if k != "api_key"} | {"api_key_env": "MRO_SEC_KEY"}
+    path.write_text(to_toml({"odoo": odoo, "mqtt": [dict(MQTT[0], username="u", password="p")]}))
+    path.chmod(0o644)
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert info.value.path == "mqtt[0].password"
+    path.write_text(to_toml({"odoo": odoo, "mqtt": MQTT}))  # no secret in the file: any mode
+    assert load(path).odoo.api_key == "from-env"
+
+
+def test_secrets_are_written_0600_whatever_the_umask(tmp_path):
+    path = tmp_path / "bridge.toml"
+    path.write_text("old")
+    path.chmod(0o644)
+    old = os.umask(0o000)
+    try:
+        write_private(path, to_toml({"odoo": ODOO, "mqtt": MQTT}))
+    finally:
+        os.umask(old)
+    assert mode(path) == 0o600
+    assert load(path).odoo.user == "bridge"
+    assert [p.name for p in tmp_path.iterdir()] == ["bridge.toml"]  # no temporary file left
+
+
+def test_pull_config_writes_the_file_0600(tmp_path, monkeypatch):
+    class FakeOdoo:
+        async def get_bridge_config(self):
+            return {"gateway": {"code": "LINE1"}, "sensors": [{"code": "A-1", "protocol": "mqtt",
+                                                              "device": "broker", "address": "plant/a"}]}  # fmt: skip
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(cli, "_transport", lambda config: FakeOdoo())
+    source = tmp_path / "bridge.toml"
+    write_private(source, to_toml({"odoo": ODOO, "mqtt": [{"name": "broker", "host": "127.0.0.1"}]}))
+    output = tmp_path / "bridge-run.toml"
+    old = os.umask(0o022)
+    try:
+        assert cli.main(["pull-config", "--config", str(source), "--output", str(output)]) == 0
+    finally:
+        os.umask(old)
+    assert mode(output) == 0o600
+    assert [t.code for s in load(output).sources for t in s.tags] == ["A-1"]
+
+
+# ---------------------------------------------------------------------- dead letters
+def test_dead_letters_are_capped_and_the_dropped_ones_counted(tmp_path):
+    spool = Spool(tmp_path / "s.db", max_dead_letters=5)
+    for i in range(8):
+        spool.add_dead_letter(f"plant/{i}", 1.0, "{", "payload is not JSON")
+    spool.put([Reading("A", float(i), float(i)) for i in range(3)])
+    spool.dead_letter([(row, "unknown sensor code") for row in spool.peek(3)])
+    assert spool.dead_letters() == 5 and spool.dead_letters_dropped() == 6
+    assert [d["code"] for d in spool.list_dead_letters()][::-1] == ["plant/6", "plant/7", "A", "A", "A"]
+    spool.close()
+    again = Spool(tmp_path / "s.db", max_dead_letters=5)
+    assert (again.dead_letters(), again.dead_letters_dropped()) == (5, 6)  # persistent
+
+
+def test_a_dead_letter_carrying_a_lone_surrogate_is_stored(tmp_path):
+    """JSON may carry "\\ud800"; SQLite cannot store it as it is, and a failing dead letter would stall MQTT."""
+    spool = Spool(tmp_path / "s.db")
+    spool.add_dead_letter("plant/x", 1.0, '"\ud800"', "value at 'v' is str '\ud800', not a number" + "x" * 5000)
+    [letter] = spool.list_dead_letters()
+    assert letter["value"] == '"\\ud800"' and len(letter["reason"]) <= 1000
 
 
 # ---------------------------------------------------------------------- a batch Odoo fails as a whole
@@ -187,3 +316,112 @@ def test_the_transport_never_sends_a_body_over_the_limit(xmlrpc_odoo):
         asyncio.run(odoo.ingest([["A-1", float(i), 1.0] for i in range(1000)]))
     assert answers == []  # the large call never reached the server
     odoo.close()
+
+
+# ---------------------------------------------------------------------- /healthz and /metrics
+def get(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def status_with_errors(tmp_path, **kwargs):
+    pipe = Pipeline(Spool(tmp_path / "s.db"), PickyOdoo())
+    pipe.metrics.odoo_last_error = "Odoo at http://10.1.2.3:8069 is not reachable: [Errno 111] Connection refused"
+    devices = [DeviceState("plc1", "modbus", state="down", last_error="ConnectionError: 10.1.2.4:502 refused")]
+    return pipe, Status(pipe, devices, **kwargs)
+
+
+def test_healthz_shows_no_error_text_unless_asked(tmp_path):
+    async def scenario(show_errors):
+        pipe, status = status_with_errors(tmp_path, show_errors=show_errors)
+        server = await serve(status, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        _code, body = await asyncio.to_thread(get, port, "/healthz")
+        server.close()
+        pipe.close()
+        return body
+
+    hidden = asyncio.run(scenario(False))
+    assert "10.1.2" not in hidden and "last_error" not in hidden
+    assert json.loads(hidden)["devices"]["plc1"]["state"] == "down"
+    shown = asyncio.run(scenario(True))
+    assert json.loads(shown)["odoo"]["last_error"].startswith("Odoo at http://10.1.2.3:8069")
+    assert "10.1.2.4:502" in shown
+
+
+def test_connections_beyond_the_limit_are_refused_and_counted(tmp_path):
+    async def scenario():
+        pipe, status = status_with_errors(tmp_path)
+        server = await serve(status, "127.0.0.1", 0, max_connections=3, request_timeout=30)
+        port = server.sockets[0].getsockname()[1]
+        idle = []
+        for _ in range(3):  # three clients that never send their request
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            idle.append(writer)
+        await asyncio.sleep(0.2)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /metrics HTTP/1.0\r\n\r\n")
+        try:
+            answer = await asyncio.wait_for(reader.read(), 5)
+        except ConnectionResetError:
+            answer = b""
+        assert answer == b""  # closed without an answer
+        for w in idle:
+            w.close()
+        await asyncio.sleep(0.2)
+        code, text = await asyncio.to_thread(get, port, "/metrics")  # served again once they are gone
+        assert code == 200 and "mro_bridge_http_refused_total 1" in text
+        server.close()
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_client_that_drips_its_request_is_cut_off(tmp_path):
+    """One header byte every 0.2 s kept a connection open forever (each line had its own 10 s timeout)."""
+
+    async def scenario():
+        pipe, status = status_with_errors(tmp_path)
+        server = await serve(status, "127.0.0.1", 0, request_timeout=1.0)
+        port = server.sockets[0].getsockname()[1]
+
+        def drip():
+            sock = socket.create_connection(("127.0.0.1", port))
+            sent = 0
+            try:
+                sock.sendall(b"GET /metrics HTTP/1.1\r\n")
+                for _ in range(50):  # 10 s of headers, if the server waited
+                    sock.sendall(b"X")
+                    sent += 1
+                    time.sleep(0.2)
+            except OSError:
+                pass
+            finally:
+                sock.close()
+            return sent
+
+        sent = await asyncio.to_thread(drip)
+        assert sent < 50  # the server hung up before the request was complete
+        server.close()
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_huge_request_head_is_refused(tmp_path):
+    async def scenario():
+        pipe, status = status_with_errors(tmp_path)
+        server = await serve(status, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /metrics HTTP/1.1\r\n" + b"X-Pad: " + b"a" * 100_000 + b"\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), 5)
+        assert answer.startswith(b"HTTP/1.1 431")
+        writer.close()
+        server.close()
+        pipe.close()
+
+    asyncio.run(scenario())
