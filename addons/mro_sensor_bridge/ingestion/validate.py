@@ -113,8 +113,16 @@ def validate_batch(
     oldest_us = round(max(oldest_s, MIN_EPOCH_S) * 1_000_000)
     ranges = ranges or {}
     no_range = (None, None)
-    #: (sensor id, microseconds) -> (index, value, timestamp as sent) of the first item there
-    seen: dict[tuple[int, int], tuple[int, float, object]] = {}
+    # Per sensor, the inclusive bounds a value must be within (its physical range and MAX_ABS_VALUE): one
+    # chained comparison per item; check_value() says why only for the rare value outside them.
+    sane = (-MAX_ABS_VALUE, MAX_ABS_VALUE)
+    limits = {
+        sensor: (-MAX_ABS_VALUE if low is None else max(low, -MAX_ABS_VALUE),
+                 MAX_ABS_VALUE if high is None else min(high, MAX_ABS_VALUE))
+        for sensor, (low, high) in ranges.items()
+    }  # fmt: skip
+    #: (sensor id, microseconds) -> index of the first item there
+    seen: dict[tuple[int, int], int] = {}
     for index, item in enumerate(readings):
         if type(item) not in (list, tuple) or len(item) != 3:
             reject({"index": index, "reason": "item is not a [sensor_code, timestamp, value] list"})
@@ -139,9 +147,9 @@ def validate_batch(
         if not math.isfinite(value):
             reject({"index": index, "reason": f"value is not finite ({value})"})
             continue
-        problem = check_value(value, ranges.get(sensor, no_range))
-        if problem:
-            reject({"index": index, "reason": problem})
+        low, high = limits.get(sensor, sane)
+        if not low <= value <= high:
+            reject({"index": index, "reason": check_value(value, ranges.get(sensor, no_range))})
             continue
         try:
             micros = parse_timestamp(ts)
@@ -158,20 +166,21 @@ def validate_batch(
         key = (sensor, micros)
         first = seen.get(key)
         if first is not None:
-            if first[1] == value:
+            _code, first_ts, first_value = readings[first]
+            if float(first_value) == value:
                 out.duplicates += 1
-            elif first[2] == ts:
-                reject({"index": index, "reason": f"item {first[0]} has the same sensor and time with another value"})
+            elif first_ts == ts:
+                reject({"index": index, "reason": f"item {first} has the same sensor and time with another value"})
             else:
                 reject(
                     {
                         "index": index,
-                        "reason": f"timestamp falls on the same microsecond as item {first[0]}'s (readings are "
+                        "reason": f"timestamp falls on the same microsecond as item {first}'s (readings are "
                         "stored to the microsecond), with another value",
                     }
                 )
             continue
-        seen[key] = (index, value, ts)
+        seen[key] = index
         add_id(sensor)
         add_ts(micros)
         add_value(value)
