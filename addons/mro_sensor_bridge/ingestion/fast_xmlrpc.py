@@ -108,7 +108,11 @@ class TooManyReadings(Exception):
 
 
 def _forbidden(data: bytes, start: int, end: int) -> bool:
-    return any(data.find(bad, start, end) != -1 for bad in _FORBIDDEN)
+    # A search for one byte is a memchr: "]" and 0xEF are rare in an ingest call, so the slower searches for
+    # the sequences themselves run only when one of them is there.
+    if data.find(b"]", start, end) != -1 and data.find(b"]]>", start, end) != -1:
+        return True
+    return data.find(b"\xef", start, end) != -1 and any(data.find(bad, start, end) != -1 for bad in _FORBIDDEN[1:])
 
 
 def _convert(kind: bytes | None, text: bytes | None, untyped: bytes | None):
