@@ -121,8 +121,9 @@ def validate_batch(
                  MAX_ABS_VALUE if high is None else min(high, MAX_ABS_VALUE))
         for sensor, (low, high) in ranges.items()
     }  # fmt: skip
-    indexes: list[int] = []  # of the accepted items, for the collision pass below
-    add_index = indexes.append
+    # (microseconds << 32 | sensor id) -> index of the first item there. Plain ints, not (sensor, time) tuples:
+    # a tuple per reading made the garbage collector walk the freshly decoded batch again and again.
+    seen: dict[int, int] = {}
     for index, item in enumerate(readings):
         if type(item) not in (list, tuple) or len(item) != 3:
             reject({"index": index, "reason": "item is not a [sensor_code, timestamp, value] list"})
@@ -163,41 +164,25 @@ def validate_batch(
             reason = "timestamp is before 1990" if micros < MIN_EPOCH_S * 1_000_000 else oldest_reason
             reject({"index": index, "reason": reason})
             continue
-        add_index(index)
+        key = micros << 32 | sensor  # ids are int4, and micros positive from 1990 on: one int per pair
+        first = seen.get(key)
+        if first is not None:
+            _code, first_ts, first_value = readings[first]
+            if float(first_value) == value:
+                out.duplicates += 1
+            elif first_ts == ts:
+                reject({"index": index, "reason": f"item {first} has the same sensor and time with another value"})
+            else:
+                reject(
+                    {
+                        "index": index,
+                        "reason": f"timestamp falls on the same microsecond as item {first}'s (readings are "
+                        "stored to the microsecond), with another value",
+                    }
+                )
+            continue
+        seen[key] = index
         add_id(sensor)
         add_ts(micros)
         add_value(value)
-    if len(set(zip(out.sensor_ids, out.micros, strict=True))) < len(out.sensor_ids):  # rare: a second pass
-        _settle_collisions(out, readings, indexes)
     return out
-
-
-def _settle_collisions(out: ValidatedBatch, readings, indexes: list[int]) -> None:
-    """Among the accepted items of ``out`` (``indexes`` into ``readings``), keep the first item of each sensor
-    and microsecond: a later one with the same value is a duplicate, with another value it is rejected."""
-    first: dict[tuple[int, int], int] = {}  # (sensor id, microseconds) -> position in out's lists
-    kept = []
-    for pos, key in enumerate(zip(out.sensor_ids, out.micros, strict=True)):
-        earlier = first.setdefault(key, pos)
-        if earlier == pos:
-            kept.append(pos)
-            continue
-        index, item = indexes[pos], readings[indexes[pos]]
-        if out.values[earlier] == out.values[pos]:
-            out.duplicates += 1
-        elif readings[indexes[earlier]][1] == item[1]:
-            out.rejected.append(
-                {"index": index, "reason": f"item {indexes[earlier]} has the same sensor and time with another value"}
-            )
-        else:
-            out.rejected.append(
-                {
-                    "index": index,
-                    "reason": f"timestamp falls on the same microsecond as item {indexes[earlier]}'s (readings are "
-                    "stored to the microsecond), with another value",
-                }
-            )
-    out.sensor_ids[:] = [out.sensor_ids[pos] for pos in kept]
-    out.micros[:] = [out.micros[pos] for pos in kept]
-    out.values[:] = [out.values[pos] for pos in kept]
-    out.rejected.sort(key=lambda rejection: rejection["index"])

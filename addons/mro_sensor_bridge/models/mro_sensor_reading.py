@@ -166,8 +166,6 @@ class MroSensorReading(models.Model):
         if not codes:
             return {}, {}
         allowed_companies = set(self.env.companies.ids)
-        # Companies the user belongs to but has not selected: their sensors may be named (the user knows them).
-        known_companies = set(self.env.user.company_ids.ids)
         restrict_gateway = gateway or self.env.user.has_group("mro_sensor_bridge.group_sensor_gateway")
         columns = ["code", "active", "company_id", "gateway_id", "physical_min", "physical_max"]
         self.env["mro.sensor"].flush_model(columns)  # the SQL below reads them
@@ -188,7 +186,8 @@ class MroSensorReading(models.Model):
                 rows = [row for row in rows if row[3] == gateway.id]
             mine = [row for row in rows if row[2] in allowed_companies]
             if not mine:
-                if any(row[2] in known_companies for row in rows) and not restrict_gateway:
+                # A company the user belongs to but has not selected: its sensors may be named (the user knows them).
+                if not restrict_gateway and any(row[2] in self.env.user.company_ids.ids for row in rows):
                     resolved[code] = _("sensor %r belongs to a company that is not selected", code)
                 # else: absent from the mapping, i.e. "unknown sensor code", as for a code that does not exist
                 continue
