@@ -61,7 +61,7 @@ from typing import Any
 import psutil
 import psycopg2
 
-from mro_bridge.config import load, to_toml
+from mro_bridge.config import load, to_toml, write_private
 from mro_bridge.decode import RegisterField, register_count
 from mro_bridge.pipeline import quantile
 
@@ -301,7 +301,7 @@ def bridge_config(path: Path, server, login: str, key: str, plant: Plant, hz: fl
              "client_id": f"mro-bench-bridge-{uuid.uuid4().hex[:8]}", "tags": tags["mqtt"]}
         ],
     }  # fmt: skip
-    path.write_text(to_toml(data))
+    write_private(path, to_toml(data))  # it holds the API key: the bridge takes it only 0600
     load(path)  # what the bridge will read must be valid
     return path
 

@@ -26,8 +26,15 @@ import random
 import secrets
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from odoo import Command, fields
+
+
+def _plain_http_elsewhere(url):
+    """Whether the bridge needs allow_insecure_http for ``url`` (plain http to another host than this one)."""
+    return url.startswith("http:") and urlsplit(url).hostname not in ("localhost", "127.0.0.1", "::1")
+
 
 env = env(context=dict(env.context, tracking_disable=True, mail_create_nolog=True, mail_notrack=True))  # noqa: F821
 company = env.company
@@ -342,9 +349,8 @@ if out:
     if valid:
         valid = bool(env["res.users.apikeys"]._check_credentials(scope="rpc", key=known["api_key"]))
     if not valid:
-        action = gateway.action_create_bridge_credentials()
-        wizard = env[action["res_model"]].browse(action["res_id"])
-        known = {"login": wizard.login, "api_key": wizard.api_key}
+        key = gateway._rotate_bridge_key()  # the previous key, if any, stops working
+        known = {"login": gateway.user_id.login, "api_key": key}
         env.cr.commit()
     known.update(url=os.environ.get("MRO_ODOO_URL", "http://localhost:8069"), database=env.cr.dbname)
     write_secret(credentials, json.dumps(known, indent=1))
@@ -355,6 +361,9 @@ if out:
         "# The demo bridge (written by scripts/demo_plant.py); `mro-bridge pull-config` adds the tags.",
         "[odoo]",
         f"url = {json.dumps(known['url'])}",
+        # docker compose: plain http between containers of one private network (the bridge refuses plain http
+        # to any other host than this machine unless told).
+        *(["allow_insecure_http = true"] if _plain_http_elsewhere(known["url"]) else []),
         f"database = {json.dumps(known['database'])}",
         f"user = {json.dumps(known['login'])}",
         f"api_key = {json.dumps(known['api_key'])}",

@@ -36,8 +36,9 @@ def template_db(tmp_path_factory):
 
 @pytest.fixture
 def odoo(template_db, tmp_path):
-    """A running Odoo server on a fresh copy of the template database."""
-    db = f"mro_pytest_{uuid.uuid4().hex[:8]}"
+    """A running Odoo server on a fresh copy of the template database (named MRO_TEST_DB_PREFIX + a random suffix;
+    dropped afterwards)."""
+    db = f"{os.environ.get('MRO_TEST_DB_PREFIX', 'mro_pytest_')}{uuid.uuid4().hex[:8]}"
     odoo_server.copy_db(template_db, db)
     server = odoo_server.OdooServer(db=db, log_path=tmp_path / "odoo.log")
     try:

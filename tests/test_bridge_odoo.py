@@ -75,6 +75,7 @@ def bridge_config(tmp_path: Path, odoo, broker, login: str, key: str, codes: lis
                   'timestamp_path = "ts"']  # fmt: skip
     path = tmp_path / "bridge.toml"
     path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)  # it holds the API key: the bridge takes it only if private
     return path
 
 

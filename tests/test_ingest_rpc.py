@@ -8,15 +8,15 @@ from conftest import ADMIN
 
 
 def bridge_credentials(odoo, gateway_code="LINE1"):
-    """What an administrator does in the UI: 'Create bridge credentials' on the gateway."""
+    """What an administrator does in the UI: 'Create bridge credentials' on the gateway, then 'Issue the key'
+    (the key comes once, in the answer; the gateway's previous key stops working)."""
     admin_uid = odoo.login(*ADMIN)
     gw_ids = odoo.call(admin_uid, ADMIN[1], "mro.sensor.gateway", "search", [("code", "=", gateway_code)])
     assert gw_ids, "the demo gateway is missing"
     action = odoo.call(admin_uid, ADMIN[1], "mro.sensor.gateway", "action_create_bridge_credentials", gw_ids)
-    [wizard] = odoo.call(
-        admin_uid, ADMIN[1], action["res_model"], "read", [action["res_id"]], fields=["login", "api_key"]
-    )
-    return gw_ids[0], wizard["login"], wizard["api_key"]
+    wizard = odoo.call(admin_uid, ADMIN[1], action["res_model"], "create", {"gateway_id": gw_ids[0]})
+    shown = odoo.call(admin_uid, ADMIN[1], action["res_model"], "action_generate", [wizard])
+    return gw_ids[0], shown["context"]["default_login"], shown["context"]["default_api_key"]
 
 
 def test_bridge_pulls_config_and_ingests_over_xmlrpc(odoo):
@@ -86,7 +86,8 @@ def test_whole_call_errors_are_clear_and_store_nothing(odoo):
     models = odoo.models()
     with pytest.raises(xmlrpc.client.Fault, match="expects a list"):
         models.execute_kw(odoo.db, uid, key, "mro.sensor.reading", "ingest", ["P101-VIB-DE"])
-    too_many = [["P101-VIB-DE", time.time() - 200 + i / 1000, 1.0] for i in range(100_001)]
+    start = int(time.time()) - 200_000
+    too_many = [["P101-VIB-DE", start + i, 1] for i in range(100_001)]  # within the 16 MiB a call may carry
     with pytest.raises(xmlrpc.client.Fault, match="at most 100000 readings per call"):
         models.execute_kw(odoo.db, uid, key, "mro.sensor.reading", "ingest", [too_many])
     admin_uid = odoo.login(*ADMIN)

@@ -22,7 +22,7 @@ import urllib.request
 import pytest
 
 from mro_bridge import cli
-from mro_bridge.config import SupervisorConfig, load, parse, to_toml
+from mro_bridge.config import SupervisorConfig, load, parse, to_toml, write_private
 from mro_bridge.http import Status, serve
 from mro_bridge.model import ConfigError, Reading, Source, TagCommon
 from mro_bridge.odoo import TransientError
@@ -36,9 +36,11 @@ BASE = {
 }
 
 
-def write(tmp_path, text):
+def write(tmp_path, text, mode=0o600):
+    """The bridge's file, readable by its owner only (as the bridge requires of a file holding a key)."""
     path = tmp_path / "bridge.toml"
     path.write_text(textwrap.dedent(text))
+    path.chmod(mode)
     return path
 
 
@@ -49,6 +51,7 @@ def test_a_valid_file_loads_with_defaults(tmp_path):
         """
         [odoo]
         url = "http://odoo:8069/"
+        allow_insecure_http = true
         database = "mro"
         user = "bridge-line1"
         api_key_env = "MRO_TEST_KEY"
@@ -68,6 +71,8 @@ def test_a_valid_file_loads_with_defaults(tmp_path):
     assert config.odoo.url == "http://odoo:8069" and config.odoo.api_key == "secret"
     assert config.spool.path == str(tmp_path / "spool.db")  # relative to the file
     assert config.batch.size == 5000 and config.spool.overflow == "drop_oldest"
+    assert config.spool.max_dead_letters == 100_000
+    assert (config.http.show_errors, config.http.max_connections, config.http.request_timeout) == (False, 16, 10.0)
     assert [t.code for s in config.sources for t in s.tags] == ["P1-VIB"]
 
 
@@ -449,7 +454,7 @@ def test_pull_config_maps_odoo_sensors_onto_the_files_devices(tmp_path):
     }  # fmt: skip
     assert "opcua" not in merged and any("'unused'" in w for w in warnings)
     path = tmp_path / "full.toml"
-    path.write_text(to_toml(merged))
+    write_private(path, to_toml(merged))
     config = load(path)  # what pull-config writes loads
     assert sorted(t.code for s in config.sources for t in s.tags) == ["F1-TEMP", "P1-VIB"]
     with pytest.raises(ConfigError, match="modbus 'plc2'"):
@@ -459,7 +464,7 @@ def test_pull_config_maps_odoo_sensors_onto_the_files_devices(tmp_path):
 def test_a_file_for_pull_config_may_list_devices_without_tags(tmp_path):
     path = tmp_path / "bridge.toml"
     raw = {"odoo": dict(BASE["odoo"]), "modbus": [{"name": "plc1", "host": "10.0.0.5"}]}
-    path.write_text(to_toml(raw))
+    write_private(path, to_toml(raw))
     assert load(path, require_sources=False).sources == []  # the tags come from Odoo
     with pytest.raises(ConfigError, match=r"modbus\[0\]\.tags: needs at least one"):
         load(path)  # but the bridge cannot run from it

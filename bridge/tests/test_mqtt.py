@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from source_helpers import collect, free_port, latest, wait_for
+from source_helpers import Restarter, collect, free_port, latest, wait_for
 
 from mro_bridge.model import ConfigError
 from mro_bridge.sources import mqtt
@@ -527,3 +527,99 @@ def test_tls_client_certificate_and_password(tmp_path, prefix):
     finally:
         broker.terminate()
         broker.wait(10)
+
+
+def test_poison_payloads_through_the_broker_are_dead_lettered_and_acknowledged(prefix, client_id, publisher):
+    """Deep nesting, a 5,000-digit integer and 1e400 crashed the source without acknowledging the message:
+    the broker sent it again at every reconnection and the connection stayed down."""
+    src = make_source(prefix, client_id, [{"code": "V", "topic": "v", "value_path": "v", "timestamp_path": "ts"}])
+    dead = []
+
+    async def dead_letter(key, ts, raw, reason):
+        dead.append(reason)
+
+    src.dead_letter = dead_letter
+    poison = [
+        b"[" * 30_000 + b"]" * 30_000,
+        b'{"v": ' + b"9" * 5000 + b"}",
+        b'{"v": 1e400}',
+        b'{"v": 1' + b"0" * 400 + b"}",
+        b'{"v": 1, "ts": 1' + b"0" * 400 + b"}",
+    ]
+
+    def publish():
+        for i, payload in enumerate(poison):
+            publisher.send(f"{prefix}/v", payload)
+            publisher.send(f"{prefix}/v", {"v": float(i)})  # a good one after each
+
+    readings = asyncio.run(run_until(src, lambda r: len(r) >= len(poison), publish=publish))
+    assert [r.value for r in readings] == [float(i) for i in range(len(poison))]
+    assert len(dead) == len(poison)
+    assert "nested too deep" in dead[0] and "digits" in dead[1] and "not a finite number" in dead[2]
+    assert "too large for a float" in dead[3] and "timestamp is an integer too large" in dead[4]
+    # acknowledged: the same session's next connection gets only what comes next
+    readings = asyncio.run(
+        run_until(src, lambda r: len(r) >= 1, publish=lambda: publisher.send(f"{prefix}/v", {"v": 7}))
+    )
+    assert [r.value for r in readings] == [7.0] and len(dead) == len(poison)
+
+
+def slow_emit(readings, delay=0.3):
+    async def emit(batch):
+        readings.extend(batch)
+        await asyncio.sleep(delay)  # a slow disk: the queue fills
+
+    return emit
+
+
+def test_a_qos0_flood_is_bounded_and_counted(prefix, client_id):
+    src = make_source(prefix, client_id, [{"code": "F", "topic": "f"}], max_queue=5)
+    readings = []
+    pub = Publisher()
+
+    async def main():
+        task = asyncio.create_task(src.run(slow_emit(readings)))
+        await wait_for(lambda: src.stats.extra["subscribed"] > 0)
+        await asyncio.to_thread(lambda: [pub.client.publish(f"{prefix}/f", str(i), qos=0) for i in range(300)])
+        await wait_for(lambda: src.stats.extra["queue_dropped"] > 0, what="drops")
+        await asyncio.sleep(1.0)
+        assert not task.done()  # still running
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    try:
+        asyncio.run(main())
+    finally:
+        pub.close()
+    assert src.stats.extra["queue_dropped"] + len(readings) <= 300
+    assert len(readings) < 300
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+def test_qos1_messages_are_never_lost_to_a_full_queue(prefix, client_id, protocol):
+    """MQTT 5: the broker is asked to keep fewer messages in flight than the queue holds (Receive Maximum).
+    Whatever overflows anyway (MQTT 3.1.1 has no such limit; brokers overshoot) is left unacknowledged and
+    the source reconnects, so that the broker sends it again: all 60 arrive."""
+    src = make_source(prefix, client_id, [{"code": "Q", "topic": "q"}], max_queue=3, protocol=protocol)
+    pub = Publisher()
+    restarts = []
+
+    class SlowRestarter(Restarter):
+        async def _emit(self, batch):
+            self.readings.extend(batch)
+            await asyncio.sleep(0.05)  # a slow disk: the queue fills
+
+    async def main():
+        async with SlowRestarter(src) as loop:
+            await wait_for(lambda: src.stats.extra["subscribed"] > 0)
+            await asyncio.to_thread(lambda: [pub.send(f"{prefix}/q", str(i)) for i in range(60)])
+            await wait_for(lambda: {r.value for r in loop.readings} >= set(map(float, range(60))), 30, "all 60")
+            restarts.extend(loop.failures)
+
+    try:
+        asyncio.run(main())
+    finally:
+        pub.close()
+    if protocol == "3.1.1":  # no Receive Maximum: the broker overfills the queue, the source reconnects
+        assert src.stats.extra["queue_dropped"] > 0
+        assert any("queue was full" in str(e) for e in restarts)

@@ -4,7 +4,15 @@ import math
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from ingestion import FUTURE_TOLERANCE_S, MIN_EPOCH_S, parse_timestamp, validate_batch
+from ingestion import (
+    FUTURE_TOLERANCE_S,
+    MAX_ABS_VALUE,
+    MIN_EPOCH_S,
+    check_value,
+    parse_timestamp,
+    physical_range,
+    validate_batch,
+)
 
 NOW = 1_790_000_000.0  # 2026-09-21T...Z
 
@@ -80,3 +88,60 @@ def test_retention_bound_has_its_own_reason():
 def test_empty_batch():
     out = validate_batch([], {}, NOW)
     assert (out.sensor_ids, out.rejected) == ([], [])
+
+
+def test_physical_range_follows_the_suites_convention():
+    assert physical_range(0.0, 0.0) == (None, None)  # nothing set: no range
+    assert physical_range(0.0, 50.0) == (0.0, 50.0)  # a maximum: the minimum 0 counts
+    assert physical_range(-40.0, 0.0) == (-40.0, None)  # a maximum of 0: no upper bound
+    assert physical_range(-40.0, 150.0) == (-40.0, 150.0)
+
+
+@pytest.mark.parametrize(
+    ("value", "bounds", "reason"),
+    [
+        (1.6e308, (None, None), "value 1.6e+308 is beyond ±1e+15"),
+        (-MAX_ABS_VALUE * 1.0000001, (None, None), "beyond ±1e+15"),
+        (50.01, (0.0, 50.0), "value 50.01 is above the sensor's physical maximum 50"),
+        (-0.5, (0.0, 50.0), "value -0.5 is below the sensor's physical minimum 0"),
+        (MAX_ABS_VALUE, (None, None), None),
+        (50.0, (0.0, 50.0), None),
+        (-1e9, (None, 10.0), None),
+    ],
+)
+def test_check_value(value, bounds, reason):
+    problem = check_value(value, bounds)
+    if reason is None:
+        assert problem is None
+    else:
+        assert reason in problem
+
+
+def test_values_are_held_to_their_sensors_range():
+    out = validate_batch(
+        [["A", NOW, 51.0], ["B", NOW, 51.0], ["A", NOW - 1, 1.6e308], ["B", NOW - 1, -1e16]],
+        {"A": 1, "B": 2},
+        NOW,
+        ranges={1: (0.0, 50.0)},
+    )
+    assert out.sensor_ids == [2]
+    assert [r["index"] for r in out.rejected] == [0, 2, 3]
+
+
+def test_one_sensor_and_time_twice_is_a_duplicate_or_a_conflict():
+    batch = [
+        ["A", NOW - 10, 1.0],  # 0
+        ["A", NOW - 10, 1.0],  # 1 the same: one reading, a duplicate
+        ["A", NOW - 10, 2.0],  # 2 same time, another value: refused
+        ["A", NOW - 9 + 1e-7, 3.0],  # 3
+        ["A", NOW - 9 + 4e-7, 4.0],  # 4 the same microsecond as 3 once rounded: refused
+        ["B", NOW - 10, 5.0],  # 5 another sensor: fine
+    ]
+    out = validate_batch(batch, {"A": 1, "B": 2}, NOW)
+    assert out.values == [1.0, 3.0, 5.0]
+    assert out.duplicates == 1
+    assert [(r["index"], r["reason"]) for r in out.rejected] == [
+        (2, "item 0 has the same sensor and time with another value"),
+        (4, "timestamp falls on the same microsecond as item 3's (readings are stored to the microsecond), "
+            "with another value"),
+    ]  # fmt: skip

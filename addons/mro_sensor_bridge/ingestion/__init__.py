@@ -2,10 +2,22 @@
 
 from .validate import (
     FUTURE_TOLERANCE_S,
+    MAX_ABS_VALUE,
     MIN_EPOCH_S,
     ValidatedBatch,
+    check_value,
     parse_timestamp,
+    physical_range,
     validate_batch,
 )
 
-__all__ = ["FUTURE_TOLERANCE_S", "MIN_EPOCH_S", "ValidatedBatch", "parse_timestamp", "validate_batch"]
+__all__ = [
+    "FUTURE_TOLERANCE_S",
+    "MAX_ABS_VALUE",
+    "MIN_EPOCH_S",
+    "ValidatedBatch",
+    "check_value",
+    "parse_timestamp",
+    "physical_range",
+    "validate_batch",
+]

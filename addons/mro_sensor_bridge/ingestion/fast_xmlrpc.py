@@ -6,7 +6,12 @@ with compiled regular expressions (one match per reading) and returns exactly wh
 ``xmlrpc.client.loads(data, use_datetime=True)[0]`` would. Anything outside that narrow shape
 (another method, entities, nested structures, nil, CR characters, a non-UTF-8 encoding...)
 makes it return ``None``, and the caller falls back to the standard decoder. It accepts a
-subset of what the standard decoder accepts, never more.
+subset of what the standard decoder accepts, never more: a body holding anything XML 1.0 forbids
+(U+FFFE, U+FFFF, ``]]>`` in character data...) is left to the standard decoder, which refuses it.
+
+The call is decoded in two steps, so that the server can authenticate the caller between them:
+:func:`parse_ingest_head` (database, user, key, model, method: a few hundred bytes) and
+:func:`parse_ingest_items` (the readings, never more than the batch limit).
 """
 
 from __future__ import annotations
@@ -85,8 +90,29 @@ _TAIL = re.compile(
 )
 
 
+#: What XML 1.0 forbids and the character classes above let through: the non-characters U+FFFE and
+#: U+FFFF (UTF-8 EF BF BE / EF BF BF), and "]]>" in character data. Any of them anywhere: not fast.
+_FORBIDDEN = (b"]]>", b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+
+
 class _NotFast(Exception):
     pass
+
+
+class TooManyReadings(Exception):
+    """The call holds more readings than the limit; raised before any reading past it is decoded."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"more than {limit} readings")
+        self.limit = limit
+
+
+def _forbidden(data: bytes, start: int, end: int) -> bool:
+    # A search for one byte is a memchr: "]" and 0xEF are rare in an ingest call, so the slower searches for
+    # the sequences themselves run only when one of them is there.
+    if data.find(b"]", start, end) != -1 and data.find(b"]]>", start, end) != -1:
+        return True
+    return data.find(b"\xef", start, end) != -1 and any(data.find(bad, start, end) != -1 for bad in _FORBIDDEN[1:])
 
 
 def _convert(kind: bytes | None, text: bytes | None, untyped: bytes | None):
@@ -105,6 +131,48 @@ def _convert(kind: bytes | None, text: bytes | None, untyped: bytes | None):
     return int(text)  # int, i4, i8
 
 
+def parse_ingest_head(data: bytes) -> tuple[list, int] | None:
+    """Decode the head of an ``execute_kw`` ingest call: ``([db, uid, password, model, method], end)``
+    where ``end`` is the offset of the first reading, or ``None`` if the call is not fast-decodable
+    (another model or method included)."""
+    head = _HEAD.match(data)
+    if head is None or _forbidden(data, 0, head.end()):
+        return None
+    try:
+        params = [_convert(head[f"t{i}"], head[f"v{i}"], head[f"u{i}"]) for i in range(5)]
+    except (_NotFast, ValueError, UnicodeDecodeError):
+        return None
+    if params[3] != "mro.sensor.reading" or params[4] != "ingest":
+        return None
+    return params, head.end()
+
+
+def parse_ingest_items(data: bytes, pos: int, limit: int | None = None) -> tuple[list, bool] | None:
+    """Decode the readings of an ingest call from offset ``pos`` (see :func:`parse_ingest_head`) to the
+    end: ``(readings, empty_kwargs)``, ``empty_kwargs`` telling that the call ends with an empty
+    keyword-arguments struct; ``None`` if not fast-decodable. Raises :class:`TooManyReadings` as soon
+    as reading ``limit + 1`` is met, before decoding it."""
+    if _forbidden(data, pos, len(data)):
+        return None
+    readings = []
+    append = readings.append
+    match = _ITEM.match
+    try:
+        item = match(data, pos)
+        while item is not None:
+            if limit is not None and len(readings) >= limit:
+                raise TooManyReadings(limit)
+            t0, v0, u0, t1, v1, u1, t2, v2, u2 = item.groups()
+            append([_convert(t0, v0, u0), _convert(t1, v1, u1), _convert(t2, v2, u2)])
+            pos = item.end()
+            item = match(data, pos)
+        if _TAIL.match(data, pos) is None:
+            return None
+    except (_NotFast, ValueError, UnicodeDecodeError):
+        return None
+    return readings, b"<struct>" in data[pos:]
+
+
 def parse_ingest_call(data: bytes) -> tuple | None:
     """Return the ``params`` tuple of an ``execute_kw`` ingest call, or ``None`` if not fast-decodable.
 
@@ -112,29 +180,15 @@ def parse_ingest_call(data: bytes) -> tuple | None:
     positional arguments (plus ``{}`` when the call
     sends empty keyword arguments), as the standard decoder returns it.
     """
-    head = _HEAD.match(data)
+    head = parse_ingest_head(data)
     if head is None:
         return None
-    try:
-        params = [_convert(head[f"t{i}"], head[f"v{i}"], head[f"u{i}"]) for i in range(5)]
-        if params[3] != "mro.sensor.reading" or params[4] != "ingest":
-            return None
-        readings = []
-        append = readings.append
-        pos = head.end()
-        match = _ITEM.match
-        item = match(data, pos)
-        while item is not None:
-            t0, v0, u0, t1, v1, u1, t2, v2, u2 = item.groups()
-            append([_convert(t0, v0, u0), _convert(t1, v1, u1), _convert(t2, v2, u2)])
-            pos = item.end()
-            item = match(data, pos)
-        tail = _TAIL.match(data, pos)
-        if tail is None:
-            return None
-    except (_NotFast, ValueError, UnicodeDecodeError):
+    params, pos = head
+    items = parse_ingest_items(data, pos)
+    if items is None:
         return None
+    readings, empty_kwargs = items
     params.append([readings])  # execute_kw positional args: [readings]
-    if b"<struct>" in data[pos:]:
+    if empty_kwargs:
         params.append({})
     return tuple(params)

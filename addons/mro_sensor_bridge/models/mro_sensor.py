@@ -243,9 +243,14 @@ class MroSensor(models.Model):
             "min", "mean", "max", "count", "last"}``, ordered by time. Far faster than
             ``search_read`` (no record per reading): one indexed SQL scan.
         :raise UserError: on a bad time, resolution, or more than ``_series_max_points`` points.
+        :raise AccessError: unless the caller may read this sensor and the table asked for (raw
+            readings or hourly aggregates): a bridge user reads its sensors, never their history.
         """
         self.ensure_one()
         self.check_access("read")
+        if resolution in ("raw", "hour"):
+            model = "mro.sensor.reading" if resolution == "raw" else "mro.sensor.reading.hourly"
+            self.env[model].check_access("read")
         try:
             start = parse_timestamp(since) / 1e6
             end = parse_timestamp(until) / 1e6 if until is not None else None

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 
 class MroSensorGateway(models.Model):
@@ -28,6 +28,12 @@ class MroSensorGateway(models.Model):
     version = fields.Char("Bridge version", readonly=True)
     sensor_ids = fields.One2many("mro.sensor", "gateway_id", string="Sensors")
     sensor_count = fields.Integer(compute="_compute_sensor_count")
+    api_key_expiration_date = fields.Datetime(
+        "API key expires",
+        compute="_compute_api_key_expiration_date",
+        groups="base.group_system",
+        help="When the bridge's current API key stops working (empty: no expiry, or no key).",
+    )
     note = fields.Text()
 
     _sql_constraints = [
@@ -88,14 +94,38 @@ class MroSensorGateway(models.Model):
         action["context"] = {"default_gateway_id": self.id}
         return action
 
-    def action_create_bridge_credentials(self):
-        """Create (or reuse) the gateway's technical user and give it a new API key.
+    @api.depends("user_id")
+    def _compute_api_key_expiration_date(self):
+        # sudo: API keys are readable by their owner only; an administrator looks at the bridge user's.
+        keys = self.env["res.users.apikeys"].sudo().search([("user_id", "in", self.user_id.ids)])
+        for gateway in self:
+            mine = keys.filtered(lambda key, user=gateway.user_id: key.user_id == user)
+            dates = mine.mapped("expiration_date")
+            gateway.api_key_expiration_date = max(dates) if mine and all(dates) else False
 
-        The key is shown once in a dialog; Odoo stores only its hash.
-        """
+    def action_create_bridge_credentials(self):
+        """Open the dialog that issues a new API key for the gateway's bridge (with an optional expiry)."""
         self.ensure_one()
-        if not self.env.user.has_group("base.group_system"):
+        self._check_credentials_access()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("New bridge API key"),
+            "res_model": "mro.sensor.gateway.credentials",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_gateway_id": self.id},
+        }
+
+    def _check_credentials_access(self):
+        if not self.env.is_system():
             raise AccessError(_("Only administrators can create bridge credentials."))
+
+    def _rotate_bridge_key(self, expiration_date=None):
+        """Create (or reuse) the gateway's technical user, revoke every API key it had and issue a new
+        one, valid until ``expiration_date`` (UTC; ``None``: until revoked). Returns the new key, which
+        Odoo stores only as a hash: the caller shows it once."""
+        self.ensure_one()
+        self._check_credentials_access()
         user = self.user_id
         if not user:
             # sudo: an administrator creating a technical user outside the user-type groups.
@@ -113,27 +143,81 @@ class MroSensorGateway(models.Model):
                     }
                 )
             )
-            self.user_id = user
-        # sudo: the key belongs to the bridge user; no expiry for a machine credential.
-        key = self.env["res.users.apikeys"].with_user(user).sudo()._generate("rpc", f"mro-bridge {self.code}", None)
-        wizard = self.env["mro.sensor.gateway.credentials"].create(
-            {"gateway_id": self.id, "login": user.login, "api_key": key}
+            # sudo: an administrator may lack the maintenance manager's right to write gateways.
+            self.sudo().user_id = user
+        # sudo: the keys belong to the bridge user. Rotation: the previous keys stop working now.
+        Keys = self.env["res.users.apikeys"].sudo()
+        revoked = Keys.search([("user_id", "=", user.id)])
+        revoked._remove()
+        key = Keys.with_user(user).sudo()._generate("rpc", f"mro-bridge {self.code}", expiration_date or None)
+        # sudo: as above (posting takes write access); the message is still authored by the administrator.
+        self.sudo().message_post(
+            body=_(
+                "New API key issued for %(login)s (%(expiry)s); %(count)s previous key(s) revoked.",
+                login=user.login,
+                expiry=_("expires %s", fields.Datetime.to_string(expiration_date))
+                if expiration_date
+                else _("no expiry"),
+                count=len(revoked),
+            )
         )
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Bridge credentials"),
-            "res_model": wizard._name,
-            "res_id": wizard.id,
-            "view_mode": "form",
-            "target": "new",
-        }
+        self.invalidate_recordset(["api_key_expiration_date"])
+        return key
 
 
 class MroSensorGatewayCredentials(models.TransientModel):
+    """Step 1 of 'Create bridge credentials': choose the key's expiry, then issue it."""
+
     _name = "mro.sensor.gateway.credentials"
-    _description = "Bridge credentials (shown once)"
+    _description = "New bridge API key"
 
     gateway_id = fields.Many2one("mro.sensor.gateway", required=True, ondelete="cascade")
+    user_id = fields.Many2one(related="gateway_id.user_id")
+    expiration_date = fields.Datetime(
+        "Expires",
+        help="After this moment the key no longer opens Odoo; leave empty for a key valid until it is rotated.",
+    )
+
+    @api.constrains("expiration_date")
+    def _check_expiration_date(self):
+        for wizard in self:
+            if wizard.expiration_date and wizard.expiration_date <= fields.Datetime.now():
+                raise ValidationError(_("The key's expiry must be in the future."))
+
+    def action_generate(self):
+        """Revoke the bridge's previous keys, issue a new one and show it once (nothing stores it in
+        clear: the dialog gets it in its context, as Odoo's own API key dialog does)."""
+        self.ensure_one()
+        gateway = self.gateway_id
+        key = gateway._rotate_bridge_key(self.expiration_date)
+        expiration_date = self.expiration_date
+        self.unlink()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Bridge credentials"),
+            "res_model": "mro.sensor.gateway.credentials.show",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {
+                "default_gateway": gateway.display_name,
+                "default_database": self.env.cr.dbname,
+                "default_login": gateway.user_id.login,
+                "default_api_key": key,
+                "default_expiration_date": fields.Datetime.to_string(expiration_date) if expiration_date else False,
+            },
+        }
+
+
+class MroSensorGatewayCredentialsShow(models.AbstractModel):
+    """Step 2: the new key, shown once. An abstract model: nothing is stored, not even in a transient table."""
+
+    _name = "mro.sensor.gateway.credentials.show"
+    _description = "Bridge credentials (shown once)"
+
+    # the field 'id' is needed for the onchange that returns the default values (as res.users.apikeys.show)
+    id = fields.Id()
+    gateway = fields.Char(readonly=True)
+    database = fields.Char(readonly=True)
     login = fields.Char(readonly=True)
     api_key = fields.Char(readonly=True)
-    database = fields.Char(default=lambda self: self.env.cr.dbname, readonly=True)
+    expiration_date = fields.Datetime("Expires", readonly=True)

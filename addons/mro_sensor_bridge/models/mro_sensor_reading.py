@@ -4,10 +4,10 @@ import time
 import psycopg2
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, create_index, mute_logger
 
-from ..ingestion import validate_batch
+from ..ingestion import physical_range, validate_batch
 
 _logger = logging.getLogger(__name__)
 
@@ -44,6 +44,20 @@ class MroSensorReading(models.Model):
         # Also the index for one sensor's time-range scans: (sensor_id, ts).
         ("sensor_ts_uniq", "unique(sensor_id, ts)", "A sensor has one reading per timestamp."),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # ingest() is the one write path: it checks the caller's gateway, validates every value and keeps the hourly
+        # aggregates exact. A row created around it would skip all three (and turn the true reading, when it
+        # comes, into a "duplicate"), so the ORM refuses whoever asks; only code running as the superuser may.
+        if not self.env.su:
+            raise AccessError(_("Sensor readings are written only through ingest() (mro-bridge)."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su:  # see create(): the aggregates hold the stored values
+            raise AccessError(_("Sensor readings cannot be changed; they are written only through ingest()."))
+        return super().write(vals)
 
     def _is_an_ordinary_table(self):
         # No foreign key on this hot table: a per-row FK check costs more than the insert itself.
@@ -84,10 +98,16 @@ class MroSensorReading(models.Model):
         :return: ``{"accepted": n, "duplicates": n, "rejected": [{"index": i, "reason": str}]}``.
             Readings already stored (same sensor and timestamp) count as duplicates and change
             nothing, so a batch can be replayed safely. Bad items never sink the good ones.
+            Refused one by one: unknown or archived codes, sensors of other gateways or
+            companies (both reported as unknown), values that are not finite numbers, beyond
+            ``MAX_ABS_VALUE`` or outside the sensor's physical range, bad or out-of-range
+            timestamps, and a second item for the same sensor and time with another value.
+        :raise AccessError: when the caller is neither a bridge user (Sensor gateway group) nor an
+            administrator.
         :raise UserError: when ``readings`` is not a list or is longer than the batch limit;
             then nothing is stored.
         """
-        self.check_access("create")
+        self._check_ingest_access()
         if not isinstance(readings, (list, tuple)):
             raise UserError(_("ingest() expects a list of [sensor_code, timestamp, value] items."))
         if len(readings) > self._ingest_max_batch:
@@ -102,7 +122,7 @@ class MroSensorReading(models.Model):
         codes = {
             item[0] for item in readings if type(item) in (list, tuple) and len(item) == 3 and type(item[0]) is str
         }
-        sensors = self._resolve_sensor_codes(codes, gateway)
+        sensors, ranges = self._resolve_sensor_codes(codes, gateway)
         now = time.time()
         retention_days = self._retention_days()
         oldest = now - retention_days * 86400 if retention_days else 0
@@ -112,6 +132,7 @@ class MroSensorReading(models.Model):
             now,
             oldest_s=oldest,
             oldest_reason=_("timestamp is older than the raw-data retention of %s days", retention_days),
+            ranges=ranges,
         )
         accepted = self._insert_readings(batch.sensor_ids, batch.micros, batch.values) if batch.sensor_ids else 0
         if gateway:
@@ -121,41 +142,55 @@ class MroSensorReading(models.Model):
             gateway.invalidate_recordset(["last_seen"])
         return {
             "accepted": accepted,
-            "duplicates": len(batch.sensor_ids) - accepted,
+            "duplicates": len(batch.sensor_ids) - accepted + batch.duplicates,
             "rejected": batch.rejected,
         }
 
     @api.model
+    def _check_ingest_access(self):
+        """Raise AccessError unless the caller may send readings: a bridge user (Sensor gateway group,
+        restricted to its gateway's sensors by ingest) or an administrator."""
+        user = self.env.user
+        if self.env.su or user.has_group("mro_sensor_bridge.group_sensor_gateway") or user._is_system():
+            return
+        raise AccessError(_("Only a sensor gateway (mro-bridge) or an administrator may send sensor readings."))
+
+    @api.model
     def _resolve_sensor_codes(self, codes, gateway):
-        """Map each code to the id of the sensor the caller may write, or to a rejection reason."""
+        """Map each code to the id of the sensor the caller may write, or to a rejection reason; and each
+        resolved sensor id to its physical ``(lowest, highest)`` value.
+
+        A sensor the caller may not know of (another company's, or another gateway's for a bridge user)
+        is reported exactly as a code that does not exist: "unknown sensor code".
+        """
         if not codes:
-            return {}
+            return {}, {}
         allowed_companies = set(self.env.companies.ids)
         restrict_gateway = gateway or self.env.user.has_group("mro_sensor_bridge.group_sensor_gateway")
+        columns = ["code", "active", "company_id", "gateway_id", "physical_min", "physical_max"]
+        self.env["mro.sensor"].flush_model(columns)  # the SQL below reads them
         self.env.cr.execute(
             SQL(
                 # FOR KEY SHARE: the sensors cannot be deleted before this batch commits.
-                """SELECT code, id, active, company_id, gateway_id FROM mro_sensor
+                """SELECT code, id, active, company_id, gateway_id, physical_min, physical_max FROM mro_sensor
                     WHERE code = ANY(%s) ORDER BY id FOR KEY SHARE""",
                 list(codes),
             )
         )
         candidates = {}
-        for code, sensor_id, active, company_id, gateway_id in self.env.cr.fetchall():
-            candidates.setdefault(code, []).append((sensor_id, active, company_id, gateway_id))
-        resolved = {}
+        for code, sensor_id, active, company_id, gateway_id, low, high in self.env.cr.fetchall():
+            candidates.setdefault(code, []).append((sensor_id, active, company_id, gateway_id, low or 0.0, high or 0.0))
+        resolved, ranges = {}, {}
         for code, rows in candidates.items():
+            if restrict_gateway:
+                rows = [row for row in rows if row[3] == gateway.id]
             mine = [row for row in rows if row[2] in allowed_companies]
             if not mine:
-                resolved[code] = _("sensor %r belongs to another company", code)
+                # A company the user belongs to but has not selected: its sensors may be named (the user knows them).
+                if not restrict_gateway and any(row[2] in self.env.user.company_ids.ids for row in rows):
+                    resolved[code] = _("sensor %r belongs to a company that is not selected", code)
+                # else: absent from the mapping, i.e. "unknown sensor code", as for a code that does not exist
                 continue
-            if restrict_gateway:
-                mine = [row for row in mine if row[3] == gateway.id]
-                if not mine:
-                    resolved[code] = _(
-                        "sensor %(code)r is not assigned to gateway %(gateway)r", code=code, gateway=gateway.code or "-"
-                    )
-                    continue
             if len(mine) > 1:
                 # The same code in several allowed companies: the current company's wins.
                 mine = [row for row in mine if row[2] == self.env.company.id] or mine
@@ -164,8 +199,10 @@ class MroSensorReading(models.Model):
             elif not mine[0][1]:
                 resolved[code] = _("sensor %r is archived", code)
             else:
-                resolved[code] = mine[0][0]
-        return resolved
+                sensor_id, _active, _company, _gateway, low, high = mine[0]
+                resolved[code] = sensor_id
+                ranges[sensor_id] = physical_range(low, high)
+        return resolved, ranges
 
     @api.model
     def _insert_readings(self, sensor_ids, micros, values):

@@ -115,7 +115,7 @@ class TestIngest(MroSensorCase):
         expected = {
             1: "unknown sensor code",
             2: "archived",
-            3: "another company",
+            3: "belongs to a company that is not selected",  # the superuser belongs to both companies
             4: "not finite",
             5: "not finite",
             6: "must be a number, got empty",
@@ -205,8 +205,8 @@ class TestIngest(MroSensorCase):
         )
         self.assertEqual(result["accepted"], 2)
         reasons = {r["index"]: r["reason"] for r in result["rejected"]}
-        self.assertIn("not assigned to gateway 'GW1'", reasons[1])
-        self.assertIn("another company", reasons[2])
+        # Another gateway's sensor, another company's: for this bridge they do not exist.
+        self.assertEqual(reasons, {1: "unknown sensor code 'P1-CUR'", 2: "unknown sensor code 'Q9-VIB'"})
         self.assertTrue(self.gateway.last_seen)
 
     def test_maintenance_user_cannot_ingest(self):
@@ -229,3 +229,91 @@ class TestIngest(MroSensorCase):
         both = self.Reading.with_context(allowed_company_ids=[self.company2.id, self.company.id])
         self.assertEqual(both.ingest([["P1-VIB", self.now(-1), 2.0]])["accepted"], 1)
         self.assertEqual(both.search_count([("sensor_id", "=", twin.id)]), 1)
+
+    def test_values_outside_the_physical_range_or_beyond_a_sane_magnitude_are_rejected(self):
+        self.vib.write({"physical_max": 50.0})  # 0..50 mm/s
+        self.temp.write({"physical_min": -40.0, "physical_max": 150.0})
+        self.env["mro.sensor"].create(
+            {"code": "P1-FREE", "name": "no range", "equipment_id": self.equipment.id, "measure_kind": "custom"}
+        )
+        t = self.now(-60)
+        result = self.Reading.ingest(
+            [
+                ["P1-VIB", t, 50.0],  # 0 the maximum itself
+                ["P1-VIB", t + 1, 50.5],  # 1 above
+                ["P1-VIB", t + 2, -0.1],  # 2 below the implied minimum 0
+                ["P1-TMP", t, -40.0],  # 3
+                ["P1-TMP", t + 1, -40.5],  # 4 below
+                ["P1-TMP", t + 2, 151],  # 5 above (an int)
+                ["P1-FREE", t, -1e15],  # 6 no range: any sane value
+                ["P1-FREE", t + 1, 1.0000001e15],  # 7 beyond the sane magnitude
+                ["P1-FREE", t + 2, 1.6e308],  # 8
+                ["P1-FREE", t + 3, -(10**300)],  # 9 an int as big
+            ]
+        )
+        reasons = {r["index"]: r["reason"] for r in result["rejected"]}
+        self.assertEqual(
+            reasons,
+            {
+                1: "value 50.5 is above the sensor's physical maximum 50",
+                2: "value -0.1 is below the sensor's physical minimum 0",
+                4: "value -40.5 is below the sensor's physical minimum -40",
+                5: "value 151 is above the sensor's physical maximum 150",
+                7: "value 1.0000001e+15 is beyond ±1e+15, the largest magnitude ingest takes",
+                8: "value 1.6e+308 is beyond ±1e+15, the largest magnitude ingest takes",
+                9: "value -1e+300 is beyond ±1e+15, the largest magnitude ingest takes",
+            },
+        )
+        self.assertEqual(result["accepted"], 3)
+
+    def test_two_huge_values_in_one_sensor_hour_no_longer_fail_the_call(self):
+        """1.6e308 twice in one sensor-hour overflowed the hourly sum: PostgreSQL failed the whole call."""
+        t = self.now(-60)
+        result = self.Reading.ingest([["P1-TMP", t, 1.6e308], ["P1-TMP", t + 1, 1.6e308], ["P1-TMP", t + 2, 21.5]])
+        self.assertEqual(result["accepted"], 1)
+        self.assertEqual([r["index"] for r in result["rejected"]], [0, 1])
+        hourly = self.Hourly.search([("sensor_id", "=", self.temp.id)])
+        self.assertEqual((hourly.value_count, hourly.value_sum), (1, 21.5))
+
+    def test_same_sensor_and_time_with_another_value_is_rejected_not_kept_at_random(self):
+        t = float(int(self.now(-60)))
+        stamp = datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        result = self.Reading.ingest(
+            [
+                ["P1-VIB", t, 1.0],  # 0
+                ["P1-VIB", t, 2.0],  # 1 same time, another value
+                ["P1-VIB", t, 1.0],  # 2 same time, same value: a duplicate
+                ["P1-VIB", f"{stamp}.1234561Z", 3.0],  # 3
+                ["P1-VIB", f"{stamp}.1234564Z", 4.0],  # 4 collides with 3 once rounded to the microsecond
+                ["P1-VIB", f"{stamp}.1234565Z", 3.0],  # 5 collides too, with the same value: a duplicate
+            ]
+        )
+        reasons = {r["index"]: r["reason"] for r in result["rejected"]}
+        self.assertEqual(set(reasons), {1, 4})
+        self.assertEqual(reasons[1], "item 0 has the same sensor and time with another value")
+        self.assertIn("same microsecond as item 3", reasons[4])
+        self.assertEqual((result["accepted"], result["duplicates"]), (2, 2))
+        rows = self.Reading.search([("sensor_id", "=", self.vib.id)], order="ts")
+        self.assertEqual(rows.mapped("value"), [1.0, 3.0])
+
+    def test_readings_are_written_only_through_ingest(self):
+        """The gateway group could create() readings for any sensor of its company, skipping ingest's checks;
+        and a pre-inserted row turned the true reading into a duplicate."""
+        admin = new_test_user(self.env, login="admin2", groups="base.group_system,base.group_user")
+        manager = new_test_user(self.env, login="mgr5", groups="maintenance.group_equipment_manager")
+        t = utc(self.now(-30))
+        for user in self.bridge_user, manager, admin:
+            with self.subTest(user=user.login), self.assertRaises(AccessError):
+                self.env["mro.sensor.reading"].with_user(user).create(
+                    {"sensor_id": self.other_gw.id, "ts": t, "value": 99.0}
+                )
+        self.Reading.ingest([["P1-VIB", self.now(-30), 1.0]])
+        stored = self.Reading.search([("sensor_id", "=", self.vib.id)])
+        for user in manager, admin:
+            with self.subTest(user=user.login), self.assertRaises(AccessError):
+                stored.with_user(user).write({"value": 5.0})
+        self.assertEqual(stored.value, 1.0)
+        self.assertEqual(self.count_readings(self.other_gw), 0)
+        # The administrator still sends readings the way the bridge does.
+        result = self.Reading.with_user(admin).ingest([["P1-VIB", self.now(-20), 2.0]])
+        self.assertEqual(result["accepted"], 1)

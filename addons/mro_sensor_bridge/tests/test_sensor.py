@@ -75,3 +75,15 @@ class TestSensor(MroSensorCase):
         self.Reading.ingest([["P1-VIB", t + i, 1.0] for i in range(4)])
         with patch.object(type(self.vib), "_series_max_points", 3), self.assertRaisesRegex(UserError, "more than 3"):
             self.vib.read_series(t)
+
+    def test_read_series_gives_history_only_to_those_who_may_read_readings(self):
+        """A bridge user may read its own sensors, but not their readings: read_series() gave them anyway."""
+        t = float(int(self.now(-600)))
+        self.Reading.ingest([["P1-VIB", t + i, float(i)] for i in range(3)])
+        mine = self.vib.with_user(self.bridge_user)
+        self.assertEqual(mine.code, "P1-VIB")  # its own sensor: readable
+        for resolution in ("raw", "hour"):
+            with self.subTest(resolution=resolution), self.assertRaises(AccessError):
+                mine.read_series(t - 1, resolution=resolution)
+        technician = new_test_user(self.env, login="tech6", groups="base.group_user")
+        self.assertEqual(self.vib.with_user(technician).read_series(t - 1)["value"], [0.0, 1.0, 2.0])

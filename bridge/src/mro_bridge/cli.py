@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mro_bridge import __version__
-from mro_bridge.config import SOURCE_KINDS, Config, load, to_toml
+from mro_bridge.config import SOURCE_KINDS, Config, load, to_toml, write_private
 from mro_bridge.model import ConfigError
 
 _log = logging.getLogger("mro_bridge")
@@ -95,7 +95,7 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    spool = Spool(config.spool.path, config.spool.max_rows)
+    spool = Spool(config.spool.path, config.spool.max_rows, config.spool.max_dead_letters)
     odoo = _transport(config)
     tags = {tag.code: tag for source in config.sources for tag in source.tags}
     pipeline = Pipeline(spool, odoo, tags, config.batch.size, config.batch.flush_interval)
@@ -115,7 +115,13 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> int:
     sender = asyncio.create_task(pipeline.sender(), name="sender")
     server = None
     if config.http.host_port:
-        server = await serve(Status(pipeline, devices), *config.http.host_port)
+        status = Status(pipeline, devices, config.sources, show_errors=config.http.show_errors)
+        server = await serve(
+            status,
+            *config.http.host_port,
+            max_connections=config.http.max_connections,
+            request_timeout=config.http.request_timeout,
+        )
     try:
         await stop.wait()
     finally:
@@ -235,12 +241,12 @@ async def pull_config(config: Config, output: Path) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     text = to_toml(merged)
     load_check = Path(str(output) + ".check")
-    load_check.write_text(text)
+    write_private(load_check, text)  # it holds the API key: 0600, as the file itself
     try:
         load(load_check)  # what we write must load
     finally:
         load_check.unlink()
-    output.write_text(text)
+    write_private(output, text)
     count = sum(len(d["tags"]) for kind in SOURCE_KINDS for d in merged.get(kind, []))
     print(f"wrote {output}: {count} tags of gateway {answer.get('gateway', {}).get('code', '?')}")
     return 0

@@ -1,25 +1,38 @@
 """The bridge's TOML configuration, validated with messages that name the exact key.
 
-[odoo]        url, database, user, api_key | api_key_env, gateway (code, for pull-config), timeout
-[spool]       path, max_rows (cap), overflow = "drop_oldest"
+[odoo]        url, database, user, api_key | api_key_env, gateway (code, for pull-config), timeout,
+              allow_insecure_http
+[spool]       path, max_rows (cap), overflow = "drop_oldest", max_dead_letters
 [batch]       size, flush_interval (seconds)
-[http]        listen = "host:port" (/healthz and /metrics; "" = off)
+[http]        listen = "host:port" (/healthz and /metrics; "" = off), show_errors, max_connections,
+              request_timeout
 [supervisor]  backoff_initial, backoff_max, silent_periods, demote_after, demote_for
 [log]         level, format = "json" | "text"
 [[modbus]] / [[opcua]] / [[mqtt]]   the devices and their tags (mro_bridge.sources.*)
+
+Secrets: a file that holds one (``api_key``, ``password``) must be readable by its owner only
+(:func:`load` refuses it otherwise), and the bridge writes such files with mode 0600
+(:func:`write_private`). Plain ``http://`` to Odoo is refused except to this machine (loopback)
+unless ``allow_insecure_http`` says the network is trusted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import ipaddress
 import json
+import os
+import stat
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mro_bridge.model import ConfigError, Source
-from mro_bridge.sources._common import check_keys, integer, real, secret, text
+from mro_bridge.sources._common import check_keys, flag, integer, real, secret, text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,6 +43,8 @@ SOURCE_KINDS = ("modbus", "opcua", "mqtt")
 SECTIONS = ("odoo", "spool", "batch", "http", "supervisor", "log", *SOURCE_KINDS)
 #: The only overflow policy: when the spool is full, the oldest readings make room (counted and logged).
 OVERFLOW_POLICIES = ("drop_oldest",)
+#: Keys that hold a secret when written in the file itself (``<key>_env`` names a variable instead).
+SECRET_KEYS = ("api_key", "password")
 
 
 @dataclass
@@ -40,6 +55,8 @@ class OdooConfig:
     api_key: str
     gateway: str | None = None
     timeout: float = 30.0
+    #: Plain http:// to a host other than this machine sends the API key in clear: refused unless true.
+    allow_insecure_http: bool = False
 
 
 @dataclass
@@ -47,6 +64,8 @@ class SpoolConfig:
     path: str = "mro-bridge-spool.db"
     max_rows: int = 5_000_000
     overflow: str = "drop_oldest"
+    #: Dead letters kept; beyond, the oldest go (counted in mro_bridge_dead_letters_dropped_total).
+    max_dead_letters: int = 100_000
 
 
 @dataclass
@@ -58,6 +77,12 @@ class BatchConfig:
 @dataclass
 class HttpConfig:
     listen: str = "127.0.0.1:9108"
+    #: /healthz shows the text of the last Odoo and device errors (hosts, paths, Odoo's messages) only if true.
+    show_errors: bool = False
+    #: Connections served at once; more are closed at once.
+    max_connections: int = 16
+    #: Seconds a client has to send its whole request.
+    request_timeout: float = 10.0
 
     @property
     def host_port(self) -> tuple[str, int] | None:
@@ -96,7 +121,8 @@ class Config:
 
 
 def load(path: str | Path, require_sources: bool = True) -> Config:
-    """Read and validate the TOML file at ``path``; raises ConfigError naming the file and the key."""
+    """Read and validate the TOML file at ``path``; raises ConfigError naming the file and the key, and
+    when the file holds a secret but others than its owner may read it."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text())
@@ -104,7 +130,61 @@ def load(path: str | Path, require_sources: bool = True) -> Config:
         raise ConfigError("", f"{path}: no such file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("", f"{path}: not valid TOML: {exc}") from None
+    secrets = secret_keys(data)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if secrets and os.name == "posix" and mode & 0o044:
+        raise ConfigError(
+            secrets[0],
+            f"{path} holds a secret and is readable by {'group and others' if mode & 0o004 else 'its group'} "
+            f"(mode {mode:04o}): run `chmod 600 {path}`, or give the secret by environment variable "
+            f"({secrets[0]}_env)",
+        )
     return parse(data, base=path.parent, require_sources=require_sources)
+
+
+def secret_keys(data: Any, path: str = "") -> list[str]:
+    """Where the parsed TOML ``data`` holds a secret inline (``odoo.api_key``, ``mqtt[0].password``...)."""
+    found: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key in SECRET_KEYS and isinstance(value, str) and value:
+                found.append(where)
+            else:
+                found += secret_keys(value, where)
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            found += secret_keys(item, f"{path}[{i}]")
+    return found
+
+
+def write_private(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable and writable by the owner only (0600), whatever the umask, and
+    atomically: the file is complete or untouched (a temporary file in the same directory, renamed)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # created 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def parse(data: dict[str, Any], base: Path | None = None, require_sources: bool = True) -> Config:
@@ -114,10 +194,20 @@ def parse(data: dict[str, Any], base: Path | None = None, require_sources: bool 
     key = secret(odoo, "api_key", "odoo")
     if not key:
         raise ConfigError("odoo.api_key", "is required (or api_key_env, the name of an environment variable)")
-    check_keys(odoo, ("url", "database", "user", "api_key", "api_key_env", "gateway", "timeout"), "odoo")
+    check_keys(
+        odoo, ("url", "database", "user", "api_key", "api_key_env", "gateway", "timeout", "allow_insecure_http"), "odoo"
+    )
     url = text(odoo, "url", "odoo")
     if not url.startswith(("http://", "https://")):
         raise ConfigError("odoo.url", f"must start with http:// or https://, not {url!r}")
+    allow_http = flag(odoo, "allow_insecure_http", "odoo", False)
+    if url.startswith("http://") and not allow_http and not _is_loopback(urlsplit(url).hostname):
+        raise ConfigError(
+            "odoo.url",
+            f"{url!r} is plain http: the API key and the readings would cross the network in clear. Use "
+            "https://, or set odoo.allow_insecure_http = true for a network you trust (plain http is accepted "
+            "without it only to this machine: localhost, 127.0.0.1, ::1)",
+        )
     config = Config(
         odoo=OdooConfig(
             url=url.rstrip("/"),
@@ -126,10 +216,11 @@ def parse(data: dict[str, Any], base: Path | None = None, require_sources: bool 
             api_key=key,
             gateway=text(odoo, "gateway", "odoo", None),
             timeout=real(odoo, "timeout", "odoo", 30.0, positive=True),
+            allow_insecure_http=allow_http,
         ),
         raw=data,
     )
-    spool = _table(data, "spool", keys=("path", "max_rows", "overflow"))
+    spool = _table(data, "spool", keys=("path", "max_rows", "overflow", "max_dead_letters"))
     spool_path = Path(text(spool, "path", "spool", SpoolConfig.path))
     if base is not None and not spool_path.is_absolute():
         spool_path = base / spool_path
@@ -137,17 +228,23 @@ def parse(data: dict[str, Any], base: Path | None = None, require_sources: bool 
         path=str(spool_path),
         max_rows=integer(spool, "max_rows", "spool", SpoolConfig.max_rows, minimum=1),
         overflow=text(spool, "overflow", "spool", "drop_oldest", choices=OVERFLOW_POLICIES),
+        max_dead_letters=integer(spool, "max_dead_letters", "spool", SpoolConfig.max_dead_letters, minimum=1),
     )
     batch = _table(data, "batch", keys=("size", "flush_interval"))
     config.batch = BatchConfig(
         size=integer(batch, "size", "batch", BatchConfig.size, minimum=1, maximum=100_000),
         flush_interval=real(batch, "flush_interval", "batch", BatchConfig.flush_interval, positive=True),
     )
-    http = _table(data, "http", keys=("listen",))
+    http = _table(data, "http", keys=("listen", "show_errors", "max_connections", "request_timeout"))
     listen = http.get("listen", HttpConfig.listen)
     if not isinstance(listen, str) or (listen and not _valid_listen(listen)):
         raise ConfigError("http.listen", f"must be 'host:port' (or '' for no HTTP server), not {listen!r}")
-    config.http = HttpConfig(listen=listen)
+    config.http = HttpConfig(
+        listen=listen,
+        show_errors=flag(http, "show_errors", "http", HttpConfig.show_errors),
+        max_connections=integer(http, "max_connections", "http", HttpConfig.max_connections, minimum=1),
+        request_timeout=real(http, "request_timeout", "http", HttpConfig.request_timeout, positive=True),
+    )
     sup = _table(data, "supervisor", keys=tuple(SupervisorConfig.__dataclass_fields__))
     defaults = SupervisorConfig()
     config.supervisor = SupervisorConfig(

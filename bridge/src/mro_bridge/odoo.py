@@ -2,8 +2,10 @@
 
 :class:`XmlRpcOdoo` calls ``mro.sensor.reading.ingest`` and ``mro.sensor.gateway.get_bridge_config`` over
 XML-RPC with an API key. Failures are sorted into :class:`TransientError` (Odoo down or restarting, network,
-timeouts, HTTP 5xx: retry later, keep the readings) and :class:`PermanentError` (wrong credentials, access
-refused, a server-side bug: the operator must act; the readings stay in the spool meanwhile).
+timeouts, HTTP 5xx: retry later, keep the readings), :class:`PermanentError` (wrong credentials, access
+refused: the operator must act; the readings stay in the spool meanwhile) and its kind :class:`BatchError`
+(Odoo failed the call as a whole, or it is too large to send: what it carries may be the cause, and the
+pipeline splits it to find out).
 """
 
 from __future__ import annotations
@@ -30,6 +32,16 @@ class PermanentError(OdooError):
     """Retrying will not help until someone fixes the configuration or Odoo."""
 
 
+class BatchError(PermanentError):
+    """Odoo failed this call as a whole (an error inside Odoo, not access), or its body is larger than Odoo
+    takes: retrying the same call will not help, a smaller one may."""
+
+
+#: Largest request body the bridge sends (bytes): the addon's limit for an ingest call (a larger one is
+#: answered 413 unread). A larger call is split by the pipeline before it is sent.
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
+
+
 class OdooTransport(abc.ABC):
     """What the bridge needs from Odoo."""
 
@@ -47,17 +59,28 @@ class OdooTransport(abc.ABC):
         """Log in and say who and where (``mro-bridge check``)."""
 
 
-class _Timeout:
-    """An XML-RPC transport whose connections time out after ``timeout`` seconds."""
+class _TooLarge(Exception):
+    pass
 
-    def __init__(self, timeout: float):
+
+class _Timeout:
+    """An XML-RPC transport whose connections time out after ``timeout`` seconds, and which sends no body
+    larger than ``max_bytes``."""
+
+    def __init__(self, timeout: float, max_bytes: int = MAX_REQUEST_BYTES):
         super().__init__()
         self._timeout = timeout
+        self._max_bytes = max_bytes
 
     def make_connection(self, host):
         conn = super().make_connection(host)
         conn.timeout = self._timeout
         return conn
+
+    def request(self, host, handler, request_body, verbose=False):
+        if len(request_body) > self._max_bytes:
+            raise _TooLarge(f"the call is {len(request_body)} bytes, more than the {self._max_bytes} Odoo takes")
+        return super().request(host, handler, request_body, verbose)
 
 
 class _TimeoutTransport(_Timeout, xmlrpc.client.Transport):
@@ -71,15 +94,25 @@ class _TimeoutSafeTransport(_Timeout, xmlrpc.client.SafeTransport):
 class XmlRpcOdoo(OdooTransport):
     """XML-RPC to ``url`` (e.g. http://odoo:8069), database ``database``, login ``user`` and an API key."""
 
-    def __init__(self, url: str, database: str, user: str, api_key: str, timeout: float = 30.0):
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        user: str,
+        api_key: str,
+        timeout: float = 30.0,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
+    ):
         self.url, self.database, self.user, self._key = url.rstrip("/"), database, user, api_key
         self.timeout = timeout
+        self.max_request_bytes = max_request_bytes
         self._uid: int | None = None
         # One worker: calls go out in order, never two at once from one bridge.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="odoo")
 
     def _proxy(self, endpoint: str) -> xmlrpc.client.ServerProxy:
-        transport = (_TimeoutSafeTransport if self.url.startswith("https") else _TimeoutTransport)(self.timeout)
+        kind = _TimeoutSafeTransport if self.url.startswith("https") else _TimeoutTransport
+        transport = kind(self.timeout, self.max_request_bytes)
         return xmlrpc.client.ServerProxy(f"{self.url}/xmlrpc/2/{endpoint}", transport=transport, allow_none=True)
 
     def _login(self) -> int:
@@ -96,23 +129,29 @@ class XmlRpcOdoo(OdooTransport):
         try:
             uid = self._login()
             return self._proxy("object").execute_kw(self.database, uid, self._key, model, method, list(args))
+        except _TooLarge as exc:
+            raise BatchError(str(exc)) from exc
         except (ConnectionError, TimeoutError, http.client.HTTPException, OSError) as exc:
             raise TransientError(f"Odoo at {self.url} is not reachable: {exc}") from exc
         except xmlrpc.client.ProtocolError as exc:
             if exc.errcode >= 500 or exc.errcode in (404, 429):
                 # 404 while Odoo restarts (registry not loaded), 429 / 5xx: busy or down.
                 raise TransientError(f"Odoo answered HTTP {exc.errcode} {exc.errmsg}") from exc
+            if exc.errcode == 413:
+                raise BatchError(f"Odoo answered HTTP 413 {exc.errmsg}: the call is too large") from exc
             raise PermanentError(f"Odoo answered HTTP {exc.errcode} {exc.errmsg}") from exc
         except xmlrpc.client.Fault as exc:
             text = str(exc.faultString)
             last = text.strip().splitlines()[-1] if text.strip() else text
-            if any(word in text for word in ("AccessDenied", "AccessError", "Access Denied")):
+            # /xmlrpc/2 fault codes: 3 access denied (login), 4 access error (rights)
+            access = exc.faultCode in (3, 4)
+            if access or any(word in text for word in ("AccessDenied", "AccessError", "Access Denied")):
                 self._uid = None
                 raise PermanentError(f"Odoo refused access: {last}") from exc
             if any(word in text for word in ("RegistryError", "Cannot get registry", "OperationalError",
                                              "SerializationFailure", "could not serialize")):  # fmt: skip
                 raise TransientError(f"Odoo is busy or restarting: {last}") from exc
-            raise PermanentError(f"Odoo failed: {last}") from exc
+            raise BatchError(f"Odoo failed: {last}") from exc
 
     async def _call(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)

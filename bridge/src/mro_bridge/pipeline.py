@@ -7,6 +7,14 @@ the spool only after Odoo answered: the
 accepted and duplicate ones are removed, the rejected ones move to the dead letters with Odoo's reason.
 On a transient failure (Odoo or the network down) nothing is removed and the batch is retried with
 exponential backoff; Odoo's unique (sensor, time) key makes every replay harmless.
+
+A batch Odoo fails as a whole (:class:`BatchError`: an error inside Odoo, whatever item caused it, or a
+call too large to send) is split in halves, and halves of halves, each sent on its own: the parts Odoo
+takes are settled as above, and a reading Odoo still fails on its own goes to the dead letters with
+Odoo's error, so that one bad item never holds the rest back. A reading is dead-lettered that way only
+when Odoo took another part of the same batch: when every part fails, down to single readings, it is
+Odoo that fails, not the data, and everything stays in the spool (retried slowly, as for a permanent
+error).
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mro_bridge.model import Reading, TagCommon
-from mro_bridge.odoo import OdooTransport, PermanentError, TransientError
+from mro_bridge.odoo import BatchError, OdooTransport, PermanentError, TransientError
 from mro_bridge.spool import Row, Spool
 
 _log = logging.getLogger(__name__)
@@ -30,6 +38,9 @@ _log = logging.getLogger(__name__)
 #: more than MAX_CALL readings, Odoo's limit for one ingest call.
 BACKLOG_FACTOR = 4
 MAX_CALL = 100_000
+#: Readings that failed on their own while no part of the batch succeeded yet: past this many, the bisection
+#: stops (Odoo itself is failing) and the next attempt explores the batch from its other end.
+LONE_FAILURES_BEFORE_SUCCESS = 8
 
 
 class Deadband:
@@ -68,6 +79,7 @@ class Metrics:
     duplicates: int = 0
     rejected: int = 0
     batches: int = 0
+    bisections: int = 0
     odoo_errors: int = 0
     odoo_up: bool = False
     odoo_last_error: str = ""
@@ -84,6 +96,19 @@ class Metrics:
     def observe_latency(self, values: list[float]) -> None:
         self.latency_seconds.extend(values)
         del self.latency_seconds[:-20000]
+
+
+@dataclass
+class _Bisection:
+    """The search for the readings a batch Odoo failed as a whole fails on."""
+
+    succeeded: bool = False
+    lone: list[tuple[Row, str]] = field(default_factory=list)
+    error: str = ""
+
+
+class _OdooFails(Exception):
+    """Too many single readings failed with no part succeeding: the bisection stops."""
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -117,6 +142,7 @@ class Pipeline:
         self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
         self._wake = asyncio.Event()
         self._stopping = False
+        self._right_first = False
 
     async def _io(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._disk, fn, *args)
@@ -146,34 +172,67 @@ class Pipeline:
         return self.batch_size
 
     async def send_once(self) -> int:
-        """Send one batch of the oldest spooled readings; returns how many left the spool. Raises
-        TransientError / PermanentError (nothing removed then)."""
+        """Send one batch of the oldest spooled readings (split in parts if Odoo fails it as a whole); returns
+        how many were sent. Raises TransientError / PermanentError: the readings not yet settled stay in
+        the spool."""
         rows: list[Row] = await self._io(self.spool.peek, self.call_size())
         if not rows:
             return 0
+        search = _Bisection()
+        with contextlib.suppress(_OdooFails):
+            await self._send_part(rows, search)
+        if search.lone and search.succeeded:
+            await self._reject(search.lone)
+        elif search.lone:
+            self._right_first = not self._right_first  # next time, explore the batch from its other end
+            raise PermanentError(
+                f"Odoo failed every part of a batch of {len(rows)}, down to single readings ({search.error}); "
+                "the readings stay in the spool"
+            )
+        return len(rows)
+
+    async def _send_part(self, rows: list[Row], search: _Bisection) -> None:
+        """Send ``rows``; on a BatchError, their halves (depth first), collecting readings that fail alone."""
+        if not search.succeeded and len(search.lone) >= LONE_FAILURES_BEFORE_SUCCESS:
+            raise _OdooFails
         started = time.monotonic()
         try:
             answer = await self.odoo.ingest([[row.code, row.ts, row.value] for row in rows])
+        except BatchError as exc:
+            self._failed(exc)
+            search.error = str(exc)
+            if len(rows) == 1:
+                search.lone.append((rows[0], f"Odoo failed on this reading alone: {exc}"))
+                return
+            self.metrics.bisections += 1
+            half = len(rows) // 2
+            parts = [rows[:half], rows[half:]]
+            for part in reversed(parts) if self._right_first else parts:
+                await self._send_part(part, search)
+            return
         except (TransientError, PermanentError) as exc:
-            self.metrics.odoo_errors += 1
-            self.metrics.odoo_up = False
-            self.metrics.odoo_last_error = str(exc)
+            self._failed(exc)
             raise
+        search.succeeded = True
         self.metrics.observe_write(time.monotonic() - started)
         self.metrics.odoo_up = True
         self.metrics.odoo_last_ok = time.time()
+        await self._settle(rows, answer)
+
+    def _failed(self, exc: Exception) -> None:
+        self.metrics.odoo_errors += 1
+        self.metrics.odoo_up = False
+        self.metrics.odoo_last_error = str(exc)
+
+    async def _settle(self, rows: list[Row], answer: dict) -> None:
+        """Odoo answered for ``rows``: the rejected ones to the dead letters, the others out of the spool."""
         rejected = {}
         for item in answer.get("rejected") or []:
             index = item.get("index")
             if isinstance(index, int) and 0 <= index < len(rows):
                 rejected[index] = str(item.get("reason") or "rejected by Odoo")
         if rejected:
-            await self._io(self.spool.dead_letter, [(rows[i], reason) for i, reason in rejected.items()])
-            for i, reason in list(rejected.items())[:5]:
-                _log.warning(
-                    "Odoo rejected a reading",
-                    extra={"event": "rejected", "code": rows[i].code, "ts": rows[i].ts, "reason": reason},
-                )
+            await self._reject([(rows[i], reason) for i, reason in rejected.items()])
         done = [row for i, row in enumerate(rows) if i not in rejected]
         await self._io(self.spool.ack, [row.id for row in done])
         now = time.time()
@@ -182,8 +241,15 @@ class Pipeline:
         self.metrics.sent += len(done)
         self.metrics.accepted += int(answer.get("accepted") or 0)
         self.metrics.duplicates += int(answer.get("duplicates") or 0)
-        self.metrics.rejected += len(rejected)
-        return len(rows)
+
+    async def _reject(self, rows: list[tuple[Row, str]]) -> None:
+        await self._io(self.spool.dead_letter, rows)
+        self.metrics.rejected += len(rows)
+        for row, reason in rows[:5]:
+            _log.warning(
+                "Odoo rejected a reading",
+                extra={"event": "rejected", "code": row.code, "ts": row.ts, "reason": reason},
+            )
 
     async def sender(self) -> None:
         """Send until cancelled: a batch whenever one is full or ``flush_interval`` has passed."""

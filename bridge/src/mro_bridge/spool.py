@@ -4,7 +4,9 @@ A reading counts as taken only once :meth:`Spool.put` has committed it (so a bri
 loses nothing it acknowledged: MQTT messages are acknowledged, and Modbus/OPC-UA values counted, only
 after that). Rows leave only through :meth:`ack` (Odoo answered) or :meth:`dead_letter` (Odoo refused
 them, with its reason). The spool has a size cap: when full, the oldest readings make room — the only
-overflow policy, counted in a persistent counter and logged.
+overflow policy, counted in a persistent counter and logged. The dead letters have a cap of their own
+(``max_dead_letters``): beyond it the oldest go, counted too, so that a flood of bad messages cannot fill
+the disk.
 
 One connection, used from one thread at a time (the pipeline runs every call in its own single worker
 thread, so the asyncio loop never waits on the disk).
@@ -24,6 +26,8 @@ from pathlib import Path
 from mro_bridge.model import Reading
 
 _log = logging.getLogger(__name__)
+#: Longest reason kept with a dead letter (characters); the raw text is bounded by its producer.
+REASON_LIMIT = 1000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
@@ -58,10 +62,11 @@ class Row:
 class Spool:
     """A size-capped, durable FIFO of readings, plus the dead letters (see the module docstring)."""
 
-    def __init__(self, path: str | Path, max_rows: int = 5_000_000):
+    def __init__(self, path: str | Path, max_rows: int = 5_000_000, max_dead_letters: int = 100_000):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_rows = max_rows
+        self.max_dead_letters = max_dead_letters
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -121,34 +126,55 @@ class Spool:
         with self._transaction():
             self._db.executemany(
                 "INSERT INTO dead_letters (code, ts, value, reason, at) VALUES (?, ?, ?, ?, ?)",
-                [(row.code, row.ts, repr(row.value), reason, now) for row, reason in rows],
+                [(_text(row.code), row.ts, repr(row.value), _text(reason, REASON_LIMIT), now) for row, reason in rows],
             )
             cur = self._db.execute(
                 "DELETE FROM readings WHERE id IN (SELECT value FROM json_each(?))",
                 (json.dumps([row.id for row, _ in rows]),),
             )
+            dropped = self._cap_dead_letters(len(rows))
         self._depth -= cur.rowcount
-        self._dead += len(rows)
+        self._dead += len(rows) - dropped
 
     def add_dead_letter(self, code: str, ts: float | None, raw: str, reason: str) -> None:
         """Store an item that never became a reading (e.g. an unusable MQTT payload) with its reason."""
-        with self._lock:
+        with self._transaction():
             self._db.execute(
                 "INSERT INTO dead_letters (code, ts, value, reason, at) VALUES (?, ?, ?, ?, ?)",
-                (code, ts, raw, reason, time.time()),
+                (_text(code), ts, _text(raw), _text(reason, REASON_LIMIT), time.time()),
             )
-            self._dead += 1
+            dropped = self._cap_dead_letters(1)
+        self._dead += 1 - dropped
+
+    def _cap_dead_letters(self, added: int) -> int:
+        """Inside a write transaction: delete the oldest dead letters beyond the cap, count them."""
+        dropped = max(0, self._dead + added - self.max_dead_letters)
+        if dropped:
+            self._db.execute(
+                "DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters ORDER BY id LIMIT ?)", (dropped,)
+            )
+            self._bump("dead_letters_dropped", dropped)
+        return dropped
 
     # ------------------------------------------------------------------ reading
     def depth(self) -> int:
         return self._depth
 
     def dead_letters(self) -> int:
+        """Dead letters held (at most ``max_dead_letters``)."""
         return self._dead
 
     def dropped(self) -> int:
+        """Readings dropped by the overflow policy, ever (persistent)."""
+        return self._counter("dropped")
+
+    def dead_letters_dropped(self) -> int:
+        """Dead letters deleted to stay within ``max_dead_letters``, ever (persistent)."""
+        return self._counter("dead_letters_dropped")
+
+    def _counter(self, name: str) -> int:
         with self._lock:
-            row = self._db.execute("SELECT value FROM counters WHERE name = 'dropped'").fetchone()
+            row = self._db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
         return row[0] if row else 0
 
     def oldest_age(self) -> float:
@@ -181,7 +207,15 @@ class Spool:
                 raise
 
     def _bump(self, name: str, by: int) -> None:
+        """Inside a write transaction: add ``by`` to the persistent counter ``name``."""
         self._db.execute(
             "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + ?",
             (name, by, by),
         )
+
+
+def _text(value: str, limit: int | None = None) -> str:
+    """``value`` as text SQLite can store (lone surrogates, which JSON may carry, escaped), at most ``limit``
+    characters."""
+    value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value if limit is None or len(value) <= limit else value[: limit - 3] + "..."

@@ -6,9 +6,17 @@ uses a fixed client id, ``clean_start = False`` (MQTT 5, with a session expiry) 
 (MQTT 3.1.1) and manual acknowledgements: a PUBACK goes to the broker only after ``emit()`` returned, so a
 bridge that dies before its readings are durable gets the messages again from the broker when it comes back.
 
-A payload that cannot be used (not JSON, a value that is not a finite number, an unreadable timestamp,
-larger than ``max_payload``) does not stop the flow: it is handed to :attr:`MqttSource.dead_letter` with the
-reason, then acknowledged like any other message.
+A payload that cannot be used (not JSON, nested too deep, a number too large for a float or with too many
+digits, a value that is not a finite number, an unreadable timestamp, larger than ``max_payload``:
+whatever the decoder raises) does not stop the flow: it is handed to :attr:`MqttSource.dead_letter` with
+the reason, then acknowledged like any other message.
+
+The queue between paho's thread and asyncio holds at most ``max_queue`` messages. With MQTT 5 the broker is
+asked to keep at most half as many unacknowledged QoS 1 messages in flight (Receive Maximum; brokers may
+overshoot it a little). A QoS 0 message that
+finds the queue full is dropped, as QoS 0 allows, and counted (``queue_dropped``, in /metrics); a QoS 1 one
+is counted too, left unacknowledged, and the connection is restarted so that the broker sends it again
+(nothing acknowledged is ever lost).
 """
 
 from __future__ import annotations
@@ -64,6 +72,7 @@ DEVICE_KEYS = (
     "session_expiry",
     "timeout",
     "max_payload",
+    "max_queue",
     "username",
     "password",
     "password_env",
@@ -77,6 +86,8 @@ DEVICE_KEYS = (
 TAG_KEYS = (*COMMON_TAG_KEYS, "topic", "value_path", "timestamp_path")
 RAW_LIMIT = 2048
 BATCH_MAX = 1000
+#: Longest reason for an unusable payload (characters): decoders quote what they choke on.
+REASON_LIMIT = 300
 
 
 @dataclass
@@ -127,9 +138,13 @@ def extract_value(document: Any, path: str) -> float:
         return 1.0 if value else 0.0
     if not isinstance(value, (int, float)):
         raise PayloadError(f"value {where} is {type(value).__name__} {_short(value)}, not a number")
-    if not math.isfinite(value):
-        raise PayloadError(f"value {where} is {value}, not a finite number")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise PayloadError(f"value {where} is an integer too large for a float") from None
+    if not math.isfinite(number):
+        raise PayloadError(f"value {where} is {number}, not a finite number")
+    return number
 
 
 def parse_timestamp(value: Any) -> float:
@@ -147,7 +162,13 @@ def parse_timestamp(value: Any) -> float:
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=dt.timezone.utc)
             return parsed.timestamp()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PayloadError(f"timestamp {_short(value)} is neither epoch time nor ISO 8601")
+    try:
+        value = float(value)
+    except OverflowError:
+        raise PayloadError("timestamp is an integer too large for a float") from None
+    if not math.isfinite(value):
         raise PayloadError(f"timestamp {_short(value)} is neither epoch time nor ISO 8601")
     magnitude = abs(value)
     if magnitude >= 1e14:
@@ -158,7 +179,10 @@ def parse_timestamp(value: Any) -> float:
 
 
 def _short(value: Any) -> str:
-    shown = json.dumps(value) if not isinstance(value, str) else repr(value)
+    try:
+        shown = json.dumps(value) if not isinstance(value, str) else repr(value)
+    except (ValueError, RecursionError):  # an integer with too many digits, a document nested too deep
+        shown = f"({type(value).__name__})"
     return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
@@ -180,6 +204,7 @@ class MqttSource(Source):
         session_expiry: int = 7 * 86400,
         timeout: float = 10.0,
         max_payload: int = 65536,
+        max_queue: int = 10_000,
         username: str | None = None,
         password: str | None = None,
         tls: bool = False,
@@ -203,6 +228,7 @@ class MqttSource(Source):
         self.protocol = protocol
         self.keepalive, self.session_expiry, self.timeout = keepalive, session_expiry, timeout
         self.max_payload = max_payload
+        self.max_queue = max_queue
         self.username, self.password = username, password
         self.tls, self.tls_ca, self.tls_cert, self.tls_key, self.tls_insecure = (
             tls,
@@ -213,7 +239,9 @@ class MqttSource(Source):
         )
         #: Set by the pipeline: where unusable messages go (see :data:`DeadLetter`). None: logged and dropped.
         self.dead_letter: DeadLetter | None = None
-        self.stats.extra.update(subscribed=0, dead_letters=0, unmatched=0)
+        self.stats.extra.update(subscribed=0, dead_letters=0, unmatched=0, queue_dropped=0)
+        #: A QoS 1 message met a full queue: the connection is restarted (the broker sends it again).
+        self._overflowed = False
 
     @property
     def period(self) -> float:
@@ -264,8 +292,24 @@ class MqttSource(Source):
         def on_subscribe(_c, _u, _mid, reason_codes, _p):
             loop.call_soon_threadsafe(settle, suback, reason_codes)
 
+        def deliver(message: paho.MQTTMessage, received: float) -> None:  # in the event loop
+            if not self._overflowed and queue.qsize() < self.max_queue:
+                queue.put_nowait((message, received))
+                return
+            # Full, or draining before the restart an earlier QoS 1 drop asked for: dropped (a QoS 1 message, not
+            # acknowledged, comes again after the restart).
+            self.stats.extra["queue_dropped"] += 1
+            if message.qos > 0 and not self._overflowed:
+                self._overflowed = True
+                _log.warning(
+                    "%s: message queue full (%d): the connection restarts so that the broker sends again what "
+                    "was not acknowledged",
+                    self.name,
+                    self.max_queue,
+                )
+
         def on_message(_c, _u, message):
-            loop.call_soon_threadsafe(queue.put_nowait, (message, time.time()))
+            loop.call_soon_threadsafe(deliver, message, time.time())
 
         def on_disconnect(_c, _u, _flags, reason_code, _p):
             loop.call_soon_threadsafe(queue.put_nowait, _Lost(f"disconnected ({reason_code})"))
@@ -278,6 +322,9 @@ class MqttSource(Source):
         if self.protocol == "5":
             properties = Properties(PacketTypes.CONNECT)
             properties.SessionExpiryInterval = self.session_expiry if persistent else 0
+            # Fewer unacknowledged QoS 1 messages in flight than the queue holds: half of it, as brokers may
+            # overshoot (Mosquitto 2.0 sends a few more once acknowledgements come).
+            properties.ReceiveMaximum = max(1, min(self.max_queue // 2, 65535))
             kwargs = {"clean_start": not persistent, "properties": properties}
         where = f"MQTT broker {self.host}:{self.port}"
         connecting = asyncio.ensure_future(
@@ -363,7 +410,7 @@ class MqttSource(Source):
             raw = payload[:RAW_LIMIT].decode("utf-8", "replace")
             await dead(topic, received, raw, f"payload of {len(payload)} bytes exceeds max_payload")
             return []
-        raw = payload.decode("utf-8", "replace")
+        raw = payload[: RAW_LIMIT * 4].decode("utf-8", "replace")
         try:
             document = json.loads(payload.decode("utf-8"))
         except UnicodeDecodeError:
@@ -371,6 +418,12 @@ class MqttSource(Source):
             return []
         except json.JSONDecodeError as exc:
             await dead(topic, received, raw, f"payload is not JSON ({exc.msg} at character {exc.pos})")
+            return []
+        except RecursionError:
+            await dead(topic, received, raw, "payload is not usable JSON (nested too deep)")
+            return []
+        except Exception as exc:  # whatever the decoder raises (e.g. an integer with too many digits): dead letter
+            await dead(topic, received, raw, _reason("payload is not usable JSON", exc))
             return []
         readings = []
         for tag in tags:
@@ -384,11 +437,15 @@ class MqttSource(Source):
             except PayloadError as exc:
                 await dead(tag.code, received, raw, str(exc))
                 continue
+            except Exception as exc:  # any other surprise in one message must not stop the source
+                await dead(tag.code, received, raw, _reason("value or timestamp not usable", exc))
+                continue
             readings.append(Reading(tag.code, ts, value))
         return readings
 
     async def run(self, emit: Emit) -> None:
         queue: asyncio.Queue = asyncio.Queue()
+        self._overflowed = False
         client = await self._open(queue)
         _log.info("%s: subscribed to %d filter(s) at %s:%d", self.name, len(self._tags), self.host, self.port)
         try:
@@ -414,6 +471,11 @@ class MqttSource(Source):
                         client.ack(message.mid, message.qos)
                 if lost is not None:
                     raise ConnectionError(f"MQTT broker {self.host}:{self.port}: {lost.reason}")
+                if self._overflowed and queue.empty():
+                    raise ConnectionError(
+                        f"MQTT broker {self.host}:{self.port}: the message queue was full ({self.max_queue}); "
+                        "reconnecting for the messages not acknowledged"
+                    )
         finally:
             await self._close(client)
 
@@ -501,6 +563,7 @@ def from_dict(data: dict[str, Any], path: str) -> MqttSource:
         session_expiry=integer(data, "session_expiry", path, 7 * 86400, minimum=60, maximum=2**32 - 1),
         timeout=real(data, "timeout", path, 10.0, positive=True),
         max_payload=integer(data, "max_payload", path, 65536, minimum=16, maximum=256 * 1024 * 1024),
+        max_queue=integer(data, "max_queue", path, 10_000, minimum=1, maximum=1_000_000),
         username=username,
         password=password,
         tls=secure,
@@ -509,3 +572,9 @@ def from_dict(data: dict[str, Any], path: str) -> MqttSource:
         tls_key=tls_key,
         tls_insecure=flag(data, "tls_insecure", path, False),
     )
+
+
+def _reason(what: str, exc: BaseException) -> str:
+    """``what (ExceptionType: message)``, at most REASON_LIMIT characters."""
+    text = f"{what} ({type(exc).__name__}: {exc})"
+    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 4] + "...)"
