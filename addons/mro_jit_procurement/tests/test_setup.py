@@ -139,8 +139,11 @@ class TestPredictiveSetup(TransactionCase):
         self.assertEqual(len(gateway), 1)
         with self.assertRaises(AccessError):
             gateway.with_user(self.manager).action_create_bridge_credentials()
-        gateway.with_user(self.admin).action_create_bridge_credentials()
+        action = gateway.with_user(self.admin).action_create_bridge_credentials()
+        dialog = self.env[action["res_model"]].with_user(self.admin).create({"gateway_id": gateway.id})
+        shown = dialog.action_generate()["context"]
         self.assertTrue(gateway.user_id)
+        self.assertTrue(shown["default_api_key"])
         step = self.step("connect")
         self.assertIn("mro-bridge pull-config", step["commands"])
         self.assertIn(self.env.cr.dbname, step["commands"])
