@@ -8,8 +8,10 @@ from .orderby import (
     PROBS,
     RISK_BY_CRITICALITY,
     OrderBy,
+    DEADLINE_RISK,
     OrderByDate,
     check_rul_quantiles,
+    deadline_arrival,
     late_probability,
     lognormal_quantiles,
     order_by_date,
@@ -31,6 +33,7 @@ from .demand import (
 from .riskmode import risk_mode
 
 __all__ = [
+    "DEADLINE_RISK",
     "PROBS",
     "RISK_BY_CRITICALITY",
     "LeadTimeStats",
@@ -41,6 +44,7 @@ __all__ = [
     "PooledDemand",
     "bernoulli_sum_pmf",
     "check_rul_quantiles",
+    "deadline_arrival",
     "eoq",
     "late_probability",
     "lead_time_stats",
