@@ -1,7 +1,8 @@
 """One simulated plant year: static min/max reordering against the predictive just-in-time suite.
 
-    .venv/bin/python bench/jit_sim.py [--seed 1] [--world default|unreliable|small] [--quick] [--rul-only]
-    .venv/bin/python bench/jit_sim.py --matrix [--seeds 1 2 3 4 5] [--worlds ...] [--jobs 2] [--rul-only]
+    .venv/bin/python bench/jit_sim.py [--seed 1] [--world default|unreliable|small] [--quick]
+    .venv/bin/python bench/jit_sim.py --matrix [--seeds 1 2 3 4 5] [--worlds ...] [--jobs 2]
+    (either with [--rul-only] [--review-days 7])
 
 Plain: both policies on one world, a table of both and, last, ``RESULT inventory_reduction=<x>
 downtime_wait_reduction=<x> emergency_reduction=<x>`` (fractions 1 - suite / min-max; negative when the suite
@@ -11,7 +12,8 @@ shares, ending with ``RESULT worst_inventory_reduction=<x> worst_emergency_reduc
 worst_downtime_wait_reduction=<x> late_planned_share=<x>``: the worst inventory and emergency reductions over
 the seeds of the default world, the worst waiting reduction over every world and seed, and the share of the
 default world's needs that came due after their order-by date. ``--rul-only``: the suite without its earlier
-warnings (the confident RUL only), for the late-planned share before and after.
+warnings (the confident RUL only); ``--review-days 0``: each need bought on its order-by date, not within the
+week before it; together, the planner as it was, for the late-planned share before and after.
 
 The suite's decisions are the addon's: each is a call into ``planning`` with the inputs the Odoo planner
 gathers: ``plan_need`` (which warnings count, the order-by date, due, late, released, done), ``claim_until``,
@@ -90,7 +92,7 @@ import math
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -163,6 +165,8 @@ class Config:
     pm_probability: float = 0.10
     #: the suite acts on earlier warnings where the lead time demands it (False: the confident RUL only)
     early_signals: bool = True
+    #: the suite's review days (None: the policy's default)
+    review_days: int | None = None
 
     @property
     def total_days(self) -> int:
@@ -170,13 +174,14 @@ class Config:
 
     def policy(self) -> Policy:
         """The suite's planning settings: the addon's defaults with this world's costs and days."""
-        return Policy(
+        policy = Policy(
             receiving_days=float(self.receiving_days),
             kitting_days=float(self.kitting_days),
             order_cost=self.order_cost,
             holding_rate=self.holding_rate,
             early_signals=self.early_signals,
         )
+        return policy if self.review_days is None else replace(policy, review_days=self.review_days)
 
 
 QUICK = {"assets": 40, "parts": 10, "days": 120, "warmup": 60}
@@ -921,7 +926,9 @@ def describe(cfg: Config) -> str:
     return (
         f"{cfg.assets} assets, {cfg.parts} parts, {cfg.vendors} vendors ({cfg.unreliable} unreliable, quotes "
         f"{cfg.quote_min:g}-{cfg.quote_max:g} d), {cfg.days} days measured after {cfg.warmup} days of warm-up, "
-        f"seed {cfg.seed}" + ("" if cfg.early_signals else ", confident RUL only")
+        f"seed {cfg.seed}"
+        + ("" if cfg.early_signals else ", confident RUL only")
+        + ("" if cfg.review_days is None else f", review {cfg.review_days} d")
     )
 
 
@@ -1046,6 +1053,7 @@ def config_from_args(argv: list[str] | None = None) -> tuple[Config, argparse.Na
     parser.add_argument("--warmup", type=int, default=None, help="days before the measured ones, default 180")
     parser.add_argument("--quick", action="store_true", help=f"a small plant for tests: {QUICK}")
     parser.add_argument("--rul-only", action="store_true", help="the suite acts on the confident RUL only")
+    parser.add_argument("--review-days", type=int, default=None, help="the suite's review days (default 7)")
     parser.add_argument("--matrix", action="store_true", help="seeds 1-5 x the three worlds")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(MATRIX_SEEDS), help="seeds of --matrix")
     parser.add_argument("--worlds", nargs="+", choices=tuple(WORLDS), default=list(WORLDS), help="worlds of --matrix")
@@ -1059,6 +1067,8 @@ def config_from_args(argv: list[str] | None = None) -> tuple[Config, argparse.Na
             values[name] = getattr(args, name)
     if args.rul_only:
         values["early_signals"] = False
+    if args.review_days is not None:
+        values["review_days"] = args.review_days
     return Config(seed=args.seed, **values), args
 
 
@@ -1067,6 +1077,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     if args.matrix:
         overrides = {"early_signals": False} if args.rul_only else {}
+        if args.review_days is not None:
+            overrides["review_days"] = args.review_days
         if args.quick:
             overrides.update(QUICK)
         cells = run_matrix(tuple(args.seeds), tuple(args.worlds), args.jobs, overrides)

@@ -187,3 +187,12 @@ def test_matrix_runs_every_world_and_ends_with_its_result(capsys):
         lines[-1],
     ), lines[-1]
     assert [line.split()[0] for line in lines if line.split()[0] in jit_sim.WORLDS] == list(jit_sim.WORLDS)
+
+
+def test_before_and_after_switches_reach_the_policy():
+    cfg, _args = jit_sim.config_from_args(["--rul-only", "--review-days", "0", "--world", "small"])
+    policy = cfg.policy()
+    assert (policy.early_signals, policy.review_days) == (False, 0)
+    assert (cfg.assets, cfg.vendors) == (30, 5)
+    default = jit_sim.config_from_args([])[0].policy()
+    assert (default.early_signals, default.review_days) == (True, 7)
