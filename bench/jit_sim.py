@@ -389,9 +389,14 @@ class Run:
 class Simulation:
     """One policy on one world, day by day."""
 
-    def __init__(self, world: World, policy: str):
+    def __init__(self, world: World, policy: str, trace: list | None = None):
+        """``trace``: a list the suite appends every call into the planner to, as ``(day, asset or None, part,
+        inputs, answer)``: ``NeedInputs`` and ``NeedDecision``, ``("cover", free units)`` and ``Cover``,
+        ``("purchase", decision)`` and ``Purchase``, ``(BufferInputs, units claimed)`` and the orderpoint's
+        ``MinMax`` (for comparing the addon's planner with the simulation on the same inputs)."""
         if policy not in POLICIES:
             raise ValueError(f"unknown policy {policy!r}: use one of {', '.join(POLICIES)}")
+        self.trace = trace
         self.w = world
         self.cfg = cfg = world.cfg
         self.policy = policy
@@ -782,10 +787,11 @@ class Simulation:
         rul_h, early_h = self.histories()
         inputs = BufferInputs(users, self.lead_stats(part), float(self.w.cost[part]), rul_h, early_h)
         result = part_buffer(inputs, self.rules)
-        if result is None:
-            return 0, 0
-        levels = orderpoint_levels(result, float(self.claimed[part]))
-        return levels.min_qty, levels.max_qty
+        claimed = float(self.claimed[part])
+        levels = None if result is None else orderpoint_levels(result, claimed)
+        if self.trace is not None:
+            self.trace.append(((today - EPOCH).days, None, part, (inputs, claimed), levels))
+        return (0, 0) if levels is None else (levels.min_qty, levels.max_qty)
 
     # ------------------------------------------------------------------ (b) the suite: its decisions
     def _plan_suite(self, d: int, measured: bool) -> None:
@@ -804,24 +810,24 @@ class Simulation:
             crit = CRITICALITIES[w.crit[i]]
             for part, qty in w.kit[i]:
                 need = self.needs.get((i, part))
-                decision = plan_need(
-                    NeedInputs(
-                        today,
-                        crit,
-                        qty,
-                        self.lead_stats(part),
-                        self.signals[i],
-                        rul_h,
-                        early_h,
-                        self.expedite_option(part),
-                        state=need.state if need else None,
-                        order_by=need.order_by if need else None,
-                        planned_on=need.planned_on if need else None,
-                        last_signal_on=need.last_signal_on if need else None,
-                        renewed_on=self.renewed[i],
-                    ),
-                    rules,
+                inputs = NeedInputs(
+                    today,
+                    crit,
+                    qty,
+                    self.lead_stats(part),
+                    self.signals[i],
+                    rul_h,
+                    early_h,
+                    self.expedite_option(part),
+                    state=need.state if need else None,
+                    order_by=need.order_by if need else None,
+                    planned_on=need.planned_on if need else None,
+                    last_signal_on=need.last_signal_on if need else None,
+                    renewed_on=self.renewed[i],
                 )
+                decision = plan_need(inputs, rules)
+                if self.trace is not None:
+                    self.trace.append((d, i, part, inputs, decision))
                 if decision.action in ("done", "cancel"):
                     if need and decision.action == "cancel" and part in self.claims[i]:
                         self.claimed[part] -= self.claims[i].pop(part)
@@ -843,12 +849,17 @@ class Simulation:
             timely = sum(o.qty for o in self.orders if o.part == part and o.planned <= until)
             free = free_stock(self.on_hand[part], self.backlog[part], timely, self.claimed[part])
             cover = cover_need(need.qty, free)
+            if self.trace is not None:
+                self.trace.append((d, i, part, ("cover", free), cover))
             self.claims[i][part] = need.qty
             self.claimed[part] += need.qty
             need.state = "ordered" if cover.order else "stock"
             if cover.order:
                 crit = CRITICALITIES[w.crit[i]]
-                mode = purchase_mode(decision, crit, rules, self.expedite_option(part)).mode
+                purchase = purchase_mode(decision, crit, rules, self.expedite_option(part))
+                if self.trace is not None:
+                    self.trace.append((d, i, part, ("purchase", decision), purchase))
+                mode = purchase.mode
                 self._place(d, part, cover.order, measured, mode)
                 self.m.emergencies_late += measured and mode == "emergency"
             if measured:

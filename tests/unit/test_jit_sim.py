@@ -196,3 +196,21 @@ def test_before_and_after_switches_reach_the_policy():
     assert (cfg.assets, cfg.vendors) == (30, 5)
     default = jit_sim.config_from_args([])[0].policy()
     assert (default.early_signals, default.review_days) == (True, 7)
+
+
+def test_trace_holds_every_call_into_the_planner(quick):
+    """The trace replays: each recorded decision is what the planning function answers to its recorded inputs."""
+    cfg, runs = quick
+    trace = []
+    run = Simulation(World(cfg), "suite", trace=trace).run()
+    assert dataclasses.asdict(run.metrics) == dataclasses.asdict(runs["suite"].metrics)  # tracing changes nothing
+    plans = [(x, answer) for _d, _i, _p, x, answer in trace if isinstance(x, jit_sim.NeedInputs)]
+    buffers = [(x, answer) for _d, _i, _p, x, answer in trace if isinstance(x, tuple) and len(x) == 2]
+    buffers = [(x, answer) for x, answer in buffers if isinstance(x[0], jit_sim.BufferInputs)]
+    assert any(answer.action == "plan" for _x, answer in plans) and buffers
+    rules = cfg.policy()
+    for inputs, answer in plans[:: max(1, len(plans) // 300)]:
+        assert jit_sim.plan_need(inputs, rules) == answer
+    for (inputs, claimed), answer in buffers[:: max(1, len(buffers) // 100)]:
+        result = jit_sim.part_buffer(inputs, rules)
+        assert (None if result is None else jit_sim.orderpoint_levels(result, claimed)) == answer
