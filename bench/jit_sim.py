@@ -115,6 +115,7 @@ from planning import (
     Signal,
     WarningHistory,
     claim_until,
+    claims_shortfall,
     cover_need,
     eoq,
     free_stock,
@@ -851,8 +852,8 @@ class Simulation:
             cover = cover_need(need.qty, free)
             if self.trace is not None:
                 self.trace.append((d, i, part, ("cover", free), cover))
-            self.claims[i][part] = need.qty
-            self.claimed[part] += need.qty
+            self.claims[i][part] = int(cover.claim)
+            self.claimed[part] += int(cover.claim)
             need.state = "ordered" if cover.order else "stock"
             if cover.order:
                 crit = CRITICALITIES[w.crit[i]]
@@ -887,7 +888,7 @@ class Simulation:
         for part in range(cfg.parts):
             # Claims the stock no longer covers (a breakdown took it) are bought again; then the orderpoint, which
             # sees Odoo's forecast (claims are not stock reservations: its levels include them).
-            short = max(0, -self.position(part))
+            short = claims_shortfall(self.position(part))
             forecast = int(self.on_hand[part] + self.incoming[part] - self.backlog[part]) + short
             low, high = self._buffer(part, today)
             qty = short + (high - forecast if forecast < low else 0)

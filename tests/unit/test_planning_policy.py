@@ -20,6 +20,7 @@ from planning import (
     Signal,
     WarningHistory,
     claim_until,
+    claims_shortfall,
     cover_need,
     free_stock,
     lognormal_quantiles,
@@ -169,6 +170,8 @@ def test_free_stock_claim_and_shortfall():
     assert cover_need(2, -3).order == 2  # stock owed to others is not this need's to buy
     with pytest.raises(ValueError, match="positive number of units"):
         cover_need(0, 1)
+    # claims a breakdown took from the shelf are bought again: 1.5 units short -> 2; none short -> 0
+    assert (claims_shortfall(-1.5), claims_shortfall(0.0), claims_shortfall(2.0)) == (2, 0, 0)
 
 
 def test_only_incoming_due_in_time_may_be_claimed():

@@ -366,6 +366,12 @@ def cover_need(quantity: float, free: float) -> Cover:
     return Cover(float(quantity), max(0, math.ceil(float(quantity) - max(float(free), 0.0) - 1e-9)))
 
 
+def claims_shortfall(free: float) -> int:
+    """Units to buy again for a part whose free stock (units, ``free_stock`` with all incoming) is negative: what
+    open needs claimed and a breakdown or a kit has taken since (whole units, 0 when nothing is missing)."""
+    return max(0, math.ceil(-float(free) - 1e-9))
+
+
 @dataclass(frozen=True)
 class Purchase:
     """How to buy a due need's shortfall: ``mode`` (see ``MODES``) and why."""
