@@ -17,10 +17,10 @@ week before it; together, the planner as it was, for the late-planned share befo
 
 The suite's decisions are the addon's: each is a call into ``planning`` with the inputs the Odoo planner
 gathers: ``plan_need`` (which warnings count, the order-by date, due, late, released, done), ``claim_until``,
-``free_stock`` and ``cover_need`` (the claim on free stock and the shortfall), ``purchase_mode`` (normal,
-expedite, emergency), ``part_buffer`` and ``orderpoint_levels`` (the dynamic min/max), ``lead_time_stats``,
-``residual_quantiles`` and ``WarningHistory`` (what the plant learned). This script keeps the world, the stock,
-the books and what the predictive engine and the prescriptive rule do.
+``free_stock``, ``cover_need`` and ``claims_shortfall`` (the claim on free stock and the shortfall),
+``purchase_mode`` (normal, expedite, emergency), ``part_buffer`` and ``orderpoint_levels`` (the dynamic
+min/max), ``lead_time_stats``, ``residual_quantiles`` and ``WarningHistory`` (what the plant learned). This
+script keeps the world, the stock, the books and what the predictive engine and the prescriptive rule do.
 
 The world (each kind of draw from its own seeded stream, so both policies see identical worlds)
 - Vendors: 9, quoted delays 3-30 days. Real lead times are lognormal per vendor, a little longer than
