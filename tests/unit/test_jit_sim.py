@@ -1,4 +1,5 @@
-"""bench/jit_sim.py in its quick mode: both policies on one world, stock and service invariants, RESULT line."""
+"""bench/jit_sim.py in its quick mode: both policies on one world, stock and service invariants, the suite's
+decisions coming from the planning functions only, the RESULT lines (plain and matrix)."""
 
 import dataclasses
 import re
@@ -11,8 +12,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import jit_sim
+from analytics.anomaly import Anomaly
 from analytics.rul import no_prediction
-from jit_sim import QUICK, Config, Simulation, World, simulate
+from jit_sim import QUICK, Config, Metrics, Simulation, World, simulate
+from planning import NeedDecision
 
 
 @pytest.fixture(scope="module")
@@ -80,13 +83,45 @@ def test_same_seed_same_figures_other_seed_other_world(quick):
 
 
 def test_suite_plans_only_from_the_engine(monkeypatch):
-    """With the engine answering "no prediction", the suite plans nothing ahead: no needs, no planned stops;
-    every life ends in a failure, as under min/max."""
+    """With the engine answering "no prediction" and seeing no anomaly, the suite plans nothing ahead: no needs,
+    no planned stops; every life ends in a failure, as under min/max."""
     monkeypatch.setattr(jit_sim, "estimate_rul", lambda *a, **k: no_prediction("stub"))
+    monkeypatch.setattr(jit_sim, "detect", lambda *a, **k: Anomaly())
     run = Simulation(World(Config(seed=1, **QUICK)), "suite").run()
     assert run.metrics.engine_calls > 0
-    assert run.metrics.needs == 0 and run.metrics.preventive == 0
+    assert run.metrics.needs == 0 and run.metrics.preventive == 0 and run.metrics.onset_days == 0
     assert all(how == "failure" for lives in run.lives for *_, how in lives)
+
+
+def test_anomalies_alone_open_episodes_and_plan_from_their_onset(monkeypatch):
+    """Without a confident RUL, the anomalies still open warning episodes: needs come from their onset only."""
+    monkeypatch.setattr(jit_sim, "estimate_rul", lambda *a, **k: no_prediction("stub"))
+    run = Simulation(World(Config(seed=1, **QUICK)), "suite").run()
+    m = run.metrics
+    assert m.onset_days > 0 and m.preventive == 0
+    assert set(m.needs_by_signal) <= {"onset", ""}
+
+
+def test_suite_decisions_come_from_the_planning_functions(monkeypatch):
+    """Stub the planner's functions: without ``plan_need`` no need is planned; without ``part_buffer`` no
+    orderpoint; the suite then buys nothing but emergencies for machines that are down."""
+    monkeypatch.setattr(jit_sim, "plan_need", lambda x, policy: NeedDecision("none", "stub"))
+    monkeypatch.setattr(jit_sim, "part_buffer", lambda x, policy: None)
+    run = Simulation(World(Config(seed=1, **QUICK)), "suite").run()
+    m = run.metrics
+    assert m.needs == 0 and m.order_lines == 0 and m.expedited_orders == 0
+    assert m.emergency_orders == m.emergencies_down > 0
+
+
+def test_late_counts_nest(quick):
+    """Needs first planned after their order-by date are late when they come due; the bought ones among them."""
+    _cfg, runs = quick
+    m = runs["suite"].metrics
+    assert m.needs > 0
+    assert 0 <= m.late_planned <= m.late_needs <= m.needs
+    assert m.late_bought <= m.late_needs
+    assert sum(m.needs_by_signal.values()) == m.needs
+    assert sum(m.late_by_signal.values()) == m.late_needs
 
 
 def test_result_line(capsys, quick):
@@ -114,3 +149,68 @@ def test_reduction():
     assert jit_sim.reduction(120.0, 100.0) == pytest.approx(-0.2)
     assert jit_sim.reduction(0.0, 0.0) == 0.0
     assert jit_sim.reduction(3.0, 0.0) == -1.0
+
+
+def _cell(world, seed, base, suite):
+    """A matrix cell from (inventory, emergencies, wait hours, needs, late) of each policy."""
+
+    def metrics(inv, emerg, wait, needs=0, late=0):
+        return Metrics(inventory_value=inv, emergency_orders=emerg, wait_hours=wait, needs=needs, late_needs=late)
+
+    return jit_sim.Cell(world, seed, metrics(*base), metrics(*suite), 0.0)
+
+
+def test_matrix_result_is_the_worst_case_hand_computed():
+    cells = [
+        _cell("default", 1, (100.0, 10, 100.0), (60.0, 2, 50.0, 100, 30)),  # inventory -40%, emergencies -80%
+        _cell("default", 2, (100.0, 5, 100.0), (50.0, 2, 100.0, 100, 50)),  # -50%, -60% (the worst), waits -0%
+        _cell("small", 1, (10.0, 1, 10.0), (20.0, 4, 12.0, 10, 10)),  # other worlds: only the waiting counts
+    ]
+    lines = jit_sim.matrix_report(cells)
+    # worst inventory 0.4, worst emergencies 0.6 (default world only), worst waiting 1 - 12 / 10 = -0.2 (all
+    # worlds), late share of the default world (30 + 50) / 200 = 0.4
+    assert lines[-1] == (
+        "RESULT worst_inventory_reduction=0.400 worst_emergency_reduction=0.600 "
+        "worst_downtime_wait_reduction=-0.200 late_planned_share=0.400"
+    )
+    assert "emergency orders -70% (default world, every seed) NOT met" in lines[-2]
+    assert "late-planned share at most half of 297/369 = 40.2% (default world) met" in lines[-2]
+    assert sum(line.startswith(("default", "small")) for line in lines) == 3
+
+
+def test_matrix_runs_every_world_and_ends_with_its_result(capsys):
+    assert jit_sim.main(["--matrix", "--quick", "--seeds", "1", "--jobs", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(
+        r"RESULT worst_inventory_reduction=-?\d+\.\d{3} worst_emergency_reduction=-?\d+\.\d{3} "
+        r"worst_downtime_wait_reduction=-?\d+\.\d{3} late_planned_share=\d\.\d{3}",
+        lines[-1],
+    ), lines[-1]
+    assert [line.split()[0] for line in lines if line.split()[0] in jit_sim.WORLDS] == list(jit_sim.WORLDS)
+
+
+def test_before_and_after_switches_reach_the_policy():
+    cfg, _args = jit_sim.config_from_args(["--rul-only", "--review-days", "0", "--world", "small"])
+    policy = cfg.policy()
+    assert (policy.early_signals, policy.review_days) == (False, 0)
+    assert (cfg.assets, cfg.vendors) == (30, 5)
+    default = jit_sim.config_from_args([])[0].policy()
+    assert (default.early_signals, default.review_days) == (True, 7)
+
+
+def test_trace_holds_every_call_into_the_planner(quick):
+    """The trace replays: each recorded decision is what the planning function answers to its recorded inputs."""
+    cfg, runs = quick
+    trace = []
+    run = Simulation(World(cfg), "suite", trace=trace).run()
+    assert dataclasses.asdict(run.metrics) == dataclasses.asdict(runs["suite"].metrics)  # tracing changes nothing
+    plans = [(x, answer) for _d, _i, _p, x, answer in trace if isinstance(x, jit_sim.NeedInputs)]
+    buffers = [(x, answer) for _d, _i, _p, x, answer in trace if isinstance(x, tuple) and len(x) == 2]
+    buffers = [(x, answer) for x, answer in buffers if isinstance(x[0], jit_sim.BufferInputs)]
+    assert any(answer.action == "plan" for _x, answer in plans) and buffers
+    rules = cfg.policy()
+    for inputs, answer in plans[:: max(1, len(plans) // 300)]:
+        assert jit_sim.plan_need(inputs, rules) == answer
+    for (inputs, claimed), answer in buffers[:: max(1, len(buffers) // 100)]:
+        result = jit_sim.part_buffer(inputs, rules)
+        assert (None if result is None else jit_sim.orderpoint_levels(result, claimed)) == answer

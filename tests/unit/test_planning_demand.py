@@ -153,6 +153,14 @@ def test_min_max_exact_hand_computed():
     assert mm.reason.startswith("min 3 = lead-time demand 1.20 + safety stock 1.80 (95.0% service")
 
 
+def test_min_max_of_a_rare_demand_is_its_quantile():
+    # P(one unit) = 0.3%: the 95% quantile is 0 units (rounding the mean 0.003 up would stock one); 10%: 1 unit
+    assert min_max(pooled_demand([0.003], [1]), 0.95, 0).min_qty == 0
+    assert min_max(pooled_demand([0.1], [1]), 0.95, 0).min_qty == 1
+    # the normal approximation keeps its rounding: 0.003 + 1.645 x 0.0547 = 0.093 -> 1
+    assert min_max(pooled_demand([0.003], [1]), 0.95, 0, method="normal").min_qty == 1
+
+
 def test_exact_and_normal_differ_for_few_assets():
     # 80%: exact quantile 2 (cumulative 0.835); normal 1.2 + 0.84162 * 1.08628 = 2.114 -> 3
     d = pooled_demand(P, QTY)

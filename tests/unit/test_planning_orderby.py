@@ -1,7 +1,7 @@
 """Order-by dates: the latest day to order so the part is kitted before the predicted failure, within the risk."""
 
 import sys
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +12,12 @@ from scipy.special import ndtri
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "addons" / "mro_jit_procurement"))
 
 from planning import (
+    DEADLINE_RISK,
     PROBS,
     RISK_BY_CRITICALITY,
     LeadTimeStats,
     check_rul_quantiles,
+    deadline_arrival,
     late_probability,
     lognormal_quantiles,
     order_by_date,
@@ -286,3 +288,62 @@ def test_order_by_date_run_to_failure():
     assert r.day is None
     assert not r.late
     assert r.reason.startswith("run to failure (criticality C): no order ahead")
+
+
+# ---------------------------------------------------------------- a scheduled job as a hard deadline
+def test_deadline_earlier_than_the_failure_sets_the_date():
+    # failure alone: 2026-12-03 (see the uniform case). Job on Thu 2026-12-10, receiving 1 + kitting 1 without a
+    # calendar: the part must arrive by 12-08; 10 days of lead time: order by 11-28
+    r = order_by_date(TODAY, UNIFORM, CONSTANT_10, 0.055, 1, 1, deadline=date(2026, 12, 10))
+    assert (r.day, r.driver, r.arrive_by) == (date(2026, 11, 28), "deadline", date(2026, 12, 8))
+    assert r.reason.startswith("order by 2026-11-28: job scheduled 2026-12-10: part needed by 2026-12-08")
+    assert "the failure alone would allow 2026-12-03" in r.reason
+    # a datetime is taken at its date
+    at_eight = order_by_date(TODAY, UNIFORM, CONSTANT_10, 0.055, 1, 1, deadline=datetime(2026, 12, 10, 8, 0))
+    assert at_eight.day == r.day
+
+
+def test_deadline_later_than_the_failure_changes_nothing():
+    r = order_by_date(TODAY, UNIFORM, CONSTANT_10, 0.055, 1, 1, deadline=date(2027, 3, 1))
+    assert (r.day, r.driver) == (date(2026, 12, 3), "failure")
+    assert "the deadline alone would allow" in r.reason
+
+
+def test_deadline_counts_receiving_and_kitting_in_plant_working_days():
+    # job on Monday 2026-12-07, plant closed at weekends: kitting Friday 12-04, receiving Thursday 12-03, so the
+    # part arrives by Thursday; 10 days of lead time: Monday 11-23 (a working day, nothing to pull forward)
+    weekends = lambda d: d.weekday() >= 5  # noqa: E731
+    assert deadline_arrival(date(2026, 12, 7), 1, 1, weekends) == date(2026, 12, 3)
+    assert deadline_arrival(date(2026, 12, 7), 0.5, 0, weekends) == date(2026, 12, 4)  # half a day: one day
+    assert deadline_arrival(date(2026, 12, 7), 0, 0, weekends) == date(2026, 12, 7)
+    r = order_by_date(TODAY, None, CONSTANT_10, 0.05, 1, 1, plant_closed=weekends, deadline=date(2026, 12, 7))
+    assert (r.day, r.driver, r.plan.offset_days) == (date(2026, 11, 23), "deadline", None)
+    # a vendor holiday under way (11-25) pushes the order one day earlier, to Friday 11-20 over the weekend
+    held = order_by_date(
+        TODAY, None, CONSTANT_10, 0.05, 1, 1, weekends, vendor_closed={date(2026, 11, 25)}, deadline=date(2026, 12, 7)
+    )
+    assert held.day == date(2026, 11, 20)
+    assert "vendor closed 1 d during shipping" in held.reason
+
+
+def test_deadline_uses_the_lead_time_quantile_at_the_risk():
+    # lead 10 ± 3 d lognormal: sigma^2 = ln(1.09) = 0.086178, mu = ln 10 - sigma^2 / 2 = 2.259497;
+    # 95% quantile exp(2.259497 + 1.644854 * 0.293561) = exp(2.742363) = 15.52 -> 16 days. Run to failure (risk
+    # None) uses the deadline risk (5%). Arrival by 12-08 (no calendar) - 16 days = 11-22
+    lead = LeadTimeStats(10.0, 3.0)
+    assert float(lead.quantile(1 - DEADLINE_RISK)) == pytest.approx(15.52, abs=0.01)
+    r = order_by_date(TODAY, UNIFORM, lead, None, 1, 1, deadline=date(2026, 12, 10))
+    assert (r.day, r.driver) == (date(2026, 11, 22), "deadline")
+    # ordering today (99 days before the arrival date) it is surely in time; 5 days before, rarely
+    assert r.risk_if_today == pytest.approx(0.0, abs=1e-12)
+    late = order_by_date(date(2026, 12, 3), None, lead, 0.05, 1, 1, deadline=date(2026, 12, 10))
+    assert late.late and late.day == date(2026, 11, 22)
+    assert late.risk_if_today == pytest.approx(1 - float(lead.cdf(5)))
+    assert late.risk_if_today == pytest.approx(0.9866, abs=1e-4)  # z = (ln 5 - 2.259497) / 0.293561 = -2.2145
+    assert late.reason.startswith("order now, 11 d late (order-by date was 2026-11-22); ordering today: ")
+    assert "too late for the scheduled job" in late.reason
+
+
+def test_order_by_date_needs_a_failure_or_a_deadline():
+    with pytest.raises(ValueError, match="failure distribution .* or a deadline"):
+        order_by_date(TODAY, None, CONSTANT_10, 0.05)

@@ -1,6 +1,7 @@
-"""Planning math for just-in-time spare parts (numpy/scipy only, no Odoo import): lead-time statistics per
-vendor, order-by dates against the predicted failure, pooled demand, safety stock, EOQ, min/max, risk mode.
-Times in days, quantities in units, costs in the company currency."""
+"""Planning math and policy for just-in-time spare parts (numpy/scipy only, no Odoo import): lead-time statistics
+per vendor, order-by dates against the predicted failure or a scheduled job, warnings, pooled demand, safety
+stock, EOQ, min/max, risk mode; and every decision of the planner (``policy``, ``buffer``), which the Odoo
+planner and the plant simulation both call. Times in days, quantities in units, costs in the company currency."""
 
 from .leadtime import LeadTimeStats, lead_time_stats, variance_score
 from .workdays import pull_forward, shipping_delay
@@ -8,8 +9,10 @@ from .orderby import (
     PROBS,
     RISK_BY_CRITICALITY,
     OrderBy,
+    DEADLINE_RISK,
     OrderByDate,
     check_rul_quantiles,
+    deadline_arrival,
     late_probability,
     lognormal_quantiles,
     order_by_date,
@@ -29,19 +32,64 @@ from .demand import (
     safety_stock,
 )
 from .riskmode import risk_mode
+from .signals import EARLY_KINDS, KINDS, Signal, WarningHistory, probability_quantiles, residual_quantiles
+from .policy import (
+    KINDS_BY_CRITICALITY,
+    MODES,
+    OPEN_STATES,
+    Cover,
+    ExpediteOption,
+    NeedDecision,
+    NeedInputs,
+    Policy,
+    Purchase,
+    claim_until,
+    claims_shortfall,
+    cover_days,
+    cover_need,
+    free_stock,
+    plan_need,
+    policy_settings,
+    purchase_mode,
+    usable_kinds,
+    warning_kinds,
+)
+from .buffer import BufferInputs, BufferUser, orderpoint_levels, part_buffer, unwarned_rate
 
 __all__ = [
+    "DEADLINE_RISK",
+    "EARLY_KINDS",
+    "KINDS",
+    "KINDS_BY_CRITICALITY",
+    "MODES",
+    "OPEN_STATES",
     "PROBS",
     "RISK_BY_CRITICALITY",
+    "BufferInputs",
+    "BufferUser",
+    "Cover",
+    "ExpediteOption",
     "LeadTimeStats",
     "MinMax",
+    "NeedDecision",
+    "NeedInputs",
     "NetRequirement",
     "OrderBy",
     "OrderByDate",
+    "Policy",
     "PooledDemand",
+    "Purchase",
+    "Signal",
+    "WarningHistory",
     "bernoulli_sum_pmf",
     "check_rul_quantiles",
+    "claim_until",
+    "claims_shortfall",
+    "cover_days",
+    "cover_need",
+    "deadline_arrival",
     "eoq",
+    "free_stock",
     "late_probability",
     "lead_time_stats",
     "lognormal_quantiles",
@@ -49,12 +97,22 @@ __all__ = [
     "net_requirement",
     "order_by_date",
     "order_by_offset",
+    "orderpoint_levels",
+    "part_buffer",
+    "plan_need",
     "pmf_quantile",
+    "policy_settings",
     "pooled_demand",
+    "probability_quantiles",
     "pull_forward",
+    "purchase_mode",
+    "residual_quantiles",
     "risk_mode",
     "rul_cdf",
     "safety_stock",
     "shipping_delay",
+    "unwarned_rate",
+    "usable_kinds",
     "variance_score",
+    "warning_kinds",
 ]

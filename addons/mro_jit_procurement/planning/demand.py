@@ -9,7 +9,9 @@ skewed, and the normal approximation misplaces the service-level quantile, so th
 
 Units. Spare parts are discrete: reorder points (min), max, order quantities and net requirements are whole
 units, rounded up (an unrounded 2.1 units means "3 to be safe"). ``safety_stock`` returns the exact buffer
-instead, because it is added to the mean before the single rounding: rounding both would overstock.
+instead, because it is added to the mean before the single rounding: rounding both would overstock. With the
+exact distribution of a rare demand (a 0.3% chance of one unit), the service-level quantile (0) is below the
+mean, and the min is that quantile: rounding the mean up would stock a unit the service level does not ask for.
 """
 
 from __future__ import annotations
@@ -166,6 +168,8 @@ def min_max(
         raise ValueError(f"risk factor must be a positive number, got {risk_factor!r}")
     buffer = safety_stock(demand.mean, demand.std, service_level, method, demand.pmf) * risk_factor
     low = _ceil_units(demand.mean + buffer)
+    if method == "exact" and buffer == 0:
+        low = min(low, pmf_quantile(demand.pmf, service_level))  # a rare demand: the quantile may be below the mean
     high = low + math.ceil(eoq_qty)
     how = {"exact": f"exact distribution over {demand.n_assets} assets", "normal": "normal", "poisson": "Poisson"}
     reason = (
