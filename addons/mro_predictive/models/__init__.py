@@ -3,6 +3,9 @@ from . import mro_asset_model
 from . import mro_sensor
 from . import maintenance_team
 from . import maintenance_equipment
+from . import mro_health_data
+from . import mro_health_assessment
+from . import mro_health_publication
 from . import mro_health_analysis
 from . import maintenance_request
 from . import mro_health_alert

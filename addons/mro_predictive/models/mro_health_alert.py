@@ -142,39 +142,19 @@ class MroHealthAlert(models.Model):
         return {"type": "ir.actions.act_window", "res_model": record._name, "res_id": record.id, "view_mode": "form"}
 
     @api.model
-    def _sync_episodes(self, equipment, conditions, now, current=None, to_create=None):
-        """Open, update or close the alerts of ``equipment`` to match ``conditions``.
-
-        ``conditions`` maps a key ``(kind, sensor_id or False)`` to ``(severity, message)`` for
-        every condition present now; open alerts whose key is absent are closed as cleared.
-        ``current``: the equipment's alerts that are not closed, when the caller loaded them.
-        ``to_create``: a list to which the values of new alerts are added instead of creating them
-        here (the caller creates a whole batch's alerts at once with :meth:`_create_machine_made`).
+    def _sync_episodes(self, equipment, conditions, now, current, to_create):
+        """Open, update or close the alerts of ``equipment`` (``current``: its alerts not closed) to match
+        ``conditions``: a key ``(kind, sensor_id or False)`` -> ``(severity, message)`` for every condition
+        present now; open alerts whose key is absent are closed as cleared. The values of new alerts are added
+        to ``to_create`` (the caller creates a whole batch's alerts at once with :meth:`_create_machine_made`).
         """
-        if current is None:
-            current = self.search([("equipment_id", "=", equipment.id), ("state", "!=", "closed")])
         if not conditions and not current:
             return
         by_key = {(alert.kind, alert.sensor_id.id): alert for alert in current}
         for key, (severity, message) in conditions.items():
             alert = by_key.pop(key, None)
             if alert is None:
-                kind, sensor_id = key
-                label = dict(self._fields["kind"].selection)[kind]
-                vals = {
-                    "name": f"{equipment.display_name}: {label}",
-                    "equipment_id": equipment.id,
-                    "sensor_id": sensor_id or False,
-                    "kind": kind,
-                    "severity": severity,
-                    "message": message,
-                    "opened_at": now,
-                    "last_seen": now,
-                }
-                if to_create is None:
-                    self._create_machine_made([vals])
-                else:
-                    to_create.append(vals)
+                to_create.append(self._prepare_episode_vals(equipment, key, severity, message, now))
                 continue
             values = {"last_seen": now}
             if SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
@@ -183,6 +163,23 @@ class MroHealthAlert(models.Model):
             alert.write(values)
         for alert in by_key.values():
             alert._close(_("Condition cleared"))
+
+    @api.model
+    def _prepare_episode_vals(self, equipment, key, severity, message, now):
+        """Values of the alert that opens an episode of condition ``key`` on ``equipment`` (a hook for
+        integrators)."""
+        kind, sensor_id = key
+        label = dict(self._fields["kind"].selection)[kind]
+        return {
+            "name": f"{equipment.display_name}: {label}",
+            "equipment_id": equipment.id,
+            "sensor_id": sensor_id or False,
+            "kind": kind,
+            "severity": severity,
+            "message": message,
+            "opened_at": now,
+            "last_seen": now,
+        }
 
     @api.model
     def _sync_gateway_alerts(self, now):

@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.tools import SQL
 
 OUTCOMES = [
     ("hit", "Hit"),
@@ -71,6 +72,22 @@ class MroPrediction(models.Model):
                 prediction.display_name = (
                     f"{prediction.equipment_id.display_name}: {prediction.rul_days:.0f} d ({when})"
                 )
+
+    @api.model
+    def _latest_by_equipment(self, equipments):
+        """{equipment id: its latest prediction in the ledger}, in one query (the analysis and the planner
+        both ask)."""
+        if not equipments:
+            return {}
+        self.flush_model(["equipment_id", "published_at"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT ON (equipment_id) equipment_id, id FROM mro_prediction
+                    WHERE equipment_id = ANY(%s) ORDER BY equipment_id, published_at DESC, id DESC""",
+                equipments.ids,
+            )
+        )
+        return {equipment_id: self.browse(prediction_id) for equipment_id, prediction_id in self.env.cr.fetchall()}
 
     def _score(self, request, failure_date, outcome=None):
         """Score these predictions against ``request``, done at (or failing at) ``failure_date`` (naive UTC).

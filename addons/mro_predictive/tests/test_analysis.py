@@ -5,7 +5,7 @@ from unittest.mock import patch
 import numpy as np
 
 from odoo import Command
-from odoo.addons.mro_predictive.models import mro_health_analysis
+from odoo.addons.mro_predictive.models import mro_health_analysis, mro_health_assessment, mro_health_publication
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -85,14 +85,17 @@ class TestAnalysis(PredictiveCase):
         sensor = self.env["mro.sensor"].create({"code": "G1-VIB", "name": "vib", "equipment_id": other.id})
         self.write_history(sensor, self.healthy(days=2))
         self.write_history(self.vib, self.healthy(days=2))
-        real = mro_health_analysis.assess_equipment
+        real = mro_health_assessment.assess_equipment
 
         def flaky(inputs, **kwargs):
             if inputs[0].key == self.vib.id:
                 raise ValueError("corrupt history")
             return real(inputs, **kwargs)
 
-        with patch.object(mro_health_analysis, "assess_equipment", flaky), mute_logger(mro_health_analysis.__name__):
+        with (
+            patch.object(mro_health_assessment, "assess_equipment", flaky),
+            mute_logger(mro_health_analysis.__name__),
+        ):
             self.Analysis._analyze(self.pump | other)
         self.assertEqual(self.pump.analysis_error, "corrupt history")
         self.assertFalse(other.analysis_error)
@@ -118,13 +121,15 @@ class TestAnalysis(PredictiveCase):
                 raise ValueError("ledger refused this row")
             return real(records, vals_list)
 
-        with patch.object(Prediction, "create", refuse_pump), mute_logger(mro_health_analysis.__name__):
+        with patch.object(Prediction, "create", refuse_pump), mute_logger(mro_health_publication.__name__):
             self.analyze(self.pump | other)
         ledger = self.env["mro.prediction"].search([("equipment_id", "in", (self.pump | other).ids)])
         self.assertEqual(ledger.equipment_id, other)
         alerts = self.env["mro.health.alert"].search([("equipment_id", "in", (self.pump | other).ids)])
         self.assertEqual(alerts.equipment_id, self.pump | other)  # the pump's alerts survived
         self.assertTrue(self.pump.predicted_failure_date)  # the analysis itself was stored
+        self.assertIn("ledger refused this row", self.pump.analysis_error)  # and the failure shows on the pump
+        self.assertFalse(other.analysis_error)
 
     def test_sensorless_equipment_gets_a_weibull_probability(self):
         category = self.env["maintenance.equipment.category"].create({"name": "Valves"})
