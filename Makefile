@@ -12,7 +12,7 @@ test:
 	@scripts/test.sh
 
 lint: venv
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/python scripts/gen_readme.py --check
+	@scripts/lib.sh lint
 
 format: venv
 	@.venv/bin/ruff check --fix . && .venv/bin/ruff format .

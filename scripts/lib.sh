@@ -184,6 +184,15 @@ ensure_venv() {
     echo "$want" > "$stamp"
 }
 
+# ruff (lint and format), the generated README.rst up to date, and OCA's mandatory pylint-odoo checks on the
+# addons: zero messages. `make lint`, `make test` and pre-commit run this.
+lint() {
+    (cd "$ROOT" && "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . \
+        && "$PY" scripts/gen_readme.py --check \
+        && (cd addons && PYTHONPATH="$ODOO_SRC" "$VENV/bin/pylint" --rcfile=../.pylintrc-mandatory \
+            mro_sensor_bridge mro_predictive mro_jit_procurement))
+}
+
 odoo_bin() {
     "$PY" "$ODOO_SRC/odoo-bin" --addons-path="$(addons_path)" "$@"
 }

@@ -16,9 +16,8 @@ DB="${MRO_TEST_DB:-mro_test}"
 export MRO_TEMPLATE_DB="$DB"
 lint_failed=0
 
-log "ruff (lint and format)"
-if ! (cd "$ROOT" && "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . \
-        && "$PY" scripts/gen_readme.py --check); then
+log "lint: ruff, README.rst up to date, pylint-odoo (OCA mandatory checks)"
+if ! lint; then
     lint_failed=1
 fi
 

@@ -17,7 +17,7 @@ from . import mro_qr_label
 from . import mro_policy_change
 from . import stock_move
 from . import mro_work_interval
-from . import maintenance_request_timer
+from . import mro_request_kit
 from . import mro_part_take
 from . import mro_wrench_time_report
 from . import mro_part_suggestion

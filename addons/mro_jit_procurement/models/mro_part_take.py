@@ -131,7 +131,7 @@ class MroPartTake(models.AbstractModel):
     def _request_choices(self, equipment=None, request_id=False):
         """The open requests the technician may take parts for, and the default one: the given request, else
         the one in progress on the scanned equipment, else the technician's request of today."""
-        Request = self.env["maintenance.request"]
+        Request, Kit = self.env["maintenance.request"], self.env["mro.request.kit"]
         base = [("stage_id.done", "=", False), ("archive", "=", False)]
         today = fields.Date.context_today(self)
         mine = Request.search(
@@ -143,10 +143,10 @@ class MroPartTake(models.AbstractModel):
         if equipment:
             on_equipment = Request.search([*base, ("equipment_id", "=", equipment.id)], order="schedule_date, id")
             mine |= on_equipment
-            started = on_equipment.filtered(lambda r: r._mro_work_started())
+            started = on_equipment.filtered(Kit._work_started)
             default = default or started[:1] or on_equipment[:1]
         if not default:
-            started = mine.filtered(lambda r: r.user_id == self.env.user and r._mro_work_started())
+            started = mine.filtered(lambda r: r.user_id == self.env.user and Kit._work_started(r))
             todays = mine.filtered(
                 lambda r: r.user_id == self.env.user and r.schedule_date and r.schedule_date.date() == today
             )

@@ -19,7 +19,7 @@ class MroWrenchTimeReport(models.Model):
 
     month = fields.Date(readonly=True)
     user_id = fields.Many2one("res.users", "Technician", readonly=True)
-    team_id = fields.Many2one("maintenance.team", "Team", readonly=True)
+    team_id = fields.Many2one("maintenance.team", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     work_hours = fields.Float("Hours working", readonly=True, digits=(16, 1), aggregator="sum")
     wait_hours = fields.Float("Hours waiting", readonly=True, digits=(16, 1), aggregator="sum")

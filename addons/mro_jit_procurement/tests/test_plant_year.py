@@ -233,7 +233,10 @@ class PlantCase(TransactionCase):
             self.assertEqual(self.stock(), 1.0)
             action = request.with_user(self.storekeeper).action_mro_return_parts()
             wizard = (
-                self.env["mro.kit.return.wizard"].with_user(self.storekeeper).with_context(action["context"]).create({})
+                self.env["mro.kit.return.wizard"]
+                .with_user(self.storekeeper)
+                .with_context(**action["context"])
+                .create({})
             )
             self.assertEqual(wizard.line_ids.consumed_qty, 2.0)
             wizard.line_ids.return_qty = 1

@@ -78,12 +78,13 @@ class MaintenanceRequest(models.Model):
         return result
 
     def _add_followers(self):
-        super()._add_followers()
+        result = super()._add_followers()
         # What people see follows Odoo's rules: a request's technician follows its equipment, so that the one
         # who does the work can open the machine, its health and its alerts.
         for request in self.filtered(lambda r: r.equipment_id and r.user_id):
             # sudo: subscribing another user needs write access on the equipment, which technicians lack.
             request.equipment_id.sudo().message_subscribe(partner_ids=request.user_id.partner_id.ids)
+        return result
 
     def _mro_failure_date(self):
         """When the failure happened: the reported date for a corrective request raised by people;

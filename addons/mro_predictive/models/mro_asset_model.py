@@ -43,7 +43,7 @@ class MroAssetModel(models.Model):
     zone_bc = fields.Float("Zone B/C (mm/s)", compute="_compute_zones", digits=(16, 1))
     zone_cd = fields.Float("Zone C/D (mm/s)", compute="_compute_zones", digits=(16, 1))
     measure_ids = fields.One2many("mro.asset.model.measure", "asset_model_id", string="Expected measures", copy=True)
-    equipment_ids = fields.One2many("maintenance.equipment", "mro_asset_model_id", string="Equipment")
+    equipment_ids = fields.One2many("maintenance.equipment", "mro_asset_model_id")
     equipment_count = fields.Integer(compute="_compute_equipment_count")
     description = fields.Text(translate=True)
     fleet_model = fields.Json(readonly=True, copy=False, help="The fitted fleet model (analytics.FleetModel).")

@@ -49,7 +49,7 @@ class MroPrediction(models.Model):
         "failure came outside it; false alarm: no defect found; other failure mode: something else was wrong; "
         "missed failure: a failure that came without a prediction.",
     )
-    request_id = fields.Many2one("maintenance.request", string="Request", readonly=True)
+    request_id = fields.Many2one("maintenance.request", readonly=True)
     actual_failure_date = fields.Datetime(readonly=True)
     error_days = fields.Float(
         "Error (days)", readonly=True, digits=(16, 1), aggregator="avg", help="Predicted minus actual; > 0 is late."

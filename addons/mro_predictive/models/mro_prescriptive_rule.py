@@ -65,7 +65,7 @@ class MroPrescriptiveRule(models.Model):
     )
     duration = fields.Float("Duration (hours)", default=2.0)
     instructions = fields.Html()
-    notify = fields.Boolean("Notify")
+    notify = fields.Boolean()
     notify_partner_ids = fields.Many2many("res.partner", string="Recipients", help="Also the equipment's followers.")
     cooldown_hours = fields.Float(
         "Cool-down (hours)",

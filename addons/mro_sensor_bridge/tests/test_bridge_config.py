@@ -47,7 +47,7 @@ class TestBridgeConfig(MroSensorCase):
     def issue_key(self, gateway, expiration_date=None):
         """What the administrator does in the UI: Create bridge credentials, then Issue the key."""
         action = gateway.with_user(self.admin).action_create_bridge_credentials()
-        with Form(self.env[action["res_model"]].with_user(self.admin).with_context(action["context"])) as form:
+        with Form(self.env[action["res_model"]].with_user(self.admin).with_context(**action["context"])) as form:
             if expiration_date:
                 form.expiration_date = expiration_date
         shown = form.record.action_generate()
