@@ -9,7 +9,7 @@ demo:
 	@scripts/demo.sh
 
 test:
-	@scripts/test.sh
+	@scripts/test.sh $(ARGS)
 
 lint: venv
 	@scripts/lib.sh lint

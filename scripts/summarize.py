@@ -1,8 +1,8 @@
-"""Merge the Odoo test report and pytest's JUnit XML into one closing line.
+"""Merge the install of the addons and pytest's JUnit XML (every layer's tests) into one closing line.
 
-Prints the failing items, then ``N passed, N failed`` (the last line), and exits 1 when
-anything failed. An Odoo run that logged errors outside a test, or that exited non-zero,
-counts as one more failure, so an install error can never pass unnoticed.
+Prints the failing items, then ``N passed, N failed`` (the last line), and exits 1 when anything failed. An
+install that logged errors, or that exited non-zero, counts as one more failure, so an install error can never
+pass unnoticed.
 """
 
 import argparse
@@ -11,30 +11,17 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-REPORT = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
 LOG_LINE = re.compile(r"^\S+ \S+ \d+ (ERROR|CRITICAL) (\S+) (\S+): (.*)$")
 
 
 def odoo_counts(log_path: Path, rc: int) -> tuple[int, int, list[str]]:
-    """Return (passed, failed, messages) from an Odoo ``--test-tags`` log."""
+    """Return (passed, failed, messages) of the install of the addons (``odoo-bin -i``): one failure when it
+    exited non-zero or logged an error (an install error can never pass unnoticed), else nothing."""
     text = log_path.read_text(errors="replace") if log_path.exists() else ""
-    found = REPORT.findall(text)
-    messages = []
-    if not found:
-        return 0, 1, [f"Odoo: no test report in {log_path} (exit code {rc})"]
-    failures, errors, run = map(int, found[-1])
-    failed = failures + errors
-    skipped = sum(1 for line in text.splitlines() if " odoo.tests.result: skipped " in line)
-    passed = run - failed - skipped
-    for line in text.splitlines():
-        m = LOG_LINE.match(line)
-        if m and m.group(4).startswith(("FAIL:", "ERROR:")):
-            messages.append(f"Odoo: {m.group(4)}")
-    stray = [line for line in text.splitlines() if (m := LOG_LINE.match(line)) and ".tests" not in m.group(3)]
-    if not failed and (stray or rc != 0):
-        failed += 1
-        messages.append(f"Odoo: exit code {rc}; errors logged outside tests: {stray[:3]}")
-    return passed, failed, messages
+    stray = [line for line in text.splitlines() if LOG_LINE.match(line)]
+    if rc != 0 or stray or not text:
+        return 0, 1, [f"Odoo install: exit code {rc}; errors logged: {stray[:3]}"]
+    return 0, 0, []
 
 
 def pytest_counts(junit: Path, rc: int) -> tuple[int, int, list[str]]:
@@ -69,10 +56,13 @@ def main() -> int:
     o_pass, o_fail, o_msg = odoo_counts(args.odoo_log, args.odoo_rc)
     p_pass, p_fail, p_msg = pytest_counts(args.junit, args.pytest_rc)
     lint_fail = 1 if args.lint_failed else 0
-    messages = o_msg + p_msg + (["ruff: lint or format check failed"] if lint_fail else [])
+    messages = o_msg + p_msg + (["lint: ruff, README.rst or pylint-odoo failed"] if lint_fail else [])
     for message in messages:
         print(f"  failed: {message}")
-    print(f"Odoo tests: {o_pass} passed, {o_fail} failed; pytest: {p_pass} passed, {p_fail} failed")
+    print(
+        f"install: {'failed' if o_fail else 'ok'}; pytest (Odoo, bridge, cross-component): {p_pass} passed, "
+        f"{p_fail} failed"
+    )
     passed, failed = o_pass + p_pass, o_fail + p_fail + lint_fail
     print(f"{passed} passed, {failed} failed")
     return 1 if failed or not passed else 0
