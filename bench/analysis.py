@@ -1,17 +1,19 @@
-"""Benchmark the health analysis: a full pass over a large fleet, then an incremental pass.
+"""Benchmark the health analysis through the job queue, as production runs it: a full pass over a large fleet,
+then an incremental pass.
 
 Builds a database with mro_predictive and N equipment with 3 sensors each and D days of hourly
 aggregates (10,000 x 3 x 90 days by default: 64.8 million hourly rows; a tenth of the fleet
-degrading), then, inside real Odoo processes (``odoo-bin shell``), runs the production code path:
-``mro.health.analysis._cron_analyze`` batch after batch, committing after each batch as the
-scheduler does. The full pass is split over ``--workers`` processes, each taking its own share
-of the equipment (as queue_job channels or several cron workers would). Then 1% of the equipment
-gets new readings and one process runs the cron until nothing is left: the incremental pass.
+degrading). Then starts Odoo with ``--workers=R`` and queue_job loaded server-wide (its job runner with
+a capacity of R, the channel root.mro_analysis too), runs the analysis cron once (``odoo-bin shell``: it
+queues the fleet in batches) and times until the runner has had every job done: the full pass. Then 1% of
+the equipment gets new readings and the cron runs again: the incremental pass, from the cron's start to its
+last job done.
 
-Last line: ``RESULT equipment_per_s=<n> incremental_s=<x>``.
-
-    .venv/bin/python bench/analysis.py                        # the full run (~15 min to build)
+    .venv/bin/python bench/analysis.py --runners 2           # RESULT equipment_per_s=<x> incremental_s=<x>
+    .venv/bin/python bench/analysis.py --compare-runners 1,2  # RESULT speedup=<x> equipment_per_s=<x at 2>
     .venv/bin/python bench/analysis.py --equipment 1000 --days 30   # a quick look
+
+Building the default fleet takes about 15 minutes; ``--keep-db`` then ``--reuse-db`` skip it next time.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import psycopg2
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -92,23 +96,19 @@ env.cr.execute("SELECT count(*) FROM mro_sensor_reading_hourly")
 print("hourly aggregates:", env.cr.fetchone()[0], "rows in", round(time.time() - t0), "s", flush=True)
 """
 
-ANALYZE = """
-import time, json
+# Queue the analysis as the cron does, in one transaction; the bench's clock starts when the cron starts.
+QUEUE = """
+import json, time
 A = env["mro.health.analysis"]
-share, parts = {share}, {parts}
-ids = A._candidates(limit=10**9)
-mine = [i for i in ids if i % parts == share] if parts > 1 else ids
-Eq = env["maintenance.equipment"]
-batch = A._batch_size
-t0 = time.time()
-for start in range(0, len(mine), batch):
-    A._analyze(Eq.browse(mine[start:start + batch]))
-    env.cr.commit()
-print("RESULT_JSON", json.dumps({{"n": len(mine), "s": time.time() - t0}}), flush=True)
+print("QUEUE_START", time.time(), flush=True)
+n = A._cron_analyze()
+env.cr.commit()
+print("RESULT_JSON", json.dumps({"n": n}), flush=True)
 """
 
-# Forget every analysis result, so that a kept database (--reuse-db) gives an honest first full pass.
+# Forget every analysis result and job, so that each pass (and a kept database, --reuse-db) starts from nothing.
 RESET = """
+env.cr.execute("DELETE FROM queue_job")
 env.cr.execute("DELETE FROM mail_activity WHERE res_model = 'mro.health.alert'")
 env.cr.execute("DELETE FROM mro_health_alert")
 env.cr.execute("DELETE FROM mro_prediction")
@@ -118,31 +118,25 @@ env.cr.execute(
 )
 env.cr.execute(
     "UPDATE maintenance_equipment SET last_analysis = NULL, analysis_data_ts = NULL, health_score = NULL,"
-    " health_state = NULL, anomaly = FALSE, rul_days = NULL, predicted_failure_date = NULL"
+    " health_state = NULL, anomaly = FALSE, rul_days = NULL, predicted_failure_date = NULL,"
+    " mro_analysis_queued = NULL"
 )
+env.cr.execute("UPDATE queue_job_channel SET capacity = {runners} WHERE complete_name = 'root.mro_analysis'")
 env.cr.commit()
-print("RESULT_JSON {}", flush=True)
+print("RESULT_JSON {{}}", flush=True)
 """
 
-INCREMENTAL = """
+# 1% of the equipment gets a new reading (one sensor each).
+TOUCH = """
 import time, json, random
-A = env["mro.health.analysis"]
 env.cr.execute("SELECT id FROM mro_sensor WHERE code LIKE 'B%%' ORDER BY id")
 sensors = [r[0] for r in env.cr.fetchall()]
 random.seed(3)
-touched = random.sample(sensors[::3], max(1, len(sensors) // 300))  # 1% of equipment, one sensor each
+touched = random.sample(sensors[::3], max(1, len(sensors) // 300))
 now = time.time()
 env["mro.sensor.reading"]._insert_readings(touched, [round(now * 1e6)] * len(touched), [1.3] * len(touched))
 env.cr.commit()
-t0 = time.time()
-done = 0
-while True:
-    n = A._cron_analyze()
-    env.cr.commit()
-    done += n
-    if n < A._batch_size:
-        break
-print("RESULT_JSON", json.dumps({"n": done, "s": time.time() - t0, "touched": len(touched)}), flush=True)
+print("RESULT_JSON", json.dumps({"touched": len(touched)}), flush=True)
 """
 
 
@@ -154,11 +148,13 @@ def shell(db: str, code: str, log: Path) -> subprocess.Popen:
     return proc
 
 
-def result_of(proc: subprocess.Popen) -> dict:
+def result_of(proc: subprocess.Popen, marks: dict | None = None) -> dict:
     found = None
     for line in proc.stdout:
         if line.startswith("RESULT_JSON "):
             found = json.loads(line.split(" ", 1)[1])
+        elif line.startswith("QUEUE_START ") and marks is not None:
+            marks["start"] = float(line.split()[1])
         elif line.strip():
             print("  " + line.rstrip(), flush=True)
     if proc.wait() != 0 or found is None:
@@ -166,12 +162,72 @@ def result_of(proc: subprocess.Popen) -> dict:
     return found
 
 
+def wait_for_jobs(db: str, timeout: float = 3600.0) -> float:
+    """Wait until every analysis job is done (polling every 50 ms); returns the time it was seen done."""
+    conn = psycopg2.connect(dbname=db)
+    conn.autocommit = True
+    deadline = time.time() + timeout
+    try:
+        with conn.cursor() as cr:
+            while time.time() < deadline:
+                cr.execute(
+                    "SELECT count(*) FILTER (WHERE state NOT IN ('done', 'failed')),"
+                    " count(*) FILTER (WHERE state = 'failed') FROM queue_job WHERE method_name = '_job_analyze'"
+                )
+                waiting, failed = cr.fetchone()
+                if failed:
+                    raise RuntimeError(f"{failed} analysis jobs failed; see the Jobs menu of {db}")
+                if not waiting:
+                    return time.time()
+                time.sleep(0.05)
+    finally:
+        conn.close()
+    raise TimeoutError("the analysis jobs did not finish")
+
+
+def run_pass(args, runners: int, log: Path, incremental: bool) -> tuple[float, float | None]:
+    """One full pass through the job queue with ``runners`` job runners (Odoo workers); then, if asked, an
+    incremental pass. Returns (equipment/s, incremental seconds)."""
+    result_of(shell(args.db, RESET.format(runners=runners), log))
+    server = odoo_server.OdooServer(
+        db=args.db,
+        workers=runners,
+        log_path=log,
+        extra_args=("--load=base,web,queue_job",),
+        env={"ODOO_QUEUE_JOB_MAX_CAPACITY": str(runners)},
+    )
+    with server:
+        marks: dict = {}
+        queued = result_of(shell(args.db, QUEUE, log), marks)
+        done = wait_for_jobs(args.db)
+        full = done - marks["start"]
+        rate = queued["n"] / full
+        print(
+            f"full pass with {runners} job runner(s): {queued['n']:,} equipment queued and analysed in "
+            f"{full:.1f} s: {rate:,.0f} equipment/s",
+            flush=True,
+        )
+        inc = None
+        if incremental:
+            touched = result_of(shell(args.db, TOUCH, log))["touched"]
+            marks = {}
+            queued = result_of(shell(args.db, QUEUE, log), marks)
+            inc = wait_for_jobs(args.db) - marks["start"]
+            print(
+                f"incremental pass: {touched} equipment with new readings, {queued['n']} queued and analysed "
+                f"in {inc:.2f} s",
+                flush=True,
+            )
+    return rate, inc
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="mro_bench_analysis")
     parser.add_argument("--equipment", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runners", "--workers", type=int, default=2, help="job runners (Odoo workers)")
+    parser.add_argument("--compare-runners", help="e.g. 1,2: one full pass with each; prints the speed-up")
     parser.add_argument("--reuse-db", action="store_true", help="keep an existing --db (already filled)")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
@@ -190,26 +246,16 @@ def main() -> int:
         # What autovacuum does to a table after a bulk load (visibility map, statistics), done now.
         odoo_server.psql("VACUUM ANALYZE mro_sensor_reading_hourly", db=args.db)
         print(f"  built in {time.perf_counter() - t0:.0f} s", flush=True)
-    elif args.reuse_db:
-        result_of(shell(args.db, RESET, log))
-        print(f"reusing {args.db}: previous analysis results cleared")
+    else:
+        print(f"reusing {args.db}")
     try:
-        t0 = time.perf_counter()
-        procs = [shell(args.db, ANALYZE.format(share=k, parts=args.workers), log) for k in range(args.workers)]
-        results = [result_of(p) for p in procs]
-        wall = time.perf_counter() - t0
-        n = sum(r["n"] for r in results)
-        inner = max(r["s"] for r in results)
-        rate = n / inner
-        print(
-            f"full pass: {n:,} equipment in {inner:.1f} s of analysis ({wall:.1f} s with process start-up) "
-            f"by {args.workers} processes: {rate:,.0f} equipment/s"
-        )
-        inc = result_of(shell(args.db, INCREMENTAL, log))
-        print(
-            f"incremental pass: {inc['touched']} equipment with new readings, {inc['n']} analysed in {inc['s']:.2f} s"
-        )
-        print(f"RESULT equipment_per_s={rate:.0f} incremental_s={inc['s']:.2f}")
+        if args.compare_runners:
+            counts = [int(n) for n in args.compare_runners.split(",")]
+            rates = [run_pass(args, n, log, incremental=False)[0] for n in counts]
+            print(f"RESULT speedup={rates[-1] / rates[0]:.2f} equipment_per_s={rates[-1]:.0f}")
+        else:
+            rate, inc = run_pass(args, args.runners, log, incremental=True)
+            print(f"RESULT equipment_per_s={rate:.0f} incremental_s={inc:.2f}")
     finally:
         if not args.keep_db:
             odoo_server.drop_db(args.db)

@@ -64,8 +64,10 @@ done
 
 mkdir -p "$OUT" "$SECRETS" "$OUT/mosquitto"
 chmod 700 "$OUT" "$SECRETS"  # var/demo of an earlier run may have been made with a looser umask
-# Odoo's configuration: the database manager off, behind a master password made once (var/demo/secrets).
-"$PY" "$ROOT/scripts/demo_odoo_conf.py" "$SECRETS" "$OUT/odoo.conf"
+# Odoo's configuration: the database manager off, behind a master password made once (var/demo/secrets);
+# queue_job loaded server-wide: its job runner runs the analysis jobs (two at a time).
+"$PY" "$ROOT/scripts/demo_odoo_conf.py" "$SECRETS" "$OUT/odoo.conf" server_wide_modules=base,web,queue_job \
+    queue_job.max_capacity=2
 # The broker's users (bridge, simulator) and its password file, as docker compose makes them.
 sh "$ROOT/docker/mqtt-secrets.sh" "$SECRETS/mqtt"
 cat > "$OUT/mosquitto.conf" <<CONF

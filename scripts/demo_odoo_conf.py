@@ -5,8 +5,10 @@
 
 Makes ``SECRETS_DIR/master-password`` once (random; the database manager's master password, kept for a site
 that turns the manager back on) and writes CONF: ``[options]`` with the given settings, ``admin_passwd`` (the
-master password hashed as Odoo stores it) and ``list_db = False``. Both files are mode 0600 from their
-creation on; run again, it keeps the password and writes CONF anew. Needs passlib (a dependency of Odoo).
+master password hashed as Odoo stores it) and ``list_db = False``; a ``section.key=value`` setting goes to
+its own section (``queue_job.max_capacity=2``: ``[queue_job]``, ``max_capacity = 2``). Both files are mode
+0600 from their creation on; run again, it keeps the password and writes CONF anew. Needs passlib (a
+dependency of Odoo).
 """
 
 from __future__ import annotations
@@ -38,8 +40,16 @@ def write_conf(secrets_dir: Path, conf: Path, settings: dict[str, str]) -> str:
     if not master:
         master = secrets.token_urlsafe(24)
         write_secret(master_file, master + "\n")
-    options = {**settings, "admin_passwd": pbkdf2_sha512.using(rounds=ROUNDS).hash(master), "list_db": "False"}
-    write_secret(conf, "[options]\n" + "".join(f"{key} = {value}\n" for key, value in options.items()))
+    sections: dict[str, dict[str, str]] = {"options": {}}
+    for key, value in settings.items():
+        section, _dot, name = key.rpartition(".")
+        sections.setdefault(section or "options", {})[name] = value
+    sections["options"].update(admin_passwd=pbkdf2_sha512.using(rounds=ROUNDS).hash(master), list_db="False")
+    text = "\n".join(
+        f"[{section}]\n" + "".join(f"{key} = {value}\n" for key, value in options.items())
+        for section, options in sections.items()
+    )
+    write_secret(conf, text)
     return master
 
 

@@ -47,9 +47,14 @@ ensure_odoo() {
     exit 2
 }
 
+# Odoo's addons, the OCA addons installed from the package index into the virtual environment
+# (requirements-addons.txt), and the suite's.
 addons_path() {
-    local core="$ODOO_SRC/odoo/addons"
+    local core="$ODOO_SRC/odoo/addons" oca
     [ -d "$ODOO_SRC/addons" ] && core="$ODOO_SRC/addons,$core"
+    for oca in "$VENV"/lib/python3*/site-packages/odoo/addons; do
+        [ -d "$oca" ] && core="$core,$oca"
+    done
     echo "$core,$ROOT/addons"
 }
 
@@ -161,7 +166,8 @@ ensure_venv() {
     fi
     local stamp="$VENV/.mro-requirements"
     local want
-    want=$( (cat "$ODOO_SRC/requirements.txt" "$ROOT/requirements.txt" "$ROOT"/bridge/pyproject.toml 2>/dev/null || true) | sha1sum | cut -c1-40)
+    want=$( (cat "$ODOO_SRC/requirements.txt" "$ROOT/requirements.txt" "$ROOT/requirements-addons.txt" \
+        "$ROOT"/bridge/pyproject.toml 2>/dev/null || true) | sha1sum | cut -c1-40)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return 0
     fi
@@ -178,6 +184,9 @@ ensure_venv() {
     # Older sdists import pkg_resources: build them with the setuptools above.
     _quiet "Odoo's requirements" "$PY" -m pip install --disable-pip-version-check --no-build-isolation -r "$req"
     _quiet "the project's requirements" "$PY" -m pip install --disable-pip-version-check -r "$ROOT/requirements.txt"
+    # OCA addons declare Odoo as a dependency; Odoo is ODOO_SRC, so: without dependencies.
+    _quiet "the OCA addons (queue_job)" "$PY" -m pip install --disable-pip-version-check --no-deps \
+        -r "$ROOT/requirements-addons.txt"
     if [ -f "$ROOT/bridge/pyproject.toml" ]; then
         _quiet "the bridge (mro-bridge)" "$PY" -m pip install --disable-pip-version-check -e "$ROOT/bridge"
     fi

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 import xmlrpc.client
 from dataclasses import dataclass, field
@@ -27,7 +28,9 @@ ADDONS = sorted(
 
 
 def addons_path() -> str:
-    paths = [ODOO_SRC / "addons", ODOO_SRC / "odoo" / "addons", ROOT / "addons"]
+    # Odoo's, the OCA addons installed into this virtual environment (requirements-addons.txt), the suite's
+    oca = Path(sysconfig.get_path("purelib")) / "odoo" / "addons"
+    paths = [ODOO_SRC / "addons", ODOO_SRC / "odoo" / "addons", oca, ROOT / "addons"]
     return ",".join(str(p) for p in paths if p.is_dir())
 
 
@@ -80,6 +83,8 @@ class OdooServer:
     workers: int = 0
     log_path: Path | None = None
     extra_args: tuple[str, ...] = ()
+    #: environment variables added to the server's (e.g. the job runner's ODOO_QUEUE_JOB_MAX_CAPACITY)
+    env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
 
     @property
@@ -106,7 +111,13 @@ class OdooServer:
             *self.extra_args,
         ]
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(odoo_cmd(*args), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            odoo_cmd(*args),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **self.env},
+        )
         self.wait_ready(timeout)
         return self
 

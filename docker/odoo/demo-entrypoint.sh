@@ -12,7 +12,8 @@ CONF="$SECRETS/odoo.conf"
 export PGPASSWORD="${PASSWORD:-odoo}"
 # Odoo's configuration: the database manager off, behind a master password made once.
 python3 "$SCRIPTS/demo_odoo_conf.py" "$SECRETS" "$CONF" \
-    addons_path=/mnt/extra-addons,/usr/lib/python3/dist-packages/odoo/addons data_dir=/var/lib/odoo \
+    addons_path=/mnt/extra-addons,/opt/mro/oca/odoo/addons,/usr/lib/python3/dist-packages/odoo/addons \
+    data_dir=/var/lib/odoo server_wide_modules=base,web,queue_job queue_job.max_capacity=2 \
     db_host="${HOST:-db}" db_user="${USER:-odoo}" db_password="${PASSWORD:-odoo}"
 until pg_isready -q -h "${HOST:-db}" -U "${USER:-odoo}"; do echo "waiting for PostgreSQL"; sleep 1; done
 if ! psql -h "${HOST:-db}" -U "${USER:-odoo}" -d postgres -Atqc "SELECT 1 FROM pg_database WHERE datname='$DB'" \

@@ -8,6 +8,8 @@ from ..planning.criticality import suggest_criticality
 
 #: The steps of Predictive Setup, in order.
 STEPS = ("criticality", "asset_models", "connect", "baselines", "parts", "rules", "lead_times")
+#: Analysis jobs still waiting after this long mean that no job runner runs them.
+STUCK_JOBS = timedelta(minutes=30)
 #: Hours of hourly data a sensor needs before its own baseline is learned (analytics.assess: 2 x 24 samples).
 BASELINE_HOURS = 48
 #: Recommended prescriptive rules, created from the checklist in one click each.
@@ -195,7 +197,17 @@ class MroSetup(models.AbstractModel):
                     fields.Datetime.to_string(eta) if eta else "?",
                 )
             )
-        return self._step(
+        stuck = self._stuck_analysis_jobs()
+        if stuck:
+            lines.append(
+                self.env._(
+                    "%(n)s analysis jobs waiting since %(since)s: is the job runner running? Odoo needs "
+                    "server_wide_modules = base,web,queue_job (README, Scaling)",
+                    n=stuck[0],
+                    since=fields.Datetime.to_string(stuck[1]),
+                )
+            )
+        step = self._step(
             "baselines",
             self.env._("Baselines"),
             len(learned),
@@ -203,6 +215,25 @@ class MroSetup(models.AbstractModel):
             lines,
             [{"label": self.env._("Sensors"), "method": "action_open_sensors"}],
         )
+        if stuck:  # nothing is analysed while the jobs wait, whatever the counts say
+            step.update(
+                status="partial",
+                blocking=True,
+                missing=self.env._("start the job runner: the analysis waits in the job queue"),
+            )
+        return step
+
+    def _stuck_analysis_jobs(self):
+        """(count, oldest) of the analysis jobs waiting for longer than STUCK_JOBS, or None."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT count(*), min(date_created) FROM queue_job WHERE method_name = '_job_analyze' "
+                "AND state IN ('pending', 'enqueued') AND date_created < %s",
+                fields.Datetime.now() - STUCK_JOBS,
+            )
+        )
+        count, oldest = self.env.cr.fetchone()
+        return (count, oldest) if count else None
 
     def _first_readings(self, sensors):
         """{sensor id: its first hourly aggregate's hour}, in one query."""

@@ -89,7 +89,8 @@ class PlantCase(TransactionCase):
         )
         cls.warehouse = cls.env["stock.warehouse"].search([("company_id", "=", cls.company.id)], limit=1)
         cls.done_stage = cls.env["maintenance.stage"].search([("done", "=", True)], limit=1)
-        cls.Analysis = cls.env["mro.health.analysis"]
+        # The cron's jobs run at once, in the test's transaction (queue_job's switch for tests).
+        cls.Analysis = cls.env["mro.health.analysis"].with_context(queue_job__no_delay=True)
         cls.Planner = cls.env["mro.jit.planner"]
 
     # ------------------------------------------------------------------ helpers

@@ -85,6 +85,9 @@ class MaintenanceEquipment(models.Model):
     last_analysis = fields.Datetime(readonly=True)
     analysis_data_ts = fields.Datetime(readonly=True, help="Newest reading seen by the last analysis.")
     analysis_error = fields.Char(readonly=True)
+    mro_analysis_queued = fields.Datetime(
+        "Analysis queued", readonly=True, copy=False, help="Waiting in a job of the analysis since this time."
+    )
     baseline_since = fields.Datetime(
         readonly=True, help="Baselines are learned from data after this time (the last corrective maintenance)."
     )

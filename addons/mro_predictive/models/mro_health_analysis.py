@@ -2,12 +2,14 @@ import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, split_every
 
 _logger = logging.getLogger(__name__)
 
 #: Equipment without sensors (failure-history models) are re-assessed at most this often.
 HISTORY_REFRESH = timedelta(days=1)
+#: Equipment waits in one queued job at a time; a job lost, cancelled or failed for good frees it after this.
+QUEUED_TTL = timedelta(hours=1)
 
 
 class MroHealthAnalysis(models.AbstractModel):
@@ -15,31 +17,57 @@ class MroHealthAnalysis(models.AbstractModel):
     reading (``mro.health.data``), assessing and writing back (``mro.health.assessment``) and publishing
     (``mro.health.publication``). One equipment that fails is marked (*analysis error*, visible on its form)
     and skipped; the batch goes on.
+
+    The cron does not analyse: it queues the batches as jobs of OCA's ``queue_job`` on the channel
+    ``root.mro_analysis``, and every job runner of every Odoo server takes them in parallel (capacity: the
+    channel's, in Job Queue > Channels; retries and failures: Job Queue > Jobs).
     """
 
     _name = "mro.health.analysis"
     _description = "Equipment health analysis"
 
-    #: Equipment per batch (one cron call); the scheduler commits between batches.
+    #: Equipment per batch: one job, one transaction.
     _batch_size = 200
 
     @api.model
     def _cron_analyze(self):
-        """Check the gateways for silence, then analyse one batch of equipment that has new readings, a
-        sensor gone silent, or is due; report progress."""
-        self.env["mro.health.alert"]._sync_gateway_alerts(fields.Datetime.now())
-        ids = self._candidates(self._batch_size)
-        if ids:
-            self._analyze(self.env["maintenance.equipment"].browse(ids))
-        remaining = self._candidates(count=True) if len(ids) == self._batch_size else 0
-        self.env["ir.cron"]._notify_progress(done=len(ids), remaining=remaining)
+        """Check the gateways for silence, then queue every equipment that has new readings, a sensor gone
+        silent, or is due, in jobs of ``_batch_size``; equipment already waiting in a job is not queued
+        twice. Returns how many equipment were queued."""
+        now = fields.Datetime.now()
+        self.env["mro.health.alert"]._sync_gateway_alerts(now)
+        ids = self._candidates()
+        for batch in split_every(self._batch_size, ids, list):
+            self._enqueue(batch, now)
+        self.env["ir.cron"]._notify_progress(done=len(ids), remaining=0)
         return len(ids)
+
+    @api.model
+    def _enqueue(self, ids, now):
+        """One job that analyses the equipment ``ids``; they are marked as queued until it runs."""
+        self.env.cr.execute(
+            SQL("UPDATE maintenance_equipment SET mro_analysis_queued = %s WHERE id = ANY(%s)", now, ids)
+        )
+        description = self.env._("Health analysis of %(count)s equipment", count=len(ids))
+        return self.with_delay(description=description)._job_analyze(ids)
+
+    @api.model
+    def _job_analyze(self, equipment_ids):
+        """The job: analyse the equipment of one batch (those still there). Its result, shown in the job, is
+        how many were analysed and how many failed."""
+        equipments = self.env["maintenance.equipment"].browse(equipment_ids).exists()
+        self._analyze(equipments)
+        failed = len(equipments.filtered("analysis_error"))
+        return self.env._(
+            "%(count)s equipment analysed, %(failed)s with an error", count=len(equipments), failed=failed
+        )
 
     @api.model
     def _candidates(self, limit=None, count=False):
         """Equipment with readings newer than its last analysis, equipment with a sensor gone silent
         (its own silence limit, or its gateway's) that the last analysis did not see silent, plus
-        sensorless equipment whose failure-history assessment is older than a day. Oldest analysis first."""
+        sensorless equipment whose failure-history assessment is older than a day; not the equipment waiting in
+        a queued job (unless it has waited longer than ``QUEUED_TTL``). Oldest analysis first."""
         now = fields.Datetime.now()
         query = SQL(
             """
@@ -53,12 +81,14 @@ class MroHealthAnalysis(models.AbstractModel):
                      LEFT JOIN res_company c ON c.id = g.company_id
                     WHERE s.equipment_id = e.id AND s.active) s ON TRUE
              WHERE e.active
+               AND (e.mro_analysis_queued IS NULL OR e.mro_analysis_queued < %(requeue)s)
                AND ((s.newest IS NOT NULL AND s.newest > COALESCE(e.analysis_data_ts, '-infinity'))
                     OR s.hush
                     OR (s.n = 0 AND COALESCE(e.last_analysis, '-infinity') < %(due)s))
              ORDER BY e.last_analysis NULLS FIRST, e.id
             """,
             due=now - HISTORY_REFRESH,
+            requeue=now - QUEUED_TTL,
             silent=self._silent_sql(now),
         )
         if count:
@@ -93,6 +123,9 @@ class MroHealthAnalysis(models.AbstractModel):
                 "SELECT id FROM mro_sensor WHERE equipment_id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
                 equipments.ids,
             )
+        )
+        self.env.cr.execute(
+            SQL("UPDATE maintenance_equipment SET mro_analysis_queued = NULL WHERE id = ANY(%s)", equipments.ids)
         )
         Data, Assessment = self.env["mro.health.data"], self.env["mro.health.assessment"]
         sensors = Data._load_sensors(equipments, now)

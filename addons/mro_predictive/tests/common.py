@@ -11,7 +11,8 @@ class PredictiveCase(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.Analysis = cls.env["mro.health.analysis"]
+        # The cron's jobs run at once, in the test's transaction (queue_job's switch for tests).
+        cls.Analysis = cls.env["mro.health.analysis"].with_context(queue_job__no_delay=True)
         cls.technician = new_test_user(cls.env, login="mro-tech", groups="base.group_user", name="Tess Technician")
         cls.team = cls.env["maintenance.team"].create({"name": "Rotating equipment"})
         cls.pump = cls.env["maintenance.equipment"].create(

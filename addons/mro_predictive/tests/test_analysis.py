@@ -1,11 +1,13 @@
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
 
 import numpy as np
+from freezegun import freeze_time
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.addons.mro_predictive.models import mro_health_analysis, mro_health_assessment, mro_health_publication
+from odoo.addons.queue_job.job import Job as QueueJob
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -56,9 +58,12 @@ class TestAnalysis(PredictiveCase):
         self.assertFalse(self.pump.anomaly)
         self.assertTrue(self.pump.prediction_reason)  # why there is no prediction
 
-    def test_cron_works_incrementally_in_batches(self):
+    def test_cron_queues_batches_as_jobs_once(self):
+        """The cron queues the equipment to analyse in jobs of ``_batch_size`` on the analysis channel, never
+        the same equipment twice while it waits; each job analyses its batch; then only equipment with new
+        readings is queued again."""
         fleet = self.env["maintenance.equipment"]
-        for i in range(5):
+        for i in range(4):
             equipment = self.env["maintenance.equipment"].create({"name": f"Fan F-{i}"})
             sensor = self.env["mro.sensor"].create(
                 {"code": f"F{i}-VIB", "name": "vib", "equipment_id": equipment.id, "alarm_limit": 7.1}
@@ -67,18 +72,45 @@ class TestAnalysis(PredictiveCase):
             fleet |= equipment
         self.write_history(self.vib, self.healthy(days=3))
         fleet |= self.pump
-        pending = set(self.Analysis._candidates(limit=100))
-        self.assertTrue(set(fleet.ids) <= pending)
+        pending = self.Analysis._candidates()
+        self.assertTrue(set(fleet.ids) <= set(pending))
+        Job = self.env["queue.job"]
+        cron = self.env["mro.health.analysis"]  # as the scheduler calls it: the jobs are stored, not run
         with patch.object(type(self.Analysis), "_batch_size", 2):
-            self.assertEqual(self.Analysis._cron_analyze(), 2)
-            self.assertEqual(self.Analysis._candidates(count=True), len(pending) - 2)
-            for _ in range(len(pending)):
-                if not self.Analysis._cron_analyze():
-                    break
-        self.assertFalse(set(fleet.ids) & set(self.Analysis._candidates(limit=100)))
-        # New readings for one equipment only: only it is analysed again.
+            self.assertEqual(cron._cron_analyze(), len(pending))
+        jobs = Job.search([("method_name", "=", "_job_analyze")])
+        self.assertEqual(len(jobs), (len(pending) + 1) // 2)
+        self.assertEqual(set(jobs.mapped("channel")), {"root.mro_analysis"})
+        self.assertEqual(set(jobs.mapped("state")), {"pending"})
+        self.assertEqual(sorted(i for job in jobs for i in job.args[0]), sorted(pending))
+        # Waiting in a job: not queued again by the next run, and nothing analysed yet.
+        self.assertEqual(self.Analysis._candidates(), [])
+        self.assertEqual(cron._cron_analyze(), 0)
+        self.assertFalse(self.pump.last_analysis)
+        for job in jobs:
+            result = QueueJob.load(self.env, job.uuid).perform()
+            self.assertIn("analysed", result)
+        self.env.invalidate_all()
+        self.assertTrue(all(fleet.mapped("last_analysis")))
+        self.assertFalse(any(fleet.mapped("mro_analysis_queued")))
+        self.assertEqual(self.Analysis._candidates(), [])
+        # New readings for one equipment only: only it is queued again.
         self.write_history(self.vib, [1.3])
-        self.assertEqual(self.Analysis._candidates(limit=100), [self.pump.id])
+        self.assertEqual(self.Analysis._candidates(), [self.pump.id])
+        self.assertEqual(cron._cron_analyze(), 1)
+        self.assertEqual(Job.search_count([("method_name", "=", "_job_analyze")]), len(jobs) + 1)
+
+    def test_a_lost_job_frees_its_equipment(self):
+        """A job cancelled in the Jobs menu (or lost with its server) does not hold its equipment forever: after
+        an hour the equipment is queued again."""
+        self.write_history(self.vib, self.healthy(days=2))
+        cron = self.env["mro.health.analysis"]
+        self.assertIn(self.pump.id, self.Analysis._candidates())
+        self.assertTrue(cron._cron_analyze())
+        self.assertNotIn(self.pump.id, self.Analysis._candidates())
+        self.assertEqual(cron._cron_analyze(), 0)
+        with freeze_time(fields.Datetime.now() + mro_health_analysis.QUEUED_TTL + timedelta(minutes=1)):
+            self.assertIn(self.pump.id, self.Analysis._candidates())
 
     def test_one_failing_equipment_is_skipped_and_logged(self):
         other = self.env["maintenance.equipment"].create({"name": "Gearbox G-1"})
