@@ -1,6 +1,6 @@
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from .mro_work_interval import PAUSE_REASONS
@@ -60,7 +60,12 @@ class MaintenanceRequest(models.Model):
     # ------------------------------------------------------------------ computes
     @api.depends("mro_picking_id.move_ids.quantity", "mro_picking_id.state", "equipment_id")
     def _compute_mro_parts(self):
-        labels = {"kit": _("in kit"), "taken": _("taken"), "ordered": _("on order"), "missing": _("missing")}
+        labels = {
+            "kit": self.env._("in kit"),
+            "taken": self.env._("taken"),
+            "ordered": self.env._("on order"),
+            "missing": self.env._("missing"),
+        }
         Kit = self.env["mro.request.kit"].sudo()
         for request in self:
             # sudo: people who see the request see where its parts are, without stock or purchase rights.
@@ -78,12 +83,12 @@ class MaintenanceRequest(models.Model):
             arrivals = [ln["arrival"] for ln in lines if ln["arrival"]]
             summary = ", ".join(f"{n} {labels[s]}" for s, n in counts.items() if n)
             if arrivals:
-                summary += _(" (arrives %s)", fields.Date.to_string(max(arrivals).date()))
+                summary += self.env._(" (arrives %s)", fields.Date.to_string(max(arrivals).date()))
             request.mro_parts_summary = summary
             rows = []
             for line in lines:
                 if line["state"] == "ordered":
-                    detail = _(
+                    detail = self.env._(
                         "on order, %(order)s, expected %(date)s",
                         order=line["order"].name,
                         date=fields.Datetime.to_string(line["arrival"])[:16] if line["arrival"] else "?",
@@ -91,11 +96,11 @@ class MaintenanceRequest(models.Model):
                     late = request.schedule_date and line["arrival"] and line["arrival"] > request.schedule_date
                     badge = "text-bg-danger" if late else "text-bg-info"
                     if late:
-                        detail += " " + _("(after the scheduled date)")
+                        detail += " " + self.env._("(after the scheduled date)")
                 elif line["state"] in ("kit", "taken"):
                     detail, badge = labels[line["state"]], "text-bg-success"
                 else:
-                    detail, badge = _("missing: not in stock, not ordered"), "text-bg-danger"
+                    detail, badge = self.env._("missing: not in stock, not ordered"), "text-bg-danger"
                 rows.append(
                     Markup(
                         "<tr><td>%s%s</td><td class='text-end'>%s</td><td><span class='badge %s'>%s</span></td></tr>"
@@ -244,9 +249,9 @@ class MaintenanceRequest(models.Model):
         """Open the wizard that puts unused parts of this job back in stock (storekeepers)."""
         self.ensure_one()
         if not self.env.user.has_group("stock.group_stock_user"):
-            raise AccessError(_("Only storekeepers (Inventory users) put parts back in stock."))
+            raise AccessError(self.env._("Only storekeepers (Inventory users) put parts back in stock."))
         if not self._mro_consumed_quantities():
-            raise UserError(_("%s has no consumed parts to return.", self.display_name))
+            raise UserError(self.env._("%s has no consumed parts to return.", self.display_name))
         return {
             "type": "ir.actions.act_window",
             "res_model": "mro.kit.return.wizard",

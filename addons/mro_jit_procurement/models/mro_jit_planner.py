@@ -8,7 +8,7 @@ import numpy as np
 from markupsafe import Markup
 from pytz import utc
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL, format_date
 
@@ -58,7 +58,7 @@ class MroJitPlanner(models.AbstractModel):
         """Plan now (buyers and maintenance managers). Planning is a job of the system: it reads every
         equipment's prediction and spare parts, which a buyer may not see, and writes the needs, which nobody
         writes by hand; so it runs with the system's rights whoever presses the button."""
-        self._check_planning_rights(_("Only buyers and maintenance managers run the spare-parts planner."))
+        self._check_planning_rights(self.env._("Only buyers and maintenance managers run the spare-parts planner."))
         company = self.env.company
         # sudo: a job of the system (see above), for the user's current company only.
         self.sudo().with_company(company)._plan(company)
@@ -93,7 +93,9 @@ class MroJitPlanner(models.AbstractModel):
                 need = by_key.get((equipment.id, part.id))
                 if not predicted:
                     if need and need.state in ("planned", "due", "stock"):
-                        need.write({"state": "cancel", "reason": _("Prediction withdrawn: %s", need.reason or "")})
+                        need.write(
+                            {"state": "cancel", "reason": self.env._("Prediction withdrawn: %s", need.reason or "")}
+                        )
                     continue
                 if need and need.state == "ordered":
                     continue  # already on a purchase: never twice
@@ -147,12 +149,12 @@ class MroJitPlanner(models.AbstractModel):
             return None
         if predictions is None:
             predictions = self._latest_predictions(equipment)
-        reason = _(
+        reason = self.env._(
             "%(equipment)s: %(qty)s x %(part)s from %(vendor)s; %(plan)s",
             equipment=equipment.display_name,
             qty=part.quantity,
             part=product.display_name,
-            vendor=vendor.display_name or _("no vendor"),
+            vendor=vendor.display_name or self.env._("no vendor"),
             plan=plan.reason,
         )
         return {
@@ -303,7 +305,7 @@ class MroJitPlanner(models.AbstractModel):
                     need.write(
                         {
                             "state": "stock",
-                            "reason": _(
+                            "reason": self.env._(
                                 "%(reason)s. Covered by free stock: on hand %(on_hand)s, reserved %(reserved)s, "
                                 "incoming %(incoming)s.",
                                 reason=need.reason,
@@ -317,7 +319,9 @@ class MroJitPlanner(models.AbstractModel):
             if not need.partner_id:
                 need.write({"state": "due"})
                 need._mro_post(
-                    body=_("No vendor on the part's purchase tab: cannot order %s.", need.product_id.display_name)
+                    body=self.env._(
+                        "No vendor on the part's purchase tab: cannot order %s.", need.product_id.display_name
+                    )
                 )
                 continue
             to_buy.setdefault(need.partner_id, []).append(need)
@@ -362,11 +366,13 @@ class MroJitPlanner(models.AbstractModel):
             need.write(values)
             lines.append(need)
         equipment_names = sorted(set(order.mro_need_ids.equipment_id.mapped("display_name")))
-        order.origin = _("MRO JIT: %s", ", ".join(equipment_names))[:250]
+        order.origin = self.env._("MRO JIT: %s", ", ".join(equipment_names))[:250]
         if any(n.emergency for n in order.mro_need_ids):
             order.priority = "1"
         items = Markup("").join(Markup("<li>%s</li>") % n.reason for n in lines)
-        order._mro_post(body=Markup("%s<ul>%s</ul>") % (_("Spare parts planned from predicted failures:"), items))
+        order._mro_post(
+            body=Markup("%s<ul>%s</ul>") % (self.env._("Spare parts planned from predicted failures:"), items)
+        )
         return order
 
     @api.model
@@ -377,7 +383,7 @@ class MroJitPlanner(models.AbstractModel):
             "company_id": company.id,
             "currency_id": (vendor.property_purchase_currency_id or company.currency_id).id,
             "mro_jit": True,
-            "origin": _("MRO JIT"),
+            "origin": self.env._("MRO JIT"),
         }
 
     @api.model
@@ -447,7 +453,7 @@ class MroJitPlanner(models.AbstractModel):
                 "product_min_qty": result.min_qty,
                 "product_max_qty": max(result.max_qty, result.min_qty),
                 "mro_managed": True,
-                "mro_reason": result.reason + _("; lead time %(m).1f ± %(s).1f d", m=lead.mean, s=lead.std),
+                "mro_reason": result.reason + self.env._("; lead time %(m).1f ± %(s).1f d", m=lead.mean, s=lead.std),
                 "trigger": "auto",
             }
             if point:
@@ -483,8 +489,9 @@ class MroJitPlanner(models.AbstractModel):
 
         buffer = io.BytesIO()
         book = xlsxwriter.Workbook(buffer, {"in_memory": True, "default_date_format": "yyyy-mm-dd"})
-        sheet = book.add_worksheet(_("Spare-parts plan"))
+        sheet = book.add_worksheet(self.env._("Spare-parts plan"))
         bold = book.add_format({"bold": True})
+        _ = self.env._
         headers = [
             _("Equipment"), _("Criticality"), _("Part"), _("Quantity"), _("Vendor"), _("Lead time (d)"),
             _("Lead time std (d)"), _("Predicted failure"), _("Order by"), _("State"), _("Purchase"),

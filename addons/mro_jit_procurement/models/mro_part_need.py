@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 STATES = [
@@ -67,14 +67,18 @@ class MroPartNeed(models.Model):
 
     def action_cancel(self):
         """Cancel needs not ordered yet (buyers and maintenance managers): the planner will not order them."""
-        self.env["mro.jit.planner"]._check_planning_rights(_("Only buyers and maintenance managers cancel needs."))
+        self.env["mro.jit.planner"]._check_planning_rights(
+            self.env._("Only buyers and maintenance managers cancel needs.")
+        )
         self.check_access("read")
         if self.filtered(lambda n: n.state not in ("planned", "due", "stock")):
-            raise UserError(_("Only needs that are not ordered yet can be cancelled; cancel the purchase instead."))
+            raise UserError(
+                self.env._("Only needs that are not ordered yet can be cancelled; cancel the purchase instead.")
+            )
         # sudo: people never write needs (the planner does); this button only cancels, in the caller's name.
         for need in self.sudo():
             need.write({"state": "cancel"})
-            need._mro_post(body=_("Cancelled by %s.", self.env.user.name))
+            need._mro_post(body=self.env._("Cancelled by %s.", self.env.user.name))
         return True
 
     def action_open_purchase(self):

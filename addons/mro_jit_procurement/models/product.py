@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 
 
 class ProductProduct(models.Model):
@@ -19,7 +19,7 @@ class ProductProduct(models.Model):
     def action_view_mro_usage(self):
         return {
             "type": "ir.actions.act_window",
-            "name": _("Where used"),
+            "name": self.env._("Where used"),
             "res_model": "mro.equipment.part",
             "view_mode": "list,form",
             "domain": [("product_id", "in", self.ids)],

@@ -2,7 +2,7 @@ from datetime import datetime, time, timedelta
 
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import format_amount
 
@@ -73,19 +73,23 @@ class PurchaseOrder(models.Model):
         money = self.currency_id
         reasons, ok = [], True
         if not company.mro_auto_approve:
-            return False, [_("auto-approval is off in the settings")]
+            return False, [self.env._("auto-approval is off in the settings")]
         if money != company.currency_id and not self._mro_has_rate(money, company, today):
-            return False, [_("no exchange rate for %s: amounts cannot be checked", money.name)]
+            return False, [self.env._("no exchange rate for %s: amounts cannot be checked", money.name)]
         limit = company.currency_id._convert(company.mro_auto_approve_limit, money, company, today)
         amount = format_amount(self.env, self.amount_total, money)
         if money.compare_amounts(self.amount_total, limit) > 0:
             ok = False
             reasons.append(
-                _("amount %(a)s above the auto-approval limit %(l)s", a=amount, l=format_amount(self.env, limit, money))
+                self.env._(
+                    "amount %(a)s above the auto-approval limit %(l)s",
+                    a=amount,
+                    l=format_amount(self.env, limit, money),
+                )
             )
         else:
             reasons.append(
-                _(
+                self.env._(
                     "amount %(a)s within the auto-approval limit %(l)s",
                     a=amount,
                     l=format_amount(self.env, limit, money),
@@ -95,7 +99,7 @@ class PurchaseOrder(models.Model):
         if money.compare_amounts(self.amount_total, double) >= 0:
             ok = False
             reasons.append(
-                _("amount at or above the double-validation amount %s", format_amount(self.env, double, money))
+                self.env._("amount at or above the double-validation amount %s", format_amount(self.env, double, money))
             )
         cap_ok, cap_reason = self._mro_within_daily_cap(today)
         ok &= cap_ok
@@ -110,12 +114,14 @@ class PurchaseOrder(models.Model):
             if not allowed.get(crit):
                 ok = False
                 reasons.append(
-                    _("%(e)s has criticality %(c)s, not auto-approved", e=need.equipment_id.display_name, c=crit)
+                    self.env._(
+                        "%(e)s has criticality %(c)s, not auto-approved", e=need.equipment_id.display_name, c=crit
+                    )
                 )
             if need.failure_probability < company.mro_auto_approve_min_probability:
                 ok = False
                 reasons.append(
-                    _(
+                    self.env._(
                         "%(e)s: failure probability %(p).0f%% below %(m).0f%%",
                         e=need.equipment_id.display_name,
                         p=100 * need.failure_probability,
@@ -123,7 +129,7 @@ class PurchaseOrder(models.Model):
                     )
                 )
         if ok:
-            reasons.append(_("every line's criticality and failure probability pass the policy"))
+            reasons.append(self.env._("every line's criticality and failure probability pass the policy"))
         return ok, reasons
 
     def _mro_lines_as_planned(self):
@@ -135,14 +141,14 @@ class PurchaseOrder(models.Model):
             needs = self.mro_need_ids.filtered(lambda n, ln=line: n.purchase_line_id == ln)
             product = line.product_id
             if not needs or not all(needs.mapped("prediction_id")):
-                reasons.append(_("lines not planned from predictions: %s", product.display_name))
+                reasons.append(self.env._("lines not planned from predictions: %s", product.display_name))
                 continue
             sellers = product.seller_ids.filtered(
                 lambda s: s.partner_id == self.partner_id and (not s.company_id or s.company_id == self.company_id)
             )
             if not sellers:
                 reasons.append(
-                    _(
+                    self.env._(
                         "%(v)s is not on the vendor list of %(p)s",
                         v=self.partner_id.display_name,
                         p=product.display_name,
@@ -161,7 +167,7 @@ class PurchaseOrder(models.Model):
                 listed = seller.product_uom._compute_price(listed, line.product_uom)
             if self.currency_id.compare_amounts(line.price_unit, listed) > 0:
                 reasons.append(
-                    _(
+                    self.env._(
                         "%(p)s: price %(price)s above the vendor's listed %(listed)s",
                         p=product.display_name,
                         price=format_amount(self.env, line.price_unit, self.currency_id),
@@ -172,7 +178,7 @@ class PurchaseOrder(models.Model):
             quantity = line.product_uom._compute_quantity(line.product_qty, product.uom_id)
             if quantity > wanted + 1e-6:
                 reasons.append(
-                    _(
+                    self.env._(
                         "%(p)s: %(q)s ordered where the plan needs %(w)s",
                         p=product.display_name,
                         q=quantity,
@@ -187,7 +193,7 @@ class PurchaseOrder(models.Model):
         company = self.company_id
         cap = company.mro_auto_approve_daily_cap
         if not cap:
-            return True, _("no daily cap per vendor")
+            return True, self.env._("no daily cap per vendor")
         start = datetime.combine(today, time.min)
         earlier = self.search(
             [
@@ -209,10 +215,10 @@ class PurchaseOrder(models.Model):
             "vendor": self.partner_id.display_name,
         }
         if own.compare_amounts(total, cap) > 0:
-            return False, _(
+            return False, self.env._(
                 "%(vendor)s already got %(spent)s auto-approved today: this order passes the daily cap %(cap)s", **words
             )
-        return True, _("%(vendor)s: %(spent)s auto-approved earlier today, daily cap %(cap)s", **words)
+        return True, self.env._("%(vendor)s: %(spent)s auto-approved earlier today, daily cap %(cap)s", **words)
 
     @api.model
     def _mro_has_rate(self, currency, company, day):
@@ -237,16 +243,16 @@ class PurchaseOrder(models.Model):
                 # sudo: the policy is the approval: it confirms as the company would, whoever runs the planner.
                 order.sudo().write({"mro_approval": "auto", "mro_approval_reason": text})
                 order.sudo().button_confirm()
-                order._mro_post(body=Markup("<p>%s</p>") % _("Auto-approved: %s.", text))
+                order._mro_post(body=Markup("<p>%s</p>") % self.env._("Auto-approved: %s.", text))
                 continue
             order.sudo().write({"mro_approval": "review", "mro_approval_reason": text})
-            order._mro_post(body=Markup("<p>%s</p>") % _("Left for review: %s.", text))
+            order._mro_post(body=Markup("<p>%s</p>") % self.env._("Left for review: %s.", text))
             order._mro_review_activity(text)
 
     def _mro_review_activity(self, text):
         self.ensure_one()
         buyer = self.company_id.mro_buyer_id or self.user_id or self.env.user
-        summary = _("Review spare-parts RFQ")
+        summary = self.env._("Review spare-parts RFQ")
         if not self.activity_ids.filtered(lambda a, s=summary, b=buyer: a.summary == s and a.user_id == b):
             self.activity_schedule("mail.mail_activity_data_todo", summary=summary, note=text, user_id=buyer.id)
 
@@ -262,13 +268,14 @@ class PurchaseOrder(models.Model):
             if approve:
                 order.write({"mro_approval_reason": text})
                 order._mro_post(
-                    body=Markup("<p><b>%s</b> %s.</p>") % (_("Changed by %s, still within the policy:", who), text)
+                    body=Markup("<p><b>%s</b> %s.</p>")
+                    % (self.env._("Changed by %s, still within the policy:", who), text)
                 )
                 continue
             order.write({"mro_approval": "review", "mro_approval_reason": text})
             order._mro_post(
                 body=Markup("<p><b>%s</b> %s.</p>")
-                % (_("Changed by %s after auto-approval; the approval is withdrawn:", who), text)
+                % (self.env._("Changed by %s after auto-approval; the approval is withdrawn:", who), text)
             )
             order._mro_review_activity(text)
 

@@ -1,4 +1,4 @@
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -28,11 +28,11 @@ class MroKitReturnWizard(models.TransientModel):
         request = self.request_id
         lines = self.line_ids.filtered(lambda ln: ln.return_qty > 0)
         if not lines:
-            raise UserError(_("Set the quantity to return on at least one part."))
+            raise UserError(self.env._("Set the quantity to return on at least one part."))
         for line in lines:
             if line.return_qty > line.consumed_qty + 1e-9:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(part)s: %(qty)s returned but only %(used)s taken by the job.",
                         part=line.product_id.display_name,
                         qty=line.return_qty,
@@ -75,7 +75,7 @@ class MroKitReturnWizard(models.TransientModel):
         # sudo: the storekeeper records the return on the request they may not write otherwise.
         request.sudo().write({"mro_return_picking_ids": [Command.link(picking.id)]})
         request._mro_post(
-            body=_(
+            body=self.env._(
                 "Unused parts returned to stock (%(picking)s): %(parts)s.",
                 picking=picking.name,
                 parts=", ".join(f"{ln.return_qty:g} x {ln.product_id.display_name}" for ln in lines),

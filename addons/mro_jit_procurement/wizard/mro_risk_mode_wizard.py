@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -38,7 +38,7 @@ class MroRiskModeWizard(models.TransientModel):
         need, its order-by date now and in risk mode."""
         self.ensure_one()
         if self.factor <= 0:
-            raise UserError(_("The risk factor must be positive."))
+            raise UserError(self.env._("The risk factor must be positive."))
         planner = self.env["mro.jit.planner"].with_company(self.company_id)
         now = planner._minmax_plan(self.company_id, 1.0)
         risky = planner._minmax_plan(self.company_id, self.factor)

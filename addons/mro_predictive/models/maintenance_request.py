@@ -1,6 +1,6 @@
 from datetime import datetime, time
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from .maintenance_equipment import check_machine_write
@@ -51,7 +51,7 @@ class MaintenanceRequest(models.Model):
         for request in self:
             if request.stage_id.done and request._mro_from_prediction() and not request.mro_condition_found:
                 raise ValidationError(
-                    _("Say what you found on %s (Condition found) before closing it.", request.display_name)
+                    self.env._("Say what you found on %s (Condition found) before closing it.", request.display_name)
                 )
 
     def _mro_from_prediction(self):
@@ -144,7 +144,9 @@ class MaintenanceRequest(models.Model):
             {
                 **FORECAST_RESET,
                 "baseline_since": now,
-                "health_reasons": _("Work done (%s): baselines are relearned from the new readings.", self.name),
+                "health_reasons": self.env._(
+                    "Work done (%s): baselines are relearned from the new readings.", self.name
+                ),
                 "prediction_reason": False,
             }
         )
@@ -159,4 +161,4 @@ class MaintenanceRequest(models.Model):
             }
         )
         alerts = equipment.health_alert_ids.filtered(lambda a: a.state != "closed" and a.kind != "data_quality")
-        alerts._close(_("Work done: %s", self.name))
+        alerts._close(self.env._("Work done: %s", self.name))

@@ -2,7 +2,7 @@ from datetime import datetime
 
 import numpy as np
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.addons.mro_sensor_bridge.models.mro_sensor import MEASURE_KINDS
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -212,7 +212,7 @@ class MroAssetModel(models.Model):
             else:
                 values.update(
                     fleet_model=False,
-                    fleet_note=_("%s run-to-failure histories; at least 5 are needed.", len(histories)),
+                    fleet_note=self.env._("%s run-to-failure histories; at least 5 are needed.", len(histories)),
                 )
             model.write(values)
         return True
@@ -260,5 +260,5 @@ class MroAssetModelMeasure(models.Model):
         else:
             values.update(warning_limit=self.warning_limit, alarm_limit=self.alarm_limit)
         if values["warning_limit"] and values["alarm_limit"] and values["warning_limit"] > values["alarm_limit"]:
-            raise UserError(_("%s: the warning limit is above the alarm limit.", self.display_name))
+            raise UserError(self.env._("%s: the warning limit is above the alarm limit.", self.display_name))
         return values

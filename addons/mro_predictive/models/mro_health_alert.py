@@ -1,6 +1,6 @@
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 SEVERITY = [("info", "Info"), ("warning", "Warning"), ("critical", "Critical")]
@@ -89,7 +89,7 @@ class MroHealthAlert(models.Model):
                 activities.append(
                     {
                         "activity_type_id": activity_type.id,
-                        "summary": _("Check %s", (alert.equipment_id or alert.gateway_id).display_name),
+                        "summary": self.env._("Check %s", (alert.equipment_id or alert.gateway_id).display_name),
                         "note": alert.message,
                         "automated": True,
                         "date_deadline": today,
@@ -120,13 +120,13 @@ class MroHealthAlert(models.Model):
         to_ack.sudo().write(
             {"state": "acknowledged", "acknowledged_by_id": self.env.uid, "acknowledged_at": fields.Datetime.now()}
         )
-        to_ack.sudo().activity_feedback(["mail.mail_activity_data_todo"], feedback=_("Acknowledged"))
+        to_ack.sudo().activity_feedback(["mail.mail_activity_data_todo"], feedback=self.env._("Acknowledged"))
         return True
 
     def action_close(self):
         self.check_access("read")
         # sudo: as for action_acknowledge, the caller's name and the time only.
-        self.sudo()._close(_("Closed by %s", self.env.user.name))
+        self.sudo()._close(self.env._("Closed by %s", self.env.user.name))
         return True
 
     def _close(self, reason):
@@ -159,10 +159,10 @@ class MroHealthAlert(models.Model):
             values = {"last_seen": now}
             if SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
                 values.update(severity=severity, message=message, state="open")
-                alert._mro_post(body=Markup("%s %s") % (_("Worse:"), message))
+                alert._mro_post(body=Markup("%s %s") % (self.env._("Worse:"), message))
             alert.write(values)
         for alert in by_key.values():
-            alert._close(_("Condition cleared"))
+            alert._close(self.env._("Condition cleared"))
 
     @api.model
     def _prepare_episode_vals(self, equipment, key, severity, message, now):
@@ -197,17 +197,18 @@ class MroHealthAlert(models.Model):
         )
         silent = {gateway_id for gateway_id, quiet in self.env.cr.fetchall() if quiet}
         current = self.search([("gateway_id", "!=", False), ("state", "!=", "closed")])
-        current.filtered(lambda a: a.gateway_id.id not in silent)._close(_("The gateway is sending data again"))
+        back = self.env._("The gateway is sending data again")
+        current.filtered(lambda a: a.gateway_id.id not in silent)._close(back)
         new = silent - set(current.gateway_id.ids)
         vals_list = []
         for gateway in self.env["mro.sensor.gateway"].browse(sorted(new)):
             vals_list.append(
                 {
-                    "name": _("%s: gateway silent", gateway.display_name),
+                    "name": self.env._("%s: gateway silent", gateway.display_name),
                     "gateway_id": gateway.id,
                     "kind": "data_quality",
                     "severity": "warning",
-                    "message": _(
+                    "message": self.env._(
                         "Gateway %(gateway)s not seen since %(since)s UTC (limit %(minutes)s min): the readings of "
                         "its %(count)s sensors stopped; their equipment's health is stale.",
                         gateway=gateway.display_name,

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..analytics import Baseline, OnsetPrior, fit_weibull, population_baseline
@@ -123,7 +123,7 @@ class MroHealthData(models.AbstractModel):
             if key in learned:
                 result[key] = (
                     population_baseline(learned[key]),
-                    _("population baseline of %s similar sensors of the asset model", len(learned[key])),
+                    self.env._("population baseline of %s similar sensors of the asset model", len(learned[key])),
                 )
                 continue
             model = self.env["mro.asset.model"].browse(key[0])
@@ -133,7 +133,7 @@ class MroHealthData(models.AbstractModel):
                 healthy = 0.4 * warning
                 result[key] = (
                     Baseline(healthy, (warning - healthy) / 6.0 / 1.4826, 0),
-                    _("default healthy level of the asset model %s", model.display_name),
+                    self.env._("default healthy level of the asset model %s", model.display_name),
                 )
         return result
 

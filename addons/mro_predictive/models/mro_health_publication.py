@@ -1,7 +1,7 @@
 import logging
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 _logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class MroHealthPublication(models.AbstractModel):
                 with self.env.cr.savepoint():
                     prediction = self._publish(equipment, result, now, context, mine)
             except Exception as exc:  # alerts or ledger of one equipment failed: shown on it, the batch goes on
-                self._show_error(equipment, _("Publishing alerts and predictions failed: %s", exc))
+                self._show_error(equipment, self.env._("Publishing alerts and predictions failed: %s", exc))
                 continue
             pending["alerts"] += mine["alerts"]
             pending["predictions"] += mine["predictions"]
@@ -78,14 +78,18 @@ class MroHealthPublication(models.AbstractModel):
     def _run_rules(self, equipment, prediction, rules, now):
         """The prescriptive rules of ``equipment``'s company (or of every company) on it; a failure is shown
         on the equipment and on the rule's chatter."""
-        rules = rules.filtered(lambda r: r.company_id in (equipment.company_id, r.env["res.company"]))
+        rules = rules.filtered_domain(rules._company_domain(equipment.company_id))
         for rule in rules:
             try:
                 with self.env.cr.savepoint():
                     self.env["mro.prescriptive.rule"]._run_for(equipment, prediction=prediction, now=now, rules=rule)
             except Exception as exc:  # one rule failing on one equipment: shown on both, the others run
-                message = _("Rule %(rule)s failed on %(equipment)s: %(error)s", rule=rule.name,
-                            equipment=equipment.display_name, error=exc)  # fmt: skip
+                message = self.env._(
+                    "Rule %(rule)s failed on %(equipment)s: %(error)s",
+                    rule=rule.name,
+                    equipment=equipment.display_name,
+                    error=exc,
+                )
                 self._show_error(equipment, message)
                 rule._mro_post(body=message)
 
@@ -122,7 +126,7 @@ class MroHealthPublication(models.AbstractModel):
         for sensor in equipment.sensor_ids.filtered("mro_silent"):
             if sensor.gateway_id.id in quiet_gateways:
                 continue  # the gateway's own alert says why (one alert for the cause, not one per sensor)
-            silence = _(
+            silence = self.env._(
                 "%(sensor)s: no reading since %(since)s UTC (limit %(hours)s h)",
                 sensor=sensor.display_name,
                 since=fields.Datetime.to_string(sensor.last_ts),
@@ -201,7 +205,7 @@ class MroHealthPublication(models.AbstractModel):
                             record = model._create_machine_made([vals]) if model is Alert else model.create(vals)
                     except Exception as exc:
                         equipment = self.env["maintenance.equipment"].browse(vals["equipment_id"])
-                        self._show_error(equipment, _("Recording %(what)s failed: %(error)s",
+                        self._show_error(equipment, self.env._("Recording %(what)s failed: %(error)s",
                                                       what=model._description, error=exc))  # fmt: skip
                         continue
                     if model is Prediction:

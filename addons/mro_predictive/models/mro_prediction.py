@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 OUTCOMES = [
@@ -65,7 +65,7 @@ class MroPrediction(models.Model):
         for prediction in self:
             when = fields.Datetime.to_string(prediction.published_at)
             if prediction.outcome == "miss":
-                prediction.display_name = _(
+                prediction.display_name = self.env._(
                     "%(e)s: failure without prediction (%(d)s)", e=prediction.equipment_id.display_name, d=when
                 )
             else:
@@ -126,8 +126,8 @@ class MroPrediction(models.Model):
                 "equipment_id": equipment.id,
                 "asset_model_id": equipment.mro_asset_model_id.id,
                 "published_at": failure_date,
-                "model": _("none"),
-                "reason": _("No prediction was open when %s failed.", equipment.display_name),
+                "model": self.env._("none"),
+                "reason": self.env._("No prediction was open when %s failed.", equipment.display_name),
                 "state": "scored",
                 "outcome": "miss",
                 "request_id": request.id,

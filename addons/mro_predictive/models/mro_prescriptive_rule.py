@@ -3,7 +3,7 @@ from datetime import timedelta, timezone
 
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.addons.mro_sensor_bridge.models.mro_sensor import MEASURE_KINDS
 from odoo.exceptions import ValidationError
 
@@ -82,7 +82,7 @@ class MroPrescriptiveRule(models.Model):
     def _check_probability(self):
         for rule in self:
             if not 0.0 <= rule.probability <= 1.0:
-                raise ValidationError(_("A probability is between 0 and 1."))
+                raise ValidationError(self.env._("A probability is between 0 and 1."))
 
     def _compute_request_count(self):
         counts = dict(
@@ -125,7 +125,7 @@ class MroPrescriptiveRule(models.Model):
             if not sensors:
                 return "", 0
             first = sensors.sorted(lambda s: s.limit_state != "alarm")[0]
-            reason = _(
+            reason = self.env._(
                 "%(sensor)s at %(value)s %(unit)s", sensor=first.display_name, value=first.last_value, unit=first.unit
             )
             return reason, 2 if first.limit_state == "alarm" else 1
@@ -134,20 +134,25 @@ class MroPrescriptiveRule(models.Model):
             if rank < STATE_RANK[self.health_state]:
                 return "", 0
             score = round(equipment.health_score)
-            return _("health %(state)s (score %(score)s)", state=equipment.health_state, score=score), rank
+            return self.env._("health %(state)s (score %(score)s)", state=equipment.health_state, score=score), rank
         if self.condition == "rul_below":
             if not equipment.predicted_failure_date or equipment.rul_days >= self.rul_days:
                 return "", 0
             level = 1 + (equipment.rul_days < self.rul_days / 2) + (equipment.rul_days < self.rul_days / 4)
-            return _("remaining useful life %s days", round(equipment.rul_days, 1)), level
+            return self.env._("remaining useful life %s days", round(equipment.rul_days, 1)), level
         if self.condition == "probability_above":
             if equipment.failure_probability <= self.probability:
                 return "", 0
             level = 1 + (equipment.failure_probability > (1.0 + self.probability) / 2)
-            return _("failure probability %s%%", round(100 * equipment.failure_probability)), level
+            return self.env._("failure probability %s%%", round(100 * equipment.failure_probability)), level
         if self.condition == "anomaly":
-            return (_("anomaly: %s", equipment.health_reasons or ""), 1) if equipment.anomaly else ("", 0)
+            return (self.env._("anomaly: %s", equipment.health_reasons or ""), 1) if equipment.anomaly else ("", 0)
         return "", 0
+
+    @api.model
+    def _company_domain(self, company):
+        """The rules that apply to ``company``'s equipment: its own, and those of every company."""
+        return [("company_id", "in", [False, company.id])]
 
     @api.model
     def _run_for(self, equipment, prediction=None, now=None, rules=None):
@@ -155,7 +160,7 @@ class MroPrescriptiveRule(models.Model):
         now = now or fields.Datetime.now()
         requests = self.env["maintenance.request"]
         if rules is None:
-            rules = self.search([("company_id", "in", [False, equipment.company_id.id])])
+            rules = self.search(self._company_domain(equipment.company_id))
         for rule in rules:
             if not rule._applies_to(equipment):
                 continue
@@ -189,7 +194,7 @@ class MroPrescriptiveRule(models.Model):
             if episode:
                 episode.ended_at = now
                 if episode.announced:
-                    self._notify(equipment, _("cleared"))
+                    self._notify(equipment, self.env._("cleared"))
             return
         if not episode:
             episode = Episode.create(
@@ -203,7 +208,7 @@ class MroPrescriptiveRule(models.Model):
             episode.level = level
             if self._may_notify(equipment, now):
                 episode.write({"announced": True, "notified_at": now})
-                self._notify(equipment, _("worse: %s", reason))
+                self._notify(equipment, self.env._("worse: %s", reason))
 
     def _may_notify(self, equipment, now):
         """No notification of this rule on this equipment within the cool-down of the previous one."""
@@ -217,7 +222,7 @@ class MroPrescriptiveRule(models.Model):
     def _notify(self, equipment, reason):
         self.ensure_one()
         equipment._mro_post(
-            body=Markup("%s <b>%s</b>: %s") % (_("Rule"), self.name, reason),
+            body=Markup("%s <b>%s</b>: %s") % (self.env._("Rule"), self.name, reason),
             partner_ids=self.notify_partner_ids.ids,
             subtype_xmlid="mail.mt_comment",
         )
@@ -237,11 +242,11 @@ class MroPrescriptiveRule(models.Model):
         """The request's description: the rule's instructions, why it was opened and the prediction (HTML)."""
         self.ensure_one()
         parts = [self.instructions or Markup("")]
-        parts.append(Markup("<p>%s <b>%s</b>: %s.</p>") % (_("Opened by rule"), self.name, reason))
+        parts.append(Markup("<p>%s <b>%s</b>: %s.</p>") % (self.env._("Opened by rule"), self.name, reason))
         if equipment.predicted_failure_date:
             parts.append(
                 Markup("<p>%s</p>")
-                % _(
+                % self.env._(
                     "Predicted failure %(date)s (%(low)s - %(high)s days at %(conf)s%%), model %(model)s.",
                     date=fields.Datetime.to_string(equipment.predicted_failure_date),
                     low=round(equipment.rul_lower_days, 1),

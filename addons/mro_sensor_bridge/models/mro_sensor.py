@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
@@ -185,19 +185,23 @@ class MroSensor(models.Model):
     def _check_code(self):
         for sensor in self:
             if not sensor.code.strip() or sensor.code != sensor.code.strip():
-                raise ValidationError(_("Sensor code %r must not be empty or padded with spaces.", sensor.code))
+                raise ValidationError(
+                    self.env._("Sensor code %r must not be empty or padded with spaces.", sensor.code)
+                )
 
     @api.constrains("warning_limit", "alarm_limit")
     def _check_limits(self):
         for sensor in self:
             if sensor.warning_limit and sensor.alarm_limit and sensor.warning_limit > sensor.alarm_limit:
-                raise ValidationError(_("The warning limit of %s is above its alarm limit.", sensor.display_name))
+                raise ValidationError(
+                    self.env._("The warning limit of %s is above its alarm limit.", sensor.display_name)
+                )
 
     @api.constrains("bit_index", "data_type")
     def _check_bit_index(self):
         for sensor in self:
             if not -1 <= sensor.bit_index <= 63:
-                raise ValidationError(_("Bit index must be between 0 and 63, or -1 for the whole value."))
+                raise ValidationError(self.env._("Bit index must be between 0 and 63, or -1 for the whole value."))
 
     @api.depends("code", "name")
     def _compute_display_name(self):
@@ -255,7 +259,7 @@ class MroSensor(models.Model):
             start = parse_timestamp(since) / 1e6
             end = parse_timestamp(until) / 1e6 if until is not None else None
         except ValueError as exc:
-            raise UserError(_("read_series(): %s", exc)) from None
+            raise UserError(self.env._("read_series(): %s", exc)) from None
         if resolution == "raw":
             columns = SQL("value")
             table, time_col, names = SQL.identifier("mro_sensor_reading"), SQL.identifier("ts"), ["value"]
@@ -264,7 +268,7 @@ class MroSensor(models.Model):
             table, time_col = SQL.identifier("mro_sensor_reading_hourly"), SQL.identifier("hour")
             names = ["min", "mean", "max", "count", "last"]
         else:
-            raise UserError(_("read_series(): resolution must be 'raw' or 'hour', not %r", resolution))
+            raise UserError(self.env._("read_series(): resolution must be 'raw' or 'hour', not %r", resolution))
         self.env.cr.execute(
             SQL(
                 """SELECT extract(epoch FROM %(time)s)::float8, %(columns)s FROM %(table)s
@@ -283,7 +287,7 @@ class MroSensor(models.Model):
         rows = self.env.cr.fetchall()
         if len(rows) > self._series_max_points:
             raise UserError(
-                _(
+                self.env._(
                     "read_series(): more than %s points; ask for a shorter period or hourly resolution.",
                     self._series_max_points,
                 )
@@ -298,9 +302,9 @@ class MroSensor(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id("mro_sensor_bridge.mro_sensor_reading_hourly_action")
         since = fields.Datetime.subtract(fields.Datetime.now(), days=days)
         action.update(
-            name=_("%(sensor)s: last %(days)s days", sensor=self.display_name, days=days)
+            name=self.env._("%(sensor)s: last %(days)s days", sensor=self.display_name, days=days)
             if days > 1
-            else _("%(sensor)s: last 24 hours", sensor=self.display_name),
+            else self.env._("%(sensor)s: last 24 hours", sensor=self.display_name),
             domain=[("sensor_id", "=", self.id), ("hour", ">=", fields.Datetime.to_string(since))],
             context={"graph_groupbys": ["hour:hour" if days <= 7 else "hour:day"]},
             view_mode="graph,list",

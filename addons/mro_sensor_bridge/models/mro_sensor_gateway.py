@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 
@@ -62,12 +62,12 @@ class MroSensorGateway(models.Model):
         """
         gateway = self or self._for_current_user()
         if not gateway:
-            raise UserError(_("No sensor gateway is linked to user %s.", self.env.user.login))
+            raise UserError(self.env._("No sensor gateway is linked to user %s.", self.env.user.login))
         gateway.ensure_one()
         gateway.check_access("read")
         if gateway.user_id != self.env.user and not self.env.user.has_group("maintenance.group_equipment_manager"):
             raise AccessError(
-                _("Only the gateway's own bridge user or a maintenance manager may read its configuration.")
+                self.env._("Only the gateway's own bridge user or a maintenance manager may read its configuration.")
             )
         sensors = self.env["mro.sensor"].search([("gateway_id", "=", gateway.id), ("active", "=", True)])
         if gateway.user_id == self.env.user:
@@ -109,7 +109,7 @@ class MroSensorGateway(models.Model):
         self._check_credentials_access()
         return {
             "type": "ir.actions.act_window",
-            "name": _("New bridge API key"),
+            "name": self.env._("New bridge API key"),
             "res_model": "mro.sensor.gateway.credentials",
             "view_mode": "form",
             "target": "new",
@@ -118,7 +118,7 @@ class MroSensorGateway(models.Model):
 
     def _check_credentials_access(self):
         if not self.env.is_system():
-            raise AccessError(_("Only administrators can create bridge credentials."))
+            raise AccessError(self.env._("Only administrators can create bridge credentials."))
 
     def _rotate_bridge_key(self, expiration_date=None):
         """Create (or reuse) the gateway's technical user, revoke every API key it had and issue a new
@@ -135,7 +135,7 @@ class MroSensorGateway(models.Model):
                 .with_context(no_reset_password=True)
                 .create(
                     {
-                        "name": _("Bridge %s", self.code),
+                        "name": self.env._("Bridge %s", self.code),
                         "login": f"bridge-{self.code.lower()}-{self.company_id.id}",
                         "company_id": self.company_id.id,
                         "company_ids": [fields.Command.set(self.company_id.ids)],
@@ -152,12 +152,12 @@ class MroSensorGateway(models.Model):
         key = Keys.with_user(user).sudo()._generate("rpc", f"mro-bridge {self.code}", expiration_date or None)
         # sudo: as above (posting takes write access); the message is still authored by the administrator.
         self.sudo().message_post(
-            body=_(
+            body=self.env._(
                 "New API key issued for %(login)s (%(expiry)s); %(count)s previous key(s) revoked.",
                 login=user.login,
-                expiry=_("expires %s", fields.Datetime.to_string(expiration_date))
+                expiry=self.env._("expires %s", fields.Datetime.to_string(expiration_date))
                 if expiration_date
-                else _("no expiry"),
+                else self.env._("no expiry"),
                 count=len(revoked),
             )
         )
@@ -182,7 +182,7 @@ class MroSensorGatewayCredentials(models.TransientModel):
     def _check_expiration_date(self):
         for wizard in self:
             if wizard.expiration_date and wizard.expiration_date <= fields.Datetime.now():
-                raise ValidationError(_("The key's expiry must be in the future."))
+                raise ValidationError(self.env._("The key's expiry must be in the future."))
 
     def action_generate(self):
         """Revoke the bridge's previous keys, issue a new one and show it once (nothing stores it in
@@ -194,7 +194,7 @@ class MroSensorGatewayCredentials(models.TransientModel):
         self.unlink()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Bridge credentials"),
+            "name": self.env._("Bridge credentials"),
             "res_model": "mro.sensor.gateway.credentials.show",
             "views": [(False, "form")],
             "target": "new",

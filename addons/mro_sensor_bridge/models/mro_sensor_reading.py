@@ -3,7 +3,7 @@ import time
 
 import psycopg2
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, create_index, mute_logger
 
@@ -51,12 +51,12 @@ class MroSensorReading(models.Model):
         # aggregates exact. A row created around it would skip all three (and turn the true reading, when it
         # comes, into a "duplicate"), so the ORM refuses whoever asks; only code running as the superuser may.
         if not self.env.su:
-            raise AccessError(_("Sensor readings are written only through ingest() (mro-bridge)."))
+            raise AccessError(self.env._("Sensor readings are written only through ingest() (mro-bridge)."))
         return super().create(vals_list)
 
     def write(self, vals):
         if not self.env.su:  # see create(): the aggregates hold the stored values
-            raise AccessError(_("Sensor readings cannot be changed; they are written only through ingest()."))
+            raise AccessError(self.env._("Sensor readings cannot be changed; they are written only through ingest()."))
         return super().write(vals)
 
     def _is_an_ordinary_table(self):
@@ -109,10 +109,10 @@ class MroSensorReading(models.Model):
         """
         self._check_ingest_access()
         if not isinstance(readings, (list, tuple)):
-            raise UserError(_("ingest() expects a list of [sensor_code, timestamp, value] items."))
+            raise UserError(self.env._("ingest() expects a list of [sensor_code, timestamp, value] items."))
         if len(readings) > self._ingest_max_batch:
             raise UserError(
-                _(
+                self.env._(
                     "ingest() takes at most %(limit)s readings per call, got %(count)s; split the batch.",
                     limit=self._ingest_max_batch,
                     count=len(readings),
@@ -131,7 +131,7 @@ class MroSensorReading(models.Model):
             sensors,
             now,
             oldest_s=oldest,
-            oldest_reason=_("timestamp is older than the raw-data retention of %s days", retention_days),
+            oldest_reason=self.env._("timestamp is older than the raw-data retention of %s days", retention_days),
             ranges=ranges,
         )
         accepted = self._insert_readings(batch.sensor_ids, batch.micros, batch.values) if batch.sensor_ids else 0
@@ -153,7 +153,9 @@ class MroSensorReading(models.Model):
         user = self.env.user
         if self.env.su or user.has_group("mro_sensor_bridge.group_sensor_gateway") or user._is_system():
             return
-        raise AccessError(_("Only a sensor gateway (mro-bridge) or an administrator may send sensor readings."))
+        raise AccessError(
+            self.env._("Only a sensor gateway (mro-bridge) or an administrator may send sensor readings.")
+        )
 
     @api.model
     def _resolve_sensor_codes(self, codes, gateway):
@@ -188,16 +190,16 @@ class MroSensorReading(models.Model):
             if not mine:
                 # A company the user belongs to but has not selected: its sensors may be named (the user knows them).
                 if not restrict_gateway and any(row[2] in self.env.user.company_ids.ids for row in rows):
-                    resolved[code] = _("sensor %r belongs to a company that is not selected", code)
+                    resolved[code] = self.env._("sensor %r belongs to a company that is not selected", code)
                 # else: absent from the mapping, i.e. "unknown sensor code", as for a code that does not exist
                 continue
             if len(mine) > 1:
                 # The same code in several allowed companies: the current company's wins.
                 mine = [row for row in mine if row[2] == self.env.company.id] or mine
             if len(mine) > 1:
-                resolved[code] = _("sensor code %r is used in several of your companies", code)
+                resolved[code] = self.env._("sensor code %r is used in several of your companies", code)
             elif not mine[0][1]:
-                resolved[code] = _("sensor %r is archived", code)
+                resolved[code] = self.env._("sensor %r is archived", code)
             else:
                 sensor_id, _active, _company, _gateway, low, high = mine[0]
                 resolved[code] = sensor_id
