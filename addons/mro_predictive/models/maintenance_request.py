@@ -1,4 +1,4 @@
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
@@ -88,10 +88,18 @@ class MaintenanceRequest(models.Model):
 
     def _mro_failure_date(self):
         """When the failure happened: the reported date for a corrective request raised by people;
-        the day the work was done for one opened by a prediction (the machine ran until then)."""
+        the day the work was done for one opened by a prediction (the machine ran until then). Reported (or
+        done) on the day itself, it is that moment, so that a forecast published earlier the same day counts
+        as made before the failure; on another day, the middle of that day."""
         self.ensure_one()
-        day = self.close_date if self._mro_from_prediction() else self.request_date
-        return datetime.combine(day or fields.Date.today(), time(12, 0))
+        if self._mro_from_prediction():
+            day, moment = self.close_date, fields.Datetime.now()
+        else:
+            day, moment = self.request_date, self.create_date
+        day = day or fields.Date.today()
+        if moment and moment.date() == day:
+            return moment
+        return datetime.combine(day, time(12, 0))
 
     def _mro_on_done(self):
         """Work on equipment is done: book what it means. A job of the system, whoever closes the request."""
@@ -116,8 +124,10 @@ class MaintenanceRequest(models.Model):
             return  # routine work: nothing was predicted nor failed
         failure = self._mro_failure_date()
         Prediction = self.env["mro.prediction"]
+        # The failure is known to the day (a request's date): forecasts published that day or before it count.
+        day_after = datetime.combine(failure.date() + timedelta(days=1), time.min)
         predictions = Prediction.search(
-            [("equipment_id", "=", equipment.id), ("state", "=", "open"), ("published_at", "<=", failure)]
+            [("equipment_id", "=", equipment.id), ("state", "=", "open"), ("published_at", "<", day_after)]
         )
         if from_prediction:
             condition = self.mro_condition_found or "worn"
