@@ -2,7 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from ..ingestion import parse_timestamp
+from ..mro_ingestion import LIMITS, limit_state, parse_timestamp
 
 MEASURE_KINDS = [
     ("vibration_velocity", "Vibration velocity (RMS)"),
@@ -146,7 +146,7 @@ class MroSensor(models.Model):
         [("none", "No reading"), ("normal", "Normal"), ("warning", "Warning"), ("alarm", "Alarm")],
         compute="_compute_limit_state",
         store=True,
-        help="Where the last value stands against the limits (kept in step by ingest, in SQL).",
+        help="Where the last value stands against the limits (kept in step by ingest, in SQL, from the same rule).",
     )
     reading_count = fields.Integer(compute="_compute_reading_count")
 
@@ -163,14 +163,8 @@ class MroSensor(models.Model):
     @api.depends("last_ts", "last_value", "warning_limit", "alarm_limit")
     def _compute_limit_state(self):
         for sensor in self:
-            if not sensor.last_ts:
-                sensor.limit_state = "none"
-            elif sensor.alarm_limit and sensor.last_value >= sensor.alarm_limit:
-                sensor.limit_state = "alarm"
-            elif sensor.warning_limit and sensor.last_value >= sensor.warning_limit:
-                sensor.limit_state = "warning"
-            else:
-                sensor.limit_state = "normal"
+            value = sensor.last_value if sensor.last_ts else None
+            sensor.limit_state = limit_state(value, {column: sensor[column] for column, _state in LIMITS})
 
     def _compute_reading_count(self):
         counts = dict(

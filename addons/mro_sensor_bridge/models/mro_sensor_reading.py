@@ -7,7 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, create_index, mute_logger
 
-from ..ingestion import physical_range, validate_batch
+from ..mro_ingestion import limit_state_sql, physical_range, validate_batch
 
 _logger = logging.getLogger(__name__)
 
@@ -313,10 +313,7 @@ class MroSensorReading(models.Model):
                                        ORDER BY id FOR NO KEY UPDATE SKIP LOCKED)
                         UPDATE mro_sensor s
                            SET last_ts = h.last_ts, last_value = h.last_value,
-                               limit_state = CASE
-                                   WHEN s.alarm_limit <> 0 AND h.last_value >= s.alarm_limit THEN 'alarm'
-                                   WHEN s.warning_limit <> 0 AND h.last_value >= s.warning_limit THEN 'warning'
-                                   ELSE 'normal' END
+                               limit_state = %s
                           FROM mine x
                           CROSS JOIN LATERAL (
                                 SELECT last_ts, last_value FROM mro_sensor_reading_hourly
@@ -324,6 +321,7 @@ class MroSensorReading(models.Model):
                          WHERE s.id = x.id AND s.last_ts IS DISTINCT FROM h.last_ts
                         """,
                         _pg_array(sensor_ids),
+                        SQL(limit_state_sql("s", "h.last_value")),
                     )
                 )
                 updated = cr.rowcount

@@ -1,5 +1,6 @@
-"""Pure ingest logic (no Odoo import): validation of reading batches."""
+"""Pure ingest logic (no Odoo import): validation of reading batches, the limit-state rule."""
 
+from .limits import LIMITS, limit_state, limit_state_sql
 from .validate import (
     FUTURE_TOLERANCE_S,
     MAX_ABS_VALUE,
@@ -13,10 +14,13 @@ from .validate import (
 
 __all__ = [
     "FUTURE_TOLERANCE_S",
+    "LIMITS",
     "MAX_ABS_VALUE",
     "MIN_EPOCH_S",
     "ValidatedBatch",
     "check_value",
+    "limit_state",
+    "limit_state_sql",
     "parse_timestamp",
     "physical_range",
     "validate_batch",
