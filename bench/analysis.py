@@ -25,11 +25,10 @@ import sys
 import time
 from pathlib import Path
 
+import odoo_server
 import psycopg2
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-import odoo_server  # noqa: E402
 
 BUILD = """
 import time, numpy as np

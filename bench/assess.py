@@ -1,4 +1,4 @@
-"""Micro-benchmark of the per-equipment analysis (``analytics.assess_equipment``), without Odoo.
+"""Micro-benchmark of the per-equipment analysis (``mro_analytics.assess_equipment``), without Odoo.
 
     .venv/bin/python bench/assess.py [--repeat 300]
 
@@ -16,13 +16,10 @@ import argparse
 import inspect
 import sys
 import time
-from pathlib import Path
 
+import mro_analytics
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "addons" / "mro_predictive"))
-import analytics
-from analytics import SensorInput, assess_equipment
+from mro_analytics import SensorInput, assess_equipment
 
 STEP = 1 / 24
 
@@ -61,7 +58,7 @@ def main() -> int:
     figures = {"healthy": per_call(healthy, args.repeat), "wearing": per_call(wearing, args.repeat)}
     figures["history"] = float("nan")
     if "onset_prior" in inspect.signature(assess_equipment).parameters:
-        prior = analytics.OnsetPrior(np.geomspace(2.0, 30.0, 12))
+        prior = mro_analytics.OnsetPrior(np.geomspace(2.0, 30.0, 12))
         a = assess_equipment(wearing, onset_prior=prior)
         print(f"wearing with a failure history: {a.state}, RUL {a.rul.rul:.2f} ({a.rul.model})")
         figures["history"] = per_call(wearing, args.repeat, onset_prior=prior)

@@ -11,7 +11,7 @@ from the window's oldest third) is run on what was known then, and its state, an
 with the true remaining time. ``--stretch F`` multiplies the time of the ``--stretched`` series (accelerated
 tests: PRONOSTIA/FEMTO runs last hours; x60 turns their 10 s snapshots into 10 min ones, as on the IMS rig).
 
-The failure history (``analytics.onset``, the time from the onset of wear to failure, as an asset model learns
+The failure history (``mro_analytics.onset``, the time from the onset of wear to failure, as an asset model learns
 it from its past failures in Odoo) is learned leaving one series out: each series is forecast with the
 history of the other series' failures only (``--no-prior``: none, the wear model alone, as for a plant without
 past failures).
@@ -34,9 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "addons" / "mro_predictive"))
-from analytics import SensorInput, assess_equipment, learn_onset_prior
+from mro_analytics import SensorInput, assess_equipment, learn_onset_prior
 
 
 def read_series(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,7 @@
 A separate process serves 10 Modbus TCP devices (pymodbus, one port each) with 200 holding registers each,
 all read (200 int16 tags scaled by 0.01, or with ``--data-type float32`` 100 float32 tags), whose values
 change several times per poll, and publishes MQTT messages (QoS 1, JSON with an ISO 8601 source timestamp, 10
-values per message, 10 topics) to a private Mosquitto (tests/conftest.py's broker set-up). A real
+values per message, 10 topics) to a private Mosquitto (scripts/odoo_server.py's broker set-up). A real
 ``mro-bridge run`` process reads them all with a generated TOML configuration and the bridge's default
 batching, and writes through its durable spool (on a real disk, in var/bench) into an Odoo server with HTTP
 workers on a database with mro_sensor_bridge. The sensors are created here, one per tag, on a "BENCH"
@@ -58,21 +58,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import odoo_server
 import psutil
 import psycopg2
+from odoo_server import bridge_credentials, metrics, start_bridge, wait_for
 
 from mro_bridge.config import load, to_toml, write_private
 from mro_bridge.decode import RegisterField, register_count
 from mro_bridge.pipeline import quantile
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-import conftest  # noqa: E402
-import odoo_server  # noqa: E402
-from test_bridge_odoo import metrics, start_bridge, wait_for  # noqa: E402
-from test_ingest_rpc import bridge_credentials  # noqa: E402
 
-ADMIN = conftest.ADMIN
+ADMIN = odoo_server.ADMIN
 GATEWAY = "BENCH"
 #: Register updates per poll period: every poll sees new values, so the deadband never filters them.
 UPDATES_PER_POLL = 4
@@ -701,7 +698,7 @@ def main() -> int:
             args.spool_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=args.spool_dir)))
         else:
             args.spool_dir = workdir
-        broker = stack.enter_context(conftest.private_broker(workdir))
+        broker = stack.enter_context(odoo_server.private_broker(workdir))
         plant.broker = broker
         mosquitto = next(p for p in psutil.Process().children() if p.name() == "mosquitto")
         odoo_log = args.log_dir / "bridge-odoo.log"

@@ -28,11 +28,10 @@ import urllib.request
 import xmlrpc.client
 from pathlib import Path
 
+import odoo_server
 import psycopg2
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-import odoo_server  # noqa: E402
 
 ADMIN = ("admin", "admin")
 

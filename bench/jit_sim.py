@@ -94,18 +94,13 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from pathlib import Path
 
 import numpy as np
-from scipy.stats import poisson
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "addons" / "mro_predictive"))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "addons" / "mro_jit_procurement"))
-from analytics.anomaly import detect
-from analytics.baseline import learn_baseline
-from analytics.rul import estimate_rul
-from analytics.weibull import fit_weibull, weibull_rul
-from planning import (
+from mro_analytics.anomaly import detect
+from mro_analytics.baseline import learn_baseline
+from mro_analytics.rul import estimate_rul
+from mro_analytics.weibull import fit_weibull, weibull_rul
+from mro_planning import (
     BufferInputs,
     BufferUser,
     ExpediteOption,
@@ -126,6 +121,7 @@ from planning import (
     purchase_mode,
     residual_quantiles,
 )
+from scipy.stats import poisson
 
 CRITICALITIES = ("A", "B", "C")
 POLICIES = ("minmax", "suite")

@@ -20,9 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "addons" / "mro_predictive"))
-from analytics import FleetModel
+from mro_analytics import FleetModel
 
 
 def read_table(path: Path) -> tuple[np.ndarray, bool]:

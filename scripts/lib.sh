@@ -169,6 +169,7 @@ ensure_venv() {
     want=$( (cat "$ODOO_SRC/requirements.txt" "$ROOT/requirements.txt" "$ROOT/requirements-addons.txt" \
         "$ROOT"/bridge/pyproject.toml 2>/dev/null || true) | sha1sum | cut -c1-40)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        _project_paths
         return 0
     fi
     log "installing Python requirements into $VENV (about a minute; details in $SETUP_LOG)"
@@ -190,7 +191,20 @@ ensure_venv() {
     if [ -f "$ROOT/bridge/pyproject.toml" ]; then
         _quiet "the bridge (mro-bridge)" "$PY" -m pip install --disable-pip-version-check -e "$ROOT/bridge"
     fi
+    _project_paths
     echo "$want" > "$stamp"
+}
+
+# The project's plain Python packages on the virtual environment's path, from the one list in pyproject.toml
+# (pytest's pythonpath), so that benchmarks and scripts import them as the tests do.
+_project_paths() {
+    "$PY" - "$ROOT" <<'PYEOF'
+import pathlib, sys, sysconfig, tomllib
+root = pathlib.Path(sys.argv[1])
+paths = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["pythonpath"]
+pth = pathlib.Path(sysconfig.get_paths()["purelib"]) / "mro-suite-paths.pth"
+pth.write_text("".join(f"{root / p}\n" for p in paths))
+PYEOF
 }
 
 # ruff (lint and format), the generated README.rst up to date, and OCA's mandatory pylint-odoo checks on the

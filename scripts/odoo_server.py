@@ -1,4 +1,4 @@
-"""Start and stop a real Odoo 18 server process for cross-component tests and benchmarks.
+"""Start and stop a real Odoo 18 server process (and a private Mosquitto) for cross-component tests and benchmarks.
 
 No Odoo import: the server runs as ``odoo-bin`` in its own process, exactly as in production,
 and is reached over XML-RPC on a free local port.
@@ -7,18 +7,23 @@ and is reached over XML-RPC on a free local port.
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import sysconfig
 import time
+import urllib.request
 import xmlrpc.client
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The demo administrator of the test databases (login, password).
+ADMIN = ("admin", "admin")
 ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/opt/odoo18"))
 ADDONS = sorted(
     p.parent.name
@@ -161,3 +166,72 @@ class OdooServer:
 
     def call(self, uid: int, password: str, model: str, method: str, *args, **kwargs):
         return self.models().execute_kw(self.db, uid, password, model, method, list(args), kwargs)
+
+
+@contextlib.contextmanager
+def private_broker(workdir: Path):
+    """A private Mosquitto on a free port, as a site would configure one for the bridge: the broker keeps
+    every message of a persistent session while the bridge is away (Mosquitto's default keeps only 1,000 per
+    client and silently drops the rest, which 50 tags at 10 Hz overflow in two seconds). Yields (host, port)."""
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not os.access(binary, os.X_OK):
+        raise RuntimeError("Mosquitto is not installed: `make test` installs it (scripts/lib.sh ensure_mosquitto)")
+    port = free_port()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        "max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 100\n"
+    )
+    log = workdir / "mosquitto.log"
+    with open(log, "wb") as stderr:
+        process = subprocess.Popen([binary, "-c", str(conf)], stderr=stderr)
+    try:
+        deadline = time.time() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"Mosquitto did not start: {log.read_text()}") from None
+                time.sleep(0.1)
+        yield "127.0.0.1", port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def bridge_credentials(odoo, gateway_code="LINE1"):
+    """What an administrator does in the UI: 'Create bridge credentials' on the gateway, then 'Issue the key'
+    (the key comes once, in the answer; the gateway's previous key stops working)."""
+    admin_uid = odoo.login(*ADMIN)
+    gw_ids = odoo.call(admin_uid, ADMIN[1], "mro.sensor.gateway", "search", [("code", "=", gateway_code)])
+    assert gw_ids, "the demo gateway is missing"
+    action = odoo.call(admin_uid, ADMIN[1], "mro.sensor.gateway", "action_create_bridge_credentials", gw_ids)
+    wizard = odoo.call(admin_uid, ADMIN[1], action["res_model"], "create", {"gateway_id": gw_ids[0]})
+    shown = odoo.call(admin_uid, ADMIN[1], action["res_model"], "action_generate", [wizard])
+    return gw_ids[0], shown["context"]["default_login"], shown["context"]["default_api_key"]
+
+
+def start_bridge(config: Path, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mro_bridge.cli", "run", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "ab"),
+        start_new_session=True,
+    )
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def metrics(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {line.split()[0]: float(line.split()[1]) for line in text.splitlines() if line and not line.startswith("#")}

@@ -1,26 +1,11 @@
 """Fixtures for cross-component tests: a real Odoo server on a copy of the test database."""
 
-import contextlib
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
+import odoo_server
 import pytest
-
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-# Pure modules of the addons (no Odoo import), importable on their own.
-for addon in sorted((HERE.parent / "addons").glob("*/__manifest__.py")):
-    sys.path.insert(0, str(addon.parent))
-
-import odoo_server  # noqa: E402
-
-ADMIN = ("admin", "admin")
+from odoo_server import private_broker
 
 
 @pytest.fixture(scope="session")
@@ -47,39 +32,6 @@ def odoo(template_db, tmp_path):
     finally:
         server.stop()
         odoo_server.drop_db(db)
-
-
-@contextlib.contextmanager
-def private_broker(workdir: Path):
-    """A private Mosquitto on a free port, as a site would configure one for the bridge: the broker keeps
-    every message of a persistent session while the bridge is away (Mosquitto's default keeps only 1,000 per
-    client and silently drops the rest, which 50 tags at 10 Hz overflow in two seconds). Yields (host, port)."""
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not os.access(binary, os.X_OK):
-        raise RuntimeError("Mosquitto is not installed: `make test` installs it (scripts/lib.sh ensure_mosquitto)")
-    port = odoo_server.free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 100\n"
-    )
-    log = workdir / "mosquitto.log"
-    with open(log, "wb") as stderr:
-        process = subprocess.Popen([binary, "-c", str(conf)], stderr=stderr)
-    try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"Mosquitto did not start: {log.read_text()}") from None
-                time.sleep(0.1)
-        yield "127.0.0.1", port
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.fixture

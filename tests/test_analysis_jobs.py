@@ -8,8 +8,7 @@ import uuid
 
 import odoo_server
 import pytest
-from conftest import ADMIN
-from test_ingest_rpc import bridge_credentials
+from odoo_server import ADMIN, bridge_credentials
 
 
 @pytest.fixture

@@ -12,19 +12,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import odoo_server
 import paho.mqtt.client as mqtt
 import pytest
-from conftest import ADMIN
-from test_ingest_rpc import bridge_credentials
+from odoo_server import ADMIN, bridge_credentials, metrics, start_bridge, wait_for
 
 TAGS = 50
 RATE_HZ = 10
@@ -112,15 +108,6 @@ class Publisher(threading.Thread):
         self.client.disconnect()
 
 
-def start_bridge(config: Path, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "mro_bridge.cli", "run", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=open(log, "ab"),
-        start_new_session=True,
-    )
-
-
 def stored(odoo, codes: list[str]) -> tuple[int, float]:
     row = odoo_server.psql(
         "SELECT count(*), COALESCE(sum(r.value), 0) FROM mro_sensor_reading r JOIN mro_sensor s ON s.id = r.sensor_id "
@@ -129,21 +116,6 @@ def stored(odoo, codes: list[str]) -> tuple[int, float]:
     )
     count, total = row.split("|")
     return int(count), float(total)
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def metrics(port: int) -> dict[str, float]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return {line.split()[0]: float(line.split()[1]) for line in text.splitlines() if line and not line.startswith("#")}
 
 
 def expected(sent) -> tuple[int, float]:

@@ -25,7 +25,7 @@ import xmlrpc.client
 from pathlib import Path
 
 import odoo_server
-from test_bridge_odoo import wait_for
+from odoo_server import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST = "Infeed conveyor CV-501"  # wears out first; criticality B; its critical part (a belt) is not in stock

@@ -4,19 +4,7 @@ import time
 import xmlrpc.client
 
 import pytest
-from conftest import ADMIN
-
-
-def bridge_credentials(odoo, gateway_code="LINE1"):
-    """What an administrator does in the UI: 'Create bridge credentials' on the gateway, then 'Issue the key'
-    (the key comes once, in the answer; the gateway's previous key stops working)."""
-    admin_uid = odoo.login(*ADMIN)
-    gw_ids = odoo.call(admin_uid, ADMIN[1], "mro.sensor.gateway", "search", [("code", "=", gateway_code)])
-    assert gw_ids, "the demo gateway is missing"
-    action = odoo.call(admin_uid, ADMIN[1], "mro.sensor.gateway", "action_create_bridge_credentials", gw_ids)
-    wizard = odoo.call(admin_uid, ADMIN[1], action["res_model"], "create", {"gateway_id": gw_ids[0]})
-    shown = odoo.call(admin_uid, ADMIN[1], action["res_model"], "action_generate", [wizard])
-    return gw_ids[0], shown["context"]["default_login"], shown["context"]["default_api_key"]
+from odoo_server import ADMIN, bridge_credentials
 
 
 def test_bridge_pulls_config_and_ingests_over_xmlrpc(odoo):

@@ -10,8 +10,7 @@ import xmlrpc.client
 from dataclasses import dataclass
 
 import pytest
-from conftest import ADMIN
-from test_ingest_rpc import bridge_credentials
+from odoo_server import ADMIN, bridge_credentials
 
 
 class RpcError(Exception):

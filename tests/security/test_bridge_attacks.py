@@ -16,7 +16,8 @@ import uuid
 
 import odoo_server
 import paho.mqtt.client as mqtt
-from test_bridge_odoo import bridge_config, make_sensors, metrics, start_bridge, stored, wait_for
+from odoo_server import metrics, start_bridge, wait_for
+from test_bridge_odoo import bridge_config, make_sensors, stored
 
 from .conftest import admin
 

@@ -21,7 +21,7 @@ import xmlrpc.client
 
 import odoo_server
 import pytest
-from conftest import ADMIN
+from odoo_server import ADMIN
 
 from mro_bridge.config import load, to_toml, write_private
 

@@ -15,7 +15,7 @@ import xmlrpc.client
 
 import odoo_server
 import pytest
-from conftest import ADMIN
+from odoo_server import ADMIN
 
 PASSWORD = "S3cure-enough-for-a-test"
 

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from analytics import (
+from mro_analytics import (
     PROBS,
     Baseline,
     RulResult,
@@ -17,8 +17,8 @@ from analytics import (
     weibull_p_fail_within,
     weibull_rul,
 )
-from analytics.anomaly import detect
-from analytics.rul import _posterior
+from mro_analytics.anomaly import detect
+from mro_analytics.rul import _posterior
 
 HOURS = np.arange(30 * 24) / 24.0  # 30 days, hourly, in days
 
@@ -261,7 +261,7 @@ def test_weibull_recovers_its_parameters_with_censoring():
 
 
 def test_long_histories_are_thinned_for_display_recent_days_kept():
-    from analytics import daily_before_recent
+    from mro_analytics import daily_before_recent
 
     ts = 1_700_006_400 + np.arange(30 * 24) * 3600.0  # 30 days hourly from a UTC midnight
     values = np.arange(ts.size, dtype=float)

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from analytics import FleetModel
+from mro_analytics import FleetModel
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def fleet(seed: int, units: int, regimes: int = 1):
     """Histories from bench/gen_rul_data.py's simulator: (t, settings, measures) until failure."""
-    sys.path.insert(0, str(ROOT / "bench"))
     from gen_rul_data import simulate_unit
 
     rng = np.random.default_rng(seed)

@@ -2,16 +2,10 @@
 failure): a slow drift that ends in a sudden failure, a rise that falls back before the failure, a sag that is
 not wear. Synthetic data only."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "addons" / "mro_predictive"))
-
-from analytics import OnsetPrior, SensorInput, assess_equipment, learn_onset_prior, onset_to_failure
-from analytics.onset import MIN_LONGER, onset_index
+from mro_analytics import OnsetPrior, SensorInput, assess_equipment, learn_onset_prior, onset_to_failure
+from mro_analytics.onset import MIN_LONGER, onset_index
 
 STEP = 1 / 24  # hourly means, days
 HEALTHY, NOISE, ALARM = 1.0, 0.02, 3.0

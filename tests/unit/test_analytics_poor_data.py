@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 import pytest
-from analytics import SensorInput, assess_equipment, estimate_rul
-from analytics.fleet import FleetModel
+from mro_analytics import SensorInput, assess_equipment, estimate_rul
+from mro_analytics.fleet import FleetModel
 
 HOURS = np.arange(30 * 24) / 24.0  # 30 days, hourly, in days
 

@@ -1,14 +1,8 @@
 """Useful from the first readings: the population baseline of similar sensors, and the Bayesian exponential
 prior learned from the fleet's past failures."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "addons" / "mro_predictive"))
-
-from analytics import (
+from mro_analytics import (
     Baseline,
     SensorInput,
     assess_sensor,

@@ -1,15 +1,9 @@
 """The single-equipment path on erratic wear: honest intervals, a RUL whenever wear is under way, and a
 critical state only when the early end of the interval says so. Synthetic data only."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "addons" / "mro_predictive"))
-
-from analytics import Baseline, SensorInput, assess_equipment, estimate_rul
+from mro_analytics import Baseline, SensorInput, assess_equipment, estimate_rul
 
 STEP = 1 / 24  # hourly means, days
 ALARM = 4.5

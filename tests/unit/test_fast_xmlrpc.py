@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ingestion.fast_xmlrpc import parse_ingest_call
+from mro_ingestion.fast_xmlrpc import parse_ingest_call
 
 HEAD = ("mro", 2, "secret-key", "mro.sensor.reading", "ingest")
 

@@ -4,7 +4,7 @@ import math
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from ingestion import (
+from mro_ingestion import (
     FUTURE_TOLERANCE_S,
     MAX_ABS_VALUE,
     MIN_EPOCH_S,

@@ -3,19 +3,14 @@ decisions coming from the planning functions only, the RESULT lines (plain and m
 
 import dataclasses
 import re
-import sys
-from pathlib import Path
-
-import numpy as np
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import jit_sim
-from analytics.anomaly import Anomaly
-from analytics.rul import no_prediction
+import numpy as np
+import pytest
 from jit_sim import QUICK, Config, Metrics, Simulation, World, simulate
-from planning import NeedDecision
+from mro_analytics.anomaly import Anomaly
+from mro_analytics.rul import no_prediction
+from mro_planning import NeedDecision
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,7 @@
 """Dynamic min/max of a shared spare part: unwarned demand, lead-time variance, criticality, claims."""
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "addons" / "mro_jit_procurement"))
-
-from planning import (
+from mro_planning import (
     BufferInputs,
     BufferUser,
     LeadTimeStats,

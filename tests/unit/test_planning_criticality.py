@@ -1,11 +1,6 @@
 """The criticality suggestion of the criticality audit (Predictive Setup)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "addons" / "mro_jit_procurement"))
-
-from planning.criticality import suggest_criticality
+from mro_planning.criticality import suggest_criticality
 
 
 def test_high_impact_and_a_long_repair_is_a():

@@ -1,16 +1,10 @@
 """Pooled demand of shared spare parts, net requirement, safety stock, EOQ, min/max and risk mode."""
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-# tests/conftest.py puts addons with a __manifest__.py on sys.path; this also works without the manifest.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "addons" / "mro_jit_procurement"))
-
-from planning import (
+from mro_planning import (
     PooledDemand,
     bernoulli_sum_pmf,
     eoq,

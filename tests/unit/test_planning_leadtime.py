@@ -1,17 +1,11 @@
 """Lead-time statistics per vendor: shrinkage toward the quoted delay, on-time rate, lognormal quantiles, score."""
 
 import math
-import sys
 from itertools import pairwise
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-# tests/conftest.py puts addons with a __manifest__.py on sys.path; this also works without the manifest.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "addons" / "mro_jit_procurement"))
-
-from planning import LeadTimeStats, lead_time_stats, variance_score
+from mro_planning import LeadTimeStats, lead_time_stats, variance_score
 
 
 # ---------------------------------------------------------------- statistics

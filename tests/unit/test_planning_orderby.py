@@ -1,17 +1,10 @@
 """Order-by dates: the latest day to order so the part is kitted before the predicted failure, within the risk."""
 
-import sys
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.special import ndtri
-
-# tests/conftest.py puts addons with a __manifest__.py on sys.path; this also works without the manifest.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "addons" / "mro_jit_procurement"))
-
-from planning import (
+from mro_planning import (
     DEADLINE_RISK,
     PROBS,
     RISK_BY_CRITICALITY,
@@ -26,6 +19,7 @@ from planning import (
     rul_cdf,
     shipping_delay,
 )
+from scipy.special import ndtri
 
 # T with quantiles 100 + 100 p: uniform on [100, 200] between the 1% and 99% levels, F(t) = (t - 100) / 100.
 UNIFORM = 100 + 100 * PROBS

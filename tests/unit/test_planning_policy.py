@@ -2,16 +2,11 @@
 the claim on free stock and how to buy (normal, expedite, emergency)."""
 
 import dataclasses
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "addons" / "mro_jit_procurement"))
-
-from planning import (
+from mro_planning import (
     PROBS,
     ExpediteOption,
     LeadTimeStats,

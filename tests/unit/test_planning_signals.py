@@ -1,14 +1,8 @@
 """Warnings as RUL distributions (episode onset, failure probability) and the plant's warning history."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "addons" / "mro_jit_procurement"))
-
-from planning import PROBS, Signal, WarningHistory, probability_quantiles, residual_quantiles, rul_cdf
+from mro_planning import PROBS, Signal, WarningHistory, probability_quantiles, residual_quantiles, rul_cdf
 
 INTERVALS = [10.0, 20.0, 30.0, 40.0, 50.0]
 

@@ -5,7 +5,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..planning.wrench import wrench_pct
+from ..mro_planning.wrench import wrench_pct
 
 
 class MroJitKpi(models.Model):

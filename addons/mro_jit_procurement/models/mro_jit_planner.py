@@ -12,7 +12,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL, format_date
 
-from ..planning import (
+from ..mro_planning import (
     PROBS,
     LeadTimeStats,
     eoq,
@@ -33,7 +33,7 @@ class MroJitPlanner(models.AbstractModel):
     """Turns predictions into purchases, just in time.
 
     For every equipment with a failure prediction and a spare-parts list, each part gets an order-by date
-    (planning.order_by_date: the RUL distribution against the vendor's lead-time distribution, the risk
+    (mro_planning.order_by_date: the RUL distribution against the vendor's lead-time distribution, the risk
     its criticality allows, receiving and kitting days, the plant's and the vendor's closed days). When
     today reaches it and free stock (on hand - reserved + incoming + open RFQs, less what earlier needs
     took) does not cover the part, the shortfall goes on an RFQ grouped by vendor, extended while it is

@@ -3,7 +3,7 @@ import logging
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..planning import LeadTimeStats, lead_time_stats, variance_score
+from ..mro_planning import LeadTimeStats, lead_time_stats, variance_score
 
 _logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class MroLeadTime(models.Model):
             stat.variance_score = variance_score(stats)
 
     def _stats(self):
-        """The statistics the planner uses (:class:`planning.LeadTimeStats`)."""
+        """The statistics the planner uses (:class:`mro_planning.LeadTimeStats`)."""
         self.ensure_one()
         if self.override:
             return LeadTimeStats(max(self.override_mean, 0.0), max(self.override_std, 0.0), self.count, None, "manual")

@@ -4,13 +4,13 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from ..planning.criticality import suggest_criticality
+from ..mro_planning.criticality import suggest_criticality
 
 #: The steps of Predictive Setup, in order.
 STEPS = ("criticality", "asset_models", "connect", "baselines", "parts", "rules", "lead_times")
 #: Analysis jobs still waiting after this long mean that no job runner runs them.
 STUCK_JOBS = timedelta(minutes=30)
-#: Hours of hourly data a sensor needs before its own baseline is learned (analytics.assess: 2 x 24 samples).
+#: Hours of hourly data a sensor needs before its own baseline is learned (mro_analytics.assess: 2 x 24 samples).
 BASELINE_HOURS = 48
 #: Recommended prescriptive rules, created from the checklist in one click each.
 RULE_TEMPLATES = {

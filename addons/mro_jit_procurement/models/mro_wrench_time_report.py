@@ -1,7 +1,7 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from ..planning.wrench import wrench_pct
+from ..mro_planning.wrench import wrench_pct
 
 
 class MroWrenchTimeReport(models.Model):

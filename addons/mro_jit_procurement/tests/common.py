@@ -3,7 +3,7 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import TransactionCase, new_test_user
 
-from ..planning import lognormal_quantiles
+from ..mro_planning import lognormal_quantiles
 
 
 class JitCase(TransactionCase):

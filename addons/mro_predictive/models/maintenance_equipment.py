@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-from ..analytics.series import daily_before_recent
+from ..mro_analytics.series import daily_before_recent
 from ..standards import suggest_machine_kind
 
 _logger = logging.getLogger(__name__)

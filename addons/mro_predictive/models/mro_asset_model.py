@@ -46,21 +46,21 @@ class MroAssetModel(models.Model):
     equipment_ids = fields.One2many("maintenance.equipment", "mro_asset_model_id")
     equipment_count = fields.Integer(compute="_compute_equipment_count")
     description = fields.Text(translate=True)
-    fleet_model = fields.Json(readonly=True, copy=False, help="The fitted fleet model (analytics.FleetModel).")
+    fleet_model = fields.Json(readonly=True, copy=False, help="The fitted fleet model (mro_analytics.FleetModel).")
     fleet_fitted_at = fields.Datetime("Fleet model fitted", readonly=True, copy=False)
     fleet_histories = fields.Integer("Run-to-failure histories", readonly=True, copy=False)
     fleet_note = fields.Char(readonly=True, copy=False)
     onset_prior = fields.Json(
         readonly=True,
         copy=False,
-        help="Days from the onset of wear to failure of this model's past failures (analytics.OnsetPrior): the "
+        help="Days from the onset of wear to failure of this model's past failures (mro_analytics.OnsetPrior): the "
         "single-equipment forecast of an anomaly leans on them.",
     )
     degradation_prior = fields.Json(
         readonly=True,
         copy=False,
         help="The Bayesian exponential model's prior of the growth rate, learned from past failures "
-        "(analytics.learn_exponential_prior), for the measure it was learned on.",
+        "(mro_analytics.learn_exponential_prior), for the measure it was learned on.",
     )
     degradation_prior_failures = fields.Integer("Failures behind the degradation prior", readonly=True, copy=False)
     onset_prior_failures = fields.Integer(
@@ -170,8 +170,8 @@ class MroAssetModel(models.Model):
         """Learn a fleet model from this asset model's run-to-failure histories: the sensor history of
         each equipment before each of its done corrective requests (from the previous one, or its
         in-service date). Needs at least five such histories. From the same histories (their last analysis
-        window), the time from the onset of wear to failure (``analytics.learn_onset_prior``, at least three)."""
-        from ..analytics import FleetModel, learn_exponential_prior, learn_onset_prior
+        window), the time from the onset of wear to failure (``mro_analytics.learn_onset_prior``, at least three)."""
+        from ..mro_analytics import FleetModel, learn_exponential_prior, learn_onset_prior
 
         for model in self:
             histories = []

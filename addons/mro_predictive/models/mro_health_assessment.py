@@ -6,7 +6,7 @@ import numpy as np
 from odoo import api, models
 from odoo.tools import SQL
 
-from ..analytics import Baseline, FleetModel, SensorInput, assess_equipment, weibull_p_fail_within, weibull_rul
+from ..mro_analytics import Baseline, FleetModel, SensorInput, assess_equipment, weibull_p_fail_within, weibull_rul
 from .maintenance_equipment import from_days, to_days
 
 

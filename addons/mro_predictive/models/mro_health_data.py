@@ -5,7 +5,7 @@ import numpy as np
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..analytics import Baseline, OnsetPrior, fit_weibull, population_baseline
+from ..mro_analytics import Baseline, OnsetPrior, fit_weibull, population_baseline
 
 
 def _binary_array(data, dtype: str) -> np.ndarray:

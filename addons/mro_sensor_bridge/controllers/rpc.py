@@ -11,7 +11,7 @@ from odoo.service import model as model_service
 from odoo.service import security
 from odoo.tools.translate import LazyTranslate
 
-from ..ingestion.fast_xmlrpc import TooManyReadings, parse_ingest_head, parse_ingest_items
+from ..mro_ingestion.fast_xmlrpc import TooManyReadings, parse_ingest_head, parse_ingest_items
 
 _lt = LazyTranslate(__name__)
 

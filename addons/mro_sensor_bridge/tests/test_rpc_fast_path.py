@@ -4,7 +4,7 @@ import xmlrpc.client
 from unittest.mock import patch
 
 from odoo.addons.mro_sensor_bridge.controllers import rpc as ingest_rpc
-from odoo.addons.mro_sensor_bridge.ingestion import fast_xmlrpc
+from odoo.addons.mro_sensor_bridge.mro_ingestion import fast_xmlrpc
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import TEST_CURSOR_COOKIE_NAME
 
