@@ -3,7 +3,7 @@
 ODOO_SRC ?= /opt/odoo18
 export ODOO_SRC
 
-.PHONY: demo test lint venv services format readme
+.PHONY: demo test lint venv services format readme pot
 
 demo:
 	@scripts/demo.sh
@@ -25,3 +25,6 @@ services:
 
 readme: venv
 	@.venv/bin/python scripts/gen_readme.py
+
+pot: venv
+	@scripts/lib.sh pot

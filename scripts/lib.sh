@@ -216,6 +216,26 @@ lint() {
             mro_sensor_bridge mro_predictive mro_jit_procurement))
 }
 
+# Each addon's translation template (addons/<addon>/i18n/<addon>.pot), exported by Odoo from a database that
+# has the addons installed: MRO_POT_DB, else `make test`'s database, else a fresh one made for it.
+pot() {
+    local db="${MRO_POT_DB:-mro_test}" made=""
+    if ! psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+        db="mro_pot_$$" made=1
+        log "installing the addons on a scratch database $db"
+        odoo_bin -d "$db" -i "$(project_addons)" --without-demo=all --stop-after-init --http-port "$(free_port)" \
+            --log-level=warn >>"$SETUP_LOG" 2>&1
+    fi
+    local addon
+    for addon in $(project_addons | tr ',' ' '); do
+        mkdir -p "$ROOT/addons/$addon/i18n"
+        odoo_bin -d "$db" --i18n-export="$ROOT/addons/$addon/i18n/$addon.pot" --modules="$addon" \
+            --stop-after-init --http-port "$(free_port)" --log-level=error >>"$SETUP_LOG" 2>&1
+        log "addons/$addon/i18n/$addon.pot: $(grep -c '^msgid ' "$ROOT/addons/$addon/i18n/$addon.pot") messages"
+    done
+    [ -z "$made" ] || dropdb "$db"
+}
+
 odoo_bin() {
     "$PY" "$ODOO_SRC/odoo-bin" --addons-path="$(addons_path)" "$@"
 }
