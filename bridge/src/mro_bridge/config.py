@@ -49,7 +49,7 @@ class OdooConfig:
     url: str = option(doc="Odoo's address; plain `http://` only to this machine unless `allow_insecure_http`")
     database: str = option(doc="the database")
     user: str = option(doc="the gateway's bridge user (*Create bridge credentials* on the gateway)")
-    api_key: str = option(secret=True, doc="that user's API key (or `api_key_env`, an environment variable's name)")
+    api_key: str = option(secret=True, doc="that user's API key")
     gateway: str | None = option(
         None,
         doc="the gateway's code (e.g. `LINE1`): `check`, `pull-config` and `run` refuse to go on when the API key "
@@ -150,7 +150,7 @@ class SupervisorConfig:
 
 @dataclass
 class LogConfig:
-    """``[log]``."""
+    """``[log]``: what the bridge says, on stderr."""
 
     level: str = option("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), doc="DEBUG, INFO, WARNING or ERROR")
     format: str = option("json", choices=("json", "text"), doc='`"json"` (one object per line) or `"text"`')

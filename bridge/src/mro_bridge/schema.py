@@ -212,4 +212,6 @@ def default_text(key: Key) -> str:
         return f'`"{key.default}"`'
     if isinstance(key.default, list):
         return "`[]`"
-    return f"`{key.default:g}`" if isinstance(key.default, float) else f"`{key.default}`"
+    if isinstance(key.default, float):
+        return f"`{int(key.default)}`" if key.default.is_integer() else f"`{key.default:g}`"
+    return f"`{key.default}`"

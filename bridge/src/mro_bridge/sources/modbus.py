@@ -101,7 +101,8 @@ class ModbusTagOptions(TagCommon):
         minimum=-1,
         maximum=63,
         shown_default="(none)",
-        doc="integer types only: the value is this bit (0 = least significant) of the number, 0 or 1",
+        doc="integer types only: the value is this bit (0 = least significant) of the number, 0 or 1 "
+        "(-1, as in Odoo: none)",
         odoo="bit_index",
         odoo_unset=(-1,),
         odoo_note="-1 in Odoo: no `bit` (the whole value)",
