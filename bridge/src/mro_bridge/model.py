@@ -67,9 +67,9 @@ class TagCommon:
 def common_from_dict(data: dict[str, Any], path: str) -> dict[str, Any]:
     """Validate and return the common tag keys (``code``, ``deadband``, ``deadband_mode``, ``max_silence``)
     of a tag table (its other keys are not looked at); raises ConfigError naming ``path``."""
-    from mro_bridge.schema import _value, keys
+    from mro_bridge.schema import keys, read_key
 
-    return {key.name: _value(key, data, path, key.default) for key in keys(TagCommon)}
+    return {key.name: read_key(key, data, path, key.default) for key in keys(TagCommon)}
 
 
 def number(value: Any, path: str, minimum: float | None = None, maximum: float | None = None) -> float:

@@ -138,11 +138,14 @@ def read(
         default = key.default
         if key.option.inherited and inherited is not None and key.name in inherited:
             default = inherited[key.name]
-        values[key.name] = _value(key, data, path, default)
+        values[key.name] = read_key(key, data, path, default)
     return values
 
 
-def _value(key: Key, data: dict[str, Any], path: str, default: Any) -> Any:
+def read_key(key: Key, data: dict[str, Any], path: str, default: Any) -> Any:
+    """The value of ``key`` in the table ``data`` (``default`` when absent; MISSING: required), checked
+    against its type and bounds; raises ConfigError naming ``path.key``."""
+    # Imported here: mro_bridge.model declares its own options with this module.
     from mro_bridge.model import ConfigError
     from mro_bridge.sources._common import _REQUIRED, flag, integer, real, secret, strings, text
 
@@ -151,8 +154,6 @@ def _value(key: Key, data: dict[str, Any], path: str, default: Any) -> Any:
     if spec.secret:
         value = secret(data, name, path)
         return default if value is None else value
-    if name not in data and default is MISSING and spec.missing:
-        raise ConfigError(where, spec.missing)
     wanted = _REQUIRED if default is MISSING else default
     if key.kind == "str":
         if spec.empty and data.get(name) == "":
