@@ -226,18 +226,18 @@ async def watch_gateway(config: Config, odoo: Any, stop: asyncio.Event, problem:
     delay = config.odoo.retry_initial
     while True:
         try:
-            answer = await odoo.get_bridge_config()
-            break
-        except (TransientError, PermanentError, OSError) as exc:
+            check_gateway(config, await odoo.get_bridge_config())
+            return
+        except (TransientError, PermanentError, OSError) as exc:  # Odoo down, or the key refused: as the sender
             _log.warning("cannot check the gateway yet", extra={"event": "gateway_unchecked", "error": str(exc)})
-            await asyncio.sleep(delay)
+            await asyncio.sleep(config.odoo.retry_max if isinstance(exc, PermanentError) else delay)
             delay = min(config.odoo.retry_max, delay * 2)
-    try:
-        check_gateway(config, answer)
-    except ConfigError as exc:
-        problem.append(str(exc))
-        _log.error("wrong gateway: stopping", extra={"event": "wrong_gateway", "error": str(exc)})
-        stop.set()
+        except Exception as exc:  # a mismatch, or Odoo finds no gateway for this user: stop, saying which
+            message = str(exc) if isinstance(exc, ConfigError) else f"odoo.gateway: Odoo could not tell it: {exc}"
+            problem.append(message)
+            _log.error("wrong gateway: stopping", extra={"event": "wrong_gateway", "error": message})
+            stop.set()
+            return
 
 
 def merge_tags(raw: dict[str, Any], sensors: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
