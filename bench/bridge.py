@@ -182,7 +182,7 @@ async def _serve_devices(plant: Plant, hz: float, control: DeviceControl) -> Non
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from mro_bridge.simulate import Asset, ModbusServer, SimSensor
+    from mro_bridge_sim.simulate import Asset, ModbusServer, SimSensor
 
     asset = Asset(0, "pump", 1)
     servers = []

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: the whole loop on this machine. A database with every addon, its demo data and the demo
-# plant (scripts/demo_plant.py); Odoo on port 8069; a private MQTT broker; `mro-bridge simulate` serving the
+# plant (scripts/demo_plant.py); Odoo on port 8069; a private MQTT broker; `mro-bridge-sim` serving the
 # plant over Modbus, OPC-UA and MQTT with a month of history and one conveyor wearing out; `mro-bridge run`
 # feeding Odoo; then it follows the loop (scripts/demo_watch.py): degradation -> alert -> maintenance request
 # -> purchase. Ctrl-C stops everything. Running it again reuses the database, the passwords, the bridge's
@@ -131,7 +131,7 @@ sleep 2  # subscribed before the simulator publishes its history
 
 log "5/5 starting the plant simulator (x$SPEEDUP; '$FIRST' fails in $FAIL_IN simulated hours; log: var/demo-simulator.log)"
 MRO_MQTT_PASSWORD=$(cat "$SECRETS/mqtt/simulator/mqtt-password") \
-    "$VENV/bin/mro-bridge" simulate --plant "$OUT/plant.json" --speedup "$SPEEDUP" --seed 1 \
+    "$VENV/bin/mro-bridge-sim" --plant "$OUT/plant.json" --speedup "$SPEEDUP" --seed 1 \
     --first-asset "$FIRST" --first-failure-in "$FAIL_IN" --backfill-days 30 --backfill-delay 3 \
     --listen 127.0.0.1 --modbus-port 5020 --opcua-port 4840 --mqtt-host "$HOST" --mqtt-port "$MQTT_PORT" \
     --mqtt-username simulator --pki "$OUT/simulator-pki" > "$ROOT/var/demo-simulator.log" 2>&1 &

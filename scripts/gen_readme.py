@@ -4,6 +4,9 @@ oca-gen-addon-readme does (DESCRIPTION, INSTALL, CONFIGURE, USAGE, ROADMAP, CONT
     python scripts/gen_readme.py            # write addons/*/README.rst
     python scripts/gen_readme.py --check    # exit 1, naming the files, when one is not up to date
 
+It also writes (or checks) the bridge's reference tables in README.md and bridge/README.md, from the
+options' declarations in the bridge's code (``python -m mro_bridge.reference``, this checkout's bridge).
+
 The fragments use a small, plain subset of Markdown (paragraphs, "-" and "1." lists, **bold**, *italics*,
 `code`, fenced code blocks), converted here to reStructuredText without any other dependency.
 """
@@ -12,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -116,8 +121,14 @@ def main() -> int:
             target.write_text(text)
     if stale:
         print("not up to date (run `make readme`): " + ", ".join(stale), file=sys.stderr)
-        return 1
-    return 0
+    bridge = subprocess.run(
+        [sys.executable, "-m", "mro_bridge.reference", *(["--check"] if args.check else []), "README.md",
+         "bridge/README.md"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "bridge" / "src")},
+        check=False,
+    )  # fmt: skip
+    return 1 if stale or bridge.returncode else 0
 
 
 if __name__ == "__main__":

@@ -167,7 +167,7 @@ ensure_venv() {
     local stamp="$VENV/.mro-requirements"
     local want
     want=$( (cat "$ODOO_SRC/requirements.txt" "$ROOT/requirements.txt" "$ROOT/requirements-addons.txt" \
-        "$ROOT"/bridge/pyproject.toml 2>/dev/null || true) | sha1sum | cut -c1-40)
+        "$ROOT"/bridge/pyproject.toml "$ROOT"/bridge/sim/pyproject.toml 2>/dev/null || true) | sha1sum | cut -c1-40)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         _project_paths
         return 0
@@ -190,6 +190,9 @@ ensure_venv() {
         -r "$ROOT/requirements-addons.txt"
     if [ -f "$ROOT/bridge/pyproject.toml" ]; then
         _quiet "the bridge (mro-bridge)" "$PY" -m pip install --disable-pip-version-check -e "$ROOT/bridge"
+        # The plant simulator is a package of its own (not in the bridge's production package and image).
+        _quiet "the plant simulator (mro-bridge-sim)" "$PY" -m pip install --disable-pip-version-check --no-deps \
+            -e "$ROOT/bridge/sim"
     fi
     _project_paths
     echo "$want" > "$stamp"

@@ -361,6 +361,21 @@ def test_parse_timestamp():
 
 
 @pytest.mark.parametrize(
+    ("text", "epoch"),
+    [
+        ("2024-01-01T00:00:00", 1_704_067_200.0),  # no offset: UTC, as Odoo's ingest reads it
+        ("2024-01-01 01:00:00.5", 1_704_070_800.5),
+        ("2024-01-01T00:00:00Z", 1_704_067_200.0),
+        ("2024-01-01T01:00:00+01:00", 1_704_067_200.0),
+    ],
+)
+def test_an_iso_time_without_offset_is_utc_as_in_ingest(text, epoch):
+    """The suite's one timestamp rule (tests/unit/test_ingest_validate.py checks the same cases on Odoo's
+    side): a device time without an offset is UTC, never the bridge machine's local time."""
+    assert parse_timestamp(text) == epoch
+
+
+@pytest.mark.parametrize(
     ("table", "message"),
     [
         ({"tags": [{"code": "A", "topic": "a/#/b"}]}, r"mqtt\[0\].tags\[0\].topic: 'a/#/b' is not a valid filter"),

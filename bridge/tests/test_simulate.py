@@ -17,9 +17,9 @@ import tomllib
 from paho.mqtt.enums import CallbackAPIVersion
 from source_helpers import collect, free_port
 
-from mro_bridge import simulate
-from mro_bridge.simulate import VIBRATION_ALARM, VIBRATION_FAILURE, VIBRATION_WARNING, Endpoints, Plant
 from mro_bridge.sources import modbus, mqtt, opcua
+from mro_bridge_sim import simulate
+from mro_bridge_sim.simulate import VIBRATION_ALARM, VIBRATION_FAILURE, VIBRATION_WARNING, Endpoints, Plant
 
 FROM_DICT = {"modbus": modbus.from_dict, "opcua": opcua.from_dict, "mqtt": mqtt.from_dict}
 
@@ -188,7 +188,7 @@ def test_the_simulator_serves_all_three_protocols_and_the_sources_read_it(tmp_pa
     command = [
         sys.executable,
         "-m",
-        "mro_bridge.simulate",
+        "mro_bridge_sim",
         "--assets=3",
         "--speedup=36000",  # 10 simulated hours per second
         "--tick=0.2",
@@ -257,7 +257,7 @@ def test_the_simulator_serves_an_odoo_plant_file_with_backfill(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "mro_bridge.simulate",
+        "mro_bridge_sim",
         f"--plant={tmp_path / 'plant.json'}",
         "--tick=0.2",
         f"--modbus-port={free_port()}",
@@ -332,7 +332,7 @@ def test_the_simulator_logs_in_to_a_broker_that_refuses_anonymous_clients(tmp_pa
         env = {k: v for k, v in os.environ.items() if k != "MRO_MQTT_PASSWORD"}
         if password is not None:
             env["MRO_MQTT_PASSWORD"] = password
-        command = [sys.executable, "-m", "mro_bridge.simulate", "--assets=1", "--modbus-port=0", "--opcua-port=0",
+        command = [sys.executable, "-m", "mro_bridge_sim", "--assets=1", "--modbus-port=0", "--opcua-port=0",
                    "--mqtt-host=127.0.0.1", f"--mqtt-port={port}", "--topic-prefix=mrotest-auth/sim", "--tick=0.2",
                    "--duration=20", *args]  # fmt: skip
         return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -138,7 +138,11 @@ class MroSensor(models.Model):
     deadband_mode = fields.Selection(
         [("absolute", "Absolute"), ("percent", "Percent of last value")], default="absolute"
     )
-    max_silence = fields.Float(default=60.0, help="Seconds after which a value is reported even inside the deadband.")
+    max_silence = fields.Float(
+        default=0.0,
+        help="Seconds after which a value is reported even inside the deadband (a heartbeat); 0: never. "
+        "The bridge's max_silence, with the same default.",
+    )
 
     last_value = fields.Float(readonly=True, digits=(16, 4))
     last_ts = fields.Datetime("Last reading", readonly=True)

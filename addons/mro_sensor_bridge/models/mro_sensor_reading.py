@@ -94,7 +94,7 @@ class MroSensorReading(models.Model):
         """Store a batch of readings; the bridge's only write path.
 
         :param readings: list of ``[sensor_code, timestamp, value]``; timestamp as ISO 8601
-            text with a UTC offset or as epoch seconds; value a finite number.
+            text (without an offset: UTC) or as epoch seconds; value a finite number.
         :return: ``{"accepted": n, "duplicates": n, "rejected": [{"index": i, "reason": str}]}``.
             Readings already stored (same sensor and timestamp) count as duplicates and change
             nothing, so a batch can be replayed safely. Bad items never sink the good ones.

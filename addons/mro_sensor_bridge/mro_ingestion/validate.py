@@ -41,8 +41,9 @@ class ValidatedBatch:
 def parse_timestamp(ts) -> int:
     """Return microseconds since the Unix epoch (UTC) for ``ts``, or raise ``ValueError(reason)``.
 
-    Accepts epoch seconds (int or float), ISO 8601 text with a UTC offset (``Z`` included),
-    and ``datetime`` objects (naive ones are taken as UTC, as XML-RPC sends them).
+    Accepts epoch seconds (int or float), ISO 8601 text and ``datetime`` objects. One rule for every
+    form, the bridge's too: a time without offset is UTC (``2024-03-01T10:00:00`` is 10:00 UTC, as XML-RPC's
+    naive dateTime and Odoo's stored datetimes are); with an offset (``Z``, ``+02:00``) it is converted.
     """
     if type(ts) in _NUMBER:
         if not math.isfinite(ts):
@@ -57,7 +58,7 @@ def parse_timestamp(ts) -> int:
         except ValueError:
             raise ValueError(f"timestamp {ts!r} is not ISO 8601") from None
         if moment.tzinfo is None:
-            raise ValueError(f"timestamp {ts!r} has no UTC offset")
+            moment = moment.replace(tzinfo=timezone.utc)  # no offset: UTC (see the docstring)
         return (moment - _EPOCH) // _ONE_MICRO
     if isinstance(ts, datetime):
         if ts.tzinfo is None:

@@ -28,6 +28,15 @@ class TestIngest(MroSensorCase):
         self.assertEqual(rows[1].ts, utc(t - 1))
         self.assertEqual(rows[2].ts, utc(t))
 
+    def test_iso_time_without_offset_is_utc(self):
+        """The suite's one timestamp rule (the bridge's too): ISO text without an offset is UTC."""
+        t = int(self.now(-60))
+        naive = datetime.fromtimestamp(t, tz=timezone.utc).replace(tzinfo=None).isoformat()
+        result = self.Reading.ingest([["P1-VIB", naive, 4.5]])
+        self.assertEqual(result, {"accepted": 1, "duplicates": 0, "rejected": []})
+        row = self.Reading.search([("sensor_id", "=", self.vib.id)])
+        self.assertEqual(row.ts, utc(t))
+
     def test_same_batch_twice_stores_nothing_new(self):
         t = self.now(-120)
         batch = [["P1-VIB", t + i, float(i)] for i in range(50)] + [["P1-TMP", t, 40.0]]
@@ -99,7 +108,7 @@ class TestIngest(MroSensorCase):
             ["P1-VIB", t + 4, "1.5"],  # 7 string value
             ["P1-VIB", t + 5, True],  # 8 boolean value
             ["P1-VIB", "yesterday", 1.0],  # 9 unparsable timestamp
-            ["P1-VIB", "2024-03-01T10:00:00", 1.0],  # 10 no offset
+            ["P1-VIB", "2999-03-01T10:00:00", 1.0],  # 10 no offset: UTC, and far in the future
             ["P1-VIB", "1989-12-31T23:59:59Z", 1.0],  # 11 before 1990
             ["P1-VIB", t + 600, 1.0],  # 12 ten minutes ahead
             ["P1-VIB", t],  # 13 two elements
@@ -122,7 +131,7 @@ class TestIngest(MroSensorCase):
             7: "must be a number, got str",
             8: "must be a number, got bool",
             9: "not ISO 8601",
-            10: "no UTC offset",
+            10: "in the future",
             11: "before 1990",
             12: "in the future",
             13: "is not a [sensor_code, timestamp, value] list",

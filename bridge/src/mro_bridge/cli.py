@@ -4,7 +4,7 @@
     mro-bridge check --config bridge.toml        validate the file, then try Odoo and every device
     mro-bridge pull-config --config bridge.toml [--output FILE]
                                                  fill the devices' tags from Odoo's gateway record
-    mro-bridge simulate ...                      a small plant over Modbus, OPC-UA and MQTT (see --help)
+    mro-bridge simulate ...                      the plant simulator, when installed (mro-bridge-sim, see --help)
 
 Exit codes: 0 fine, 1 a connection failed (check) or the bridge stopped on an error, 2 a configuration error.
 """
@@ -25,6 +25,7 @@ from typing import Any
 from mro_bridge import __version__
 from mro_bridge.config import SOURCE_KINDS, Config, load, to_toml, write_private
 from mro_bridge.model import ConfigError
+from mro_bridge.schema import tag_from_odoo
 
 _log = logging.getLogger("mro_bridge")
 #: Seconds a stopping bridge keeps sending what its spool holds (the rest stays for the next start).
@@ -98,7 +99,15 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> int:
     spool = Spool(config.spool.path, config.spool.max_rows, config.spool.max_dead_letters)
     odoo = _transport(config)
     tags = {tag.code: tag for source in config.sources for tag in source.tags}
-    pipeline = Pipeline(spool, odoo, tags, config.batch.size, config.batch.flush_interval)
+    pipeline = Pipeline(
+        spool,
+        odoo,
+        tags,
+        config.batch.size,
+        config.batch.flush_interval,
+        retry_initial=config.odoo.retry_initial,
+        retry_max=config.odoo.retry_max,
+    )
     devices = [DeviceState(source.name, source.kind) for source in config.sources]
     for source in config.sources:
         if hasattr(source, "dead_letter"):
@@ -113,6 +122,9 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> int:
         for source, state in zip(config.sources, devices, strict=False)
     ]
     sender = asyncio.create_task(pipeline.sender(), name="sender")
+    problem: list[str] = []
+    if config.odoo.gateway:
+        tasks.append(asyncio.create_task(watch_gateway(config, odoo, stop, problem), name="gateway"))
     server = None
     if config.http.host_port:
         status = Status(pipeline, devices, config.sources, show_errors=config.http.show_errors)
@@ -138,6 +150,9 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> int:
         odoo.close()
         _log.info("stopped", extra={"event": "stopped", "spool_depth": spool.depth(), "spool_empty": empty})
         spool.close()
+    if problem:
+        print(f"configuration error: {problem[0]}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -147,6 +162,9 @@ async def check(config: Config, timeout: float = 20.0) -> int:
     odoo = _transport(config)
     try:
         print(f"OK    odoo: {await asyncio.wait_for(odoo.check(), timeout)}")
+        if config.odoo.gateway:
+            check_gateway(config, await asyncio.wait_for(odoo.get_bridge_config(), timeout))
+            print(f"OK    odoo: the API key belongs to gateway {config.odoo.gateway}")
     except Exception as exc:  # any failure is reported, the other targets are still tried
         failed += 1
         print(f"FAIL  odoo: {exc}")
@@ -162,38 +180,64 @@ async def check(config: Config, timeout: float = 20.0) -> int:
 
 
 # ---------------------------------------------------------------------- pull-config
+def tag_classes() -> dict[str, type]:
+    """The tag table dataclass of each protocol (mro_bridge.schema options)."""
+    from mro_bridge.sources.modbus import ModbusTagOptions
+    from mro_bridge.sources.mqtt import MqttTag
+    from mro_bridge.sources.opcua import OpcUaTag
+
+    return {"modbus": ModbusTagOptions, "opcua": OpcUaTag, "mqtt": MqttTag}
+
+
+def _register_number(value: Any, sensor: dict[str, Any]) -> int:
+    address = str(value)
+    if not address.isdigit():
+        raise ConfigError(sensor["code"], f"Modbus address {address!r} in Odoo is not a register number")
+    return int(address)
+
+
 def tags_from_odoo(sensor: dict[str, Any]) -> dict[str, Any]:
-    """One Odoo sensor (``get_bridge_config()``) as a tag table of its protocol."""
-    tag: dict[str, Any] = {"code": sensor["code"]}
-    protocol = sensor["protocol"]
-    address = str(sensor.get("address") or "")
-    if protocol == "modbus":
-        if not address.isdigit():
-            raise ConfigError(sensor["code"], f"Modbus address {address!r} in Odoo is not a register number")
-        tag.update(
-            register_type=sensor.get("register_type") or "holding",
-            address=int(address),
-            address_base=int(sensor.get("address_base") or 0),
-            data_type=sensor.get("data_type") or "float32",
-            byte_order=sensor.get("byte_order") or "ABCD",
-            scale=float(sensor.get("scale") or 1.0),
-            offset=float(sensor.get("offset") or 0.0),
-            poll_interval=float(sensor.get("poll_interval") or 1.0),
+    """One Odoo sensor (``get_bridge_config()``) as a tag table of its protocol: the keys whose options name
+    an Odoo field (mro_bridge.schema), the README's mapping table lists them."""
+    if sensor.get("protocol") == "modbus":
+        _register_number(sensor.get("address") or "", sensor)  # refused with its code, even when empty
+    return tag_from_odoo(sensor, tag_classes(), convert={"address": _register_number})
+
+
+def check_gateway(config: Config, answer: dict[str, Any]) -> None:
+    """ConfigError when ``[odoo] gateway`` names another gateway than the one Odoo says the API key belongs to
+    (``get_bridge_config()``'s answer)."""
+    expected = config.odoo.gateway
+    actual = (answer.get("gateway") or {}).get("code")
+    if expected and actual != expected:
+        raise ConfigError(
+            "odoo.gateway",
+            f"is {expected!r} but the API key of user {config.odoo.user!r} belongs to gateway {actual!r}: use that "
+            "gateway's credentials (Create bridge credentials on it), or correct or remove odoo.gateway",
         )
-        if (sensor.get("bit") or -1) >= 0:
-            tag["bit"] = int(sensor["bit"])
-    elif protocol == "opcua":
-        tag.update(node_id=address, scale=float(sensor.get("scale") or 1.0), offset=float(sensor.get("offset") or 0.0))
-    elif protocol == "mqtt":
-        tag.update(topic=address, value_path=sensor.get("value_path") or "value")
-        if sensor.get("ts_path"):
-            tag["timestamp_path"] = sensor["ts_path"]
-    tag.update(
-        deadband=float(sensor.get("deadband") or 0.0),
-        deadband_mode=sensor.get("deadband_mode") or "absolute",
-        max_silence=float(sensor.get("max_silence") or 0.0),
-    )
-    return tag
+
+
+async def watch_gateway(config: Config, odoo: Any, stop: asyncio.Event, problem: list[str]) -> None:
+    """``run``: once Odoo answers, check ``[odoo] gateway`` against the key's gateway; a mismatch stops the
+    bridge (``problem`` gets the message). Odoo being down only delays the check (retried as the sender
+    retries), the readings meanwhile go to the spool."""
+    from mro_bridge.odoo import PermanentError, TransientError
+
+    delay = config.odoo.retry_initial
+    while True:
+        try:
+            check_gateway(config, await odoo.get_bridge_config())
+            return
+        except (TransientError, PermanentError, OSError) as exc:  # Odoo down, or the key refused: as the sender
+            _log.warning("cannot check the gateway yet", extra={"event": "gateway_unchecked", "error": str(exc)})
+            await asyncio.sleep(config.odoo.retry_max if isinstance(exc, PermanentError) else delay)
+            delay = min(config.odoo.retry_max, delay * 2)
+        except Exception as exc:  # a mismatch, or Odoo finds no gateway for this user: stop, saying which
+            message = str(exc) if isinstance(exc, ConfigError) else f"odoo.gateway: Odoo could not tell it: {exc}"
+            problem.append(message)
+            _log.error("wrong gateway: stopping", extra={"event": "wrong_gateway", "error": message})
+            stop.set()
+            return
 
 
 def merge_tags(raw: dict[str, Any], sensors: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
@@ -236,6 +280,7 @@ async def pull_config(config: Config, output: Path) -> int:
         answer = await odoo.get_bridge_config()
     finally:
         odoo.close()
+    check_gateway(config, answer)
     merged, warnings = merge_tags(config.raw, answer.get("sensors") or [])
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -253,12 +298,25 @@ async def pull_config(config: Config, output: Path) -> int:
 
 
 # ---------------------------------------------------------------------- main
+def simulate(argv: list[str]) -> int:
+    """``mro-bridge simulate``: the plant simulator, a separate package (mro-bridge-sim, command
+    ``mro-bridge-sim``) that production installs leave out."""
+    try:
+        from mro_bridge_sim.simulate import main as simulate_main
+    except ImportError:
+        print(
+            "mro-bridge simulate: the simulator is not installed (it is not part of the production package): "
+            "pip install ./bridge/sim, then run mro-bridge-sim",
+            file=sys.stderr,
+        )
+        return 2
+    return simulate_main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["simulate"]:
-        from mro_bridge.simulate import main as simulate_main
-
-        return simulate_main(argv[1:])
+        return simulate(argv[1:])
     parser = argparse.ArgumentParser(
         prog="mro-bridge", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -269,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--config", required=True, type=Path, help="the bridge's TOML file")
         if name == "pull-config":
             p.add_argument("--output", type=Path, help="where to write the completed file (default: --config)")
-    sub.add_parser("simulate", help="a small plant over Modbus, OPC-UA and MQTT (mro-bridge simulate --help)")
+    sub.add_parser("simulate", help="the plant simulator, a separate package (mro-bridge-sim --help)")
     args = parser.parse_args(argv)
     try:
         config = load(args.config, require_sources=args.command != "pull-config")

@@ -1,14 +1,8 @@
 """The bridge's TOML configuration, validated with messages that name the exact key.
 
-[odoo]        url, database, user, api_key | api_key_env, gateway (code, for pull-config), timeout,
-              allow_insecure_http
-[spool]       path, max_rows (cap), overflow = "drop_oldest", max_dead_letters
-[batch]       size, flush_interval (seconds)
-[http]        listen = "host:port" (/healthz and /metrics; "" = off), show_errors, max_connections,
-              request_timeout
-[supervisor]  backoff_initial, backoff_max, silent_periods, demote_after, demote_for
-[log]         level, format = "json" | "text"
-[[modbus]] / [[opcua]] / [[mqtt]]   the devices and their tags (mro_bridge.sources.*)
+Every table's keys are declared once, as the fields of the dataclasses below and of the sources'
+(:mod:`mro_bridge.schema`): parsing, defaults, "did you mean" and the README's reference tables come from
+there (``python -m mro_bridge.reference``).
 
 Secrets: a file that holds one (``api_key``, ``password``) must be readable by its owner only
 (:func:`load` refuses it otherwise), and the bridge writes such files with mode 0600
@@ -32,7 +26,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mro_bridge.model import ConfigError, Source
-from mro_bridge.sources._common import check_keys, flag, integer, real, secret, text
+from mro_bridge.schema import option, read
+from mro_bridge.sources._common import check_keys, secret
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -49,40 +44,79 @@ SECRET_KEYS = ("api_key", "password")
 
 @dataclass
 class OdooConfig:
-    url: str
-    database: str
-    user: str
-    api_key: str
-    gateway: str | None = None
-    timeout: float = 30.0
-    #: Plain http:// to a host other than this machine sends the API key in clear: refused unless true.
-    allow_insecure_http: bool = False
+    """``[odoo]``: where the readings go, as whom, and how failed calls are retried."""
+
+    url: str = option(doc="Odoo's address; plain `http://` only to this machine unless `allow_insecure_http`")
+    database: str = option(doc="the database")
+    user: str = option(doc="the gateway's bridge user (*Create bridge credentials* on the gateway)")
+    api_key: str = option(secret=True, doc="that user's API key")
+    gateway: str | None = option(
+        None,
+        doc="the gateway's code (e.g. `LINE1`): `check`, `pull-config` and `run` refuse to go on when the API key "
+        "belongs to another gateway",
+    )
+    timeout: float = option(30.0, positive=True, unit="s", doc="seconds per call")
+    allow_insecure_http: bool = option(
+        False,
+        doc="plain `http://` to Odoo is refused except to this machine (`localhost`, `127.0.0.0/8`, `::1`); "
+        "`true` accepts it for a network you trust",
+    )
+    retry_initial: float = option(
+        1.0,
+        positive=True,
+        unit="s",
+        doc="after a failed call (Odoo down, network, timeout, HTTP 5xx) the next comes after 0.5..1 × this, "
+        "doubled at each failure up to `retry_max`; back to this after a success",
+    )
+    retry_max: float = option(
+        30.0,
+        positive=True,
+        unit="s",
+        doc="longest wait between two calls after failures; also the wait after a permanent error (wrong key, "
+        "access refused)",
+    )
 
 
 @dataclass
 class SpoolConfig:
-    path: str = "mro-bridge-spool.db"
-    max_rows: int = 5_000_000
-    overflow: str = "drop_oldest"
-    #: Dead letters kept; beyond, the oldest go (counted in mro_bridge_dead_letters_dropped_total).
-    max_dead_letters: int = 100_000
+    """``[spool]``: the local SQLite file every reading goes through."""
+
+    path: str = option("mro-bridge-spool.db", doc="the spool file, relative to the configuration file's folder")
+    max_rows: int = option(
+        5_000_000, minimum=1, doc="the cap; when full the oldest readings make room (counted and logged)"
+    )
+    overflow: str = option("drop_oldest", choices=OVERFLOW_POLICIES, doc="the only policy: `drop_oldest`")
+    max_dead_letters: int = option(
+        100_000,
+        minimum=1,
+        doc="dead letters kept; beyond, the oldest go (counted in `mro_bridge_dead_letters_dropped_total`)",
+    )
 
 
 @dataclass
 class BatchConfig:
-    size: int = 5000
-    flush_interval: float = 1.0
+    """``[batch]``: how readings are grouped into ingest calls."""
+
+    size: int = option(5000, minimum=1, maximum=100_000, doc="readings per ingest call")
+    flush_interval: float = option(
+        1.0, positive=True, unit="s", doc="seconds a partial batch waits; a full batch goes at once"
+    )
 
 
 @dataclass
 class HttpConfig:
-    listen: str = "127.0.0.1:9108"
-    #: /healthz shows the text of the last Odoo and device errors (hosts, paths, Odoo's messages) only if true.
-    show_errors: bool = False
-    #: Connections served at once; more are closed at once.
-    max_connections: int = 16
-    #: Seconds a client has to send its whole request.
-    request_timeout: float = 10.0
+    """``[http]``: /healthz and /metrics."""
+
+    listen: str = option("127.0.0.1:9108", empty=True, doc='`"host:port"` of /healthz and /metrics; `""` for none')
+    show_errors: bool = option(
+        False, doc="/healthz shows the text of the last Odoo and device errors (hosts, paths, Odoo's messages)"
+    )
+    max_connections: int = option(
+        16, minimum=1, doc="clients served at once; more are closed at once (`mro_bridge_http_refused_total`)"
+    )
+    request_timeout: float = option(
+        10.0, positive=True, unit="s", doc="seconds a client has to send its whole request (a 16 KiB head at most)"
+    )
 
     @property
     def host_port(self) -> tuple[str, int] | None:
@@ -94,17 +128,43 @@ class HttpConfig:
 
 @dataclass
 class SupervisorConfig:
-    backoff_initial: float = 1.0
-    backoff_max: float = 60.0
-    silent_periods: int = 10
-    demote_after: int = 10
-    demote_for: float = 300.0
+    """``[supervisor]``: how devices are reconnected (Odoo's retry is ``[odoo] retry_*``)."""
+
+    backoff_initial: float = option(
+        1.0,
+        positive=True,
+        unit="s",
+        doc="a failed device is reconnected after 0..this, then 0..2×, 0..4× ... (full jitter) up to `backoff_max`",
+    )
+    backoff_max: float = option(60.0, positive=True, unit="s", doc="the longest wait between two reconnections")
+    silent_periods: int = option(
+        10, minimum=1, doc="connected but no reading for this many poll periods counts as a failure (polled devices)"
+    )
+    demote_after: int = option(
+        10, minimum=1, doc="failures in a row (without a reading between) after which a device is demoted ..."
+    )
+    demote_for: float = option(
+        300.0, minimum=0, unit="s", doc="... for this many seconds, then tried again from `backoff_initial`"
+    )
 
 
 @dataclass
 class LogConfig:
-    level: str = "INFO"
-    format: str = "json"
+    """``[log]``: what the bridge says, on stderr."""
+
+    level: str = option("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), doc="DEBUG, INFO, WARNING or ERROR")
+    format: str = option("json", choices=("json", "text"), doc='`"json"` (one object per line) or `"text"`')
+
+
+#: The tables of the file, their dataclass.
+SECTIONS_SCHEMA = {
+    "odoo": OdooConfig,
+    "spool": SpoolConfig,
+    "batch": BatchConfig,
+    "http": HttpConfig,
+    "supervisor": SupervisorConfig,
+    "log": LogConfig,
+}
 
 
 @dataclass
@@ -190,77 +250,33 @@ def _is_loopback(host: str | None) -> bool:
 def parse(data: dict[str, Any], base: Path | None = None, require_sources: bool = True) -> Config:
     """A Config from the parsed TOML ``data``; relative paths are taken from ``base``."""
     check_keys(data, SECTIONS, "")
-    odoo = _table(data, "odoo", required=True)
-    key = secret(odoo, "api_key", "odoo")
-    if not key:
+    odoo_table = _table(data, "odoo", required=True)
+    if secret(odoo_table, "api_key", "odoo") is None:
         raise ConfigError("odoo.api_key", "is required (or api_key_env, the name of an environment variable)")
-    check_keys(
-        odoo, ("url", "database", "user", "api_key", "api_key_env", "gateway", "timeout", "allow_insecure_http"), "odoo"
-    )
-    url = text(odoo, "url", "odoo")
+    values = {name: cls(**read(cls, _table(data, name), name)) for name, cls in SECTIONS_SCHEMA.items()}
+    odoo = values["odoo"]
+    url = odoo.url
     if not url.startswith(("http://", "https://")):
         raise ConfigError("odoo.url", f"must start with http:// or https://, not {url!r}")
-    allow_http = flag(odoo, "allow_insecure_http", "odoo", False)
-    if url.startswith("http://") and not allow_http and not _is_loopback(urlsplit(url).hostname):
+    if url.startswith("http://") and not odoo.allow_insecure_http and not _is_loopback(urlsplit(url).hostname):
         raise ConfigError(
             "odoo.url",
             f"{url!r} is plain http: the API key and the readings would cross the network in clear. Use "
             "https://, or set odoo.allow_insecure_http = true for a network you trust (plain http is accepted "
             "without it only to this machine: localhost, 127.0.0.1, ::1)",
         )
-    config = Config(
-        odoo=OdooConfig(
-            url=url.rstrip("/"),
-            database=text(odoo, "database", "odoo"),
-            user=text(odoo, "user", "odoo"),
-            api_key=key,
-            gateway=text(odoo, "gateway", "odoo", None),
-            timeout=real(odoo, "timeout", "odoo", 30.0, positive=True),
-            allow_insecure_http=allow_http,
-        ),
-        raw=data,
-    )
-    spool = _table(data, "spool", keys=("path", "max_rows", "overflow", "max_dead_letters"))
-    spool_path = Path(text(spool, "path", "spool", SpoolConfig.path))
+    odoo.url = url.rstrip("/")
+    if odoo.retry_max < odoo.retry_initial:
+        raise ConfigError("odoo.retry_max", "must be at least retry_initial")
+    spool_path = Path(values["spool"].path)
     if base is not None and not spool_path.is_absolute():
-        spool_path = base / spool_path
-    config.spool = SpoolConfig(
-        path=str(spool_path),
-        max_rows=integer(spool, "max_rows", "spool", SpoolConfig.max_rows, minimum=1),
-        overflow=text(spool, "overflow", "spool", "drop_oldest", choices=OVERFLOW_POLICIES),
-        max_dead_letters=integer(spool, "max_dead_letters", "spool", SpoolConfig.max_dead_letters, minimum=1),
-    )
-    batch = _table(data, "batch", keys=("size", "flush_interval"))
-    config.batch = BatchConfig(
-        size=integer(batch, "size", "batch", BatchConfig.size, minimum=1, maximum=100_000),
-        flush_interval=real(batch, "flush_interval", "batch", BatchConfig.flush_interval, positive=True),
-    )
-    http = _table(data, "http", keys=("listen", "show_errors", "max_connections", "request_timeout"))
-    listen = http.get("listen", HttpConfig.listen)
-    if not isinstance(listen, str) or (listen and not _valid_listen(listen)):
+        values["spool"].path = str(base / spool_path)
+    listen = values["http"].listen
+    if listen and not _valid_listen(listen):
         raise ConfigError("http.listen", f"must be 'host:port' (or '' for no HTTP server), not {listen!r}")
-    config.http = HttpConfig(
-        listen=listen,
-        show_errors=flag(http, "show_errors", "http", HttpConfig.show_errors),
-        max_connections=integer(http, "max_connections", "http", HttpConfig.max_connections, minimum=1),
-        request_timeout=real(http, "request_timeout", "http", HttpConfig.request_timeout, positive=True),
-    )
-    sup = _table(data, "supervisor", keys=tuple(SupervisorConfig.__dataclass_fields__))
-    defaults = SupervisorConfig()
-    config.supervisor = SupervisorConfig(
-        backoff_initial=real(sup, "backoff_initial", "supervisor", defaults.backoff_initial, positive=True),
-        backoff_max=real(sup, "backoff_max", "supervisor", defaults.backoff_max, positive=True),
-        silent_periods=integer(sup, "silent_periods", "supervisor", defaults.silent_periods, minimum=1),
-        demote_after=integer(sup, "demote_after", "supervisor", defaults.demote_after, minimum=1),
-        demote_for=real(sup, "demote_for", "supervisor", defaults.demote_for, minimum=0),
-    )
-    if config.supervisor.backoff_max < config.supervisor.backoff_initial:
+    if values["supervisor"].backoff_max < values["supervisor"].backoff_initial:
         raise ConfigError("supervisor.backoff_max", "must be at least backoff_initial")
-    log = _table(data, "log", keys=("level", "format"))
-    config.log = LogConfig(
-        level=text(log, "level", "log", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
-        format=text(log, "format", "log", "json", choices=("json", "text")),
-    )
+    config = Config(raw=data, **values)
     # pull-config (require_sources=False) takes devices without tags: Odoo's sensors fill them, and the file
     # it writes is then loaded whole.
     config.sources = sources_from(data, skip_tagless=not require_sources)
@@ -299,7 +315,7 @@ def sources_from(data: dict[str, Any], skip_tagless: bool = False) -> list[Sourc
     return found
 
 
-def _table(data: dict[str, Any], name: str, required: bool = False, keys: tuple[str, ...] | None = None) -> dict:
+def _table(data: dict[str, Any], name: str, required: bool = False) -> dict:
     value = data.get(name)
     if value is None:
         if required:
@@ -307,8 +323,6 @@ def _table(data: dict[str, Any], name: str, required: bool = False, keys: tuple[
         return {}
     if not isinstance(value, dict):
         raise ConfigError(name, f"must be a [{name}] table")
-    if keys is not None:
-        check_keys(value, keys, name)
     return value
 
 

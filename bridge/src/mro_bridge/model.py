@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from mro_bridge.schema import option
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,31 +34,42 @@ class ConfigError(ValueError):
 
 @dataclass
 class TagCommon:
-    """Settings every tag has, whatever its protocol.
+    """Settings every tag has, whatever its protocol (see each field's description)."""
 
-    ``deadband``: a new value is reported only when it differs from the last reported one by more than this
-    (``deadband_mode`` "absolute": in the value's unit; "percent": in % of the last reported value's
-    magnitude); 0 reports every value. ``max_silence``: seconds after which the value is reported anyway
-    (a heartbeat, so Odoo sees the sensor is alive); 0 = never forced."""
-
-    code: str
-    deadband: float = 0.0
-    deadband_mode: str = "absolute"
-    max_silence: float = 0.0
+    code: str = option(
+        doc="the Odoo sensor code the value feeds; unique within a device",
+        strip=True,
+        missing="a tag needs the Odoo sensor code it feeds (a non-empty string)",
+        odoo="code",
+    )
+    deadband: float = option(
+        0.0,
+        minimum=0.0,
+        doc="report a value only when it moved by more than this (0: every value)",
+        odoo="deadband",
+    )
+    deadband_mode: str = option(
+        "absolute",
+        choices=("absolute", "percent"),
+        doc='`"absolute"` (in the value\'s unit) or `"percent"` (of the last reported value\'s magnitude)',
+        odoo="deadband_mode",
+    )
+    max_silence: float = option(
+        0.0,
+        minimum=0.0,
+        unit="s",
+        doc="seconds after which a value is reported anyway, inside the deadband: a heartbeat, so Odoo sees "
+        "the sensor alive (0: never)",
+        odoo="max_silence",
+    )
 
 
 def common_from_dict(data: dict[str, Any], path: str) -> dict[str, Any]:
     """Validate and return the common tag keys (``code``, ``deadband``, ``deadband_mode``, ``max_silence``)
-    of a tag table; raises ConfigError naming ``path``."""
-    code = data.get("code")
-    if not isinstance(code, str) or not code.strip():
-        raise ConfigError(f"{path}.code", "a tag needs the Odoo sensor code it feeds (a non-empty string)")
-    deadband = number(data.get("deadband", 0.0), f"{path}.deadband", minimum=0.0)
-    mode = data.get("deadband_mode", "absolute")
-    if mode not in ("absolute", "percent"):
-        raise ConfigError(f"{path}.deadband_mode", f"must be 'absolute' or 'percent', not {mode!r}")
-    silence = number(data.get("max_silence", 0.0), f"{path}.max_silence", minimum=0.0)
-    return {"code": code.strip(), "deadband": deadband, "deadband_mode": mode, "max_silence": silence}
+    of a tag table (its other keys are not looked at); raises ConfigError naming ``path``."""
+    from mro_bridge.schema import keys, read_key
+
+    return {key.name: read_key(key, data, path, key.default) for key in keys(TagCommon)}
 
 
 def number(value: Any, path: str, minimum: float | None = None, maximum: float | None = None) -> float:
@@ -91,9 +105,15 @@ class Source(abc.ABC):
 
     kind: str = ""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, settings: Any = None):
         self.name = name
         self.stats = SourceStats()
+        #: The device's table (a dataclass of mro_bridge.schema options); its keys are also attributes.
+        self.settings = settings
+        if settings is not None:
+            for item in dataclasses.fields(settings):
+                if item.name != "name":
+                    setattr(self, item.name, getattr(settings, item.name))
 
     @property
     @abc.abstractmethod

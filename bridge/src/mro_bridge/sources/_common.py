@@ -11,8 +11,6 @@ from typing import Any
 from mro_bridge.model import ConfigError, number
 
 _REQUIRED: Any = object()
-#: Keys every tag table may hold (validated by mro_bridge.model.common_from_dict).
-COMMON_TAG_KEYS = ("code", "deadband", "deadband_mode", "max_silence")
 
 
 def check_keys(data: Any, allowed: Collection[str], path: str) -> dict[str, Any]:

@@ -32,50 +32,92 @@ from mro_bridge.decode import (
     plan_reads,
     wire_address,
 )
-from mro_bridge.model import ConfigError, Emit, Reading, Source, TagCommon, common_from_dict
-from mro_bridge.sources._common import (
-    COMMON_TAG_KEYS,
-    TagProblems,
-    check_keys,
-    integer,
-    next_due,
-    real,
-    run_all,
-    show_values,
-    tables,
-    text,
-    unique_codes,
-)
+from mro_bridge.model import ConfigError, Emit, Reading, Source, TagCommon
+from mro_bridge.schema import option, read
+from mro_bridge.sources._common import TagProblems, next_due, run_all, show_values, tables, unique_codes
 
 _log = logging.getLogger(__name__)
 
-DEVICE_KEYS = (
-    "name",
-    "host",
-    "port",
-    "unit_id",
-    "timeout",
-    "retries",
-    "address_base",
-    "byte_order",
-    "poll_interval",
-    "max_registers",
-    "max_bits",
-    "max_gap",
-    "tags",
-)
-TAG_KEYS = (
-    *COMMON_TAG_KEYS,
-    "register_type",
-    "address",
-    "address_base",
-    "data_type",
-    "byte_order",
-    "bit",
-    "scale",
-    "offset",
-    "poll_interval",
-)
+
+@dataclass
+class ModbusDevice:
+    """A ``[[modbus]]`` table: one Modbus TCP server (or gateway) and one unit id on it."""
+
+    host: str = option(doc="the server's host name or address")
+    name: str | None = option(None, doc="label in logs and /metrics", shown_default='`"host:port"`')
+    port: int = option(502, minimum=1, maximum=65535, doc="TCP port")
+    unit_id: int = option(1, minimum=0, maximum=255, doc="Modbus device / unit / slave id")
+    timeout: float = option(3.0, positive=True, unit="s", doc="seconds per request")
+    retries: int = option(
+        1, minimum=0, maximum=10, doc="re-sends after a timeout before the connection is declared lost"
+    )
+    address_base: int = option(
+        0, minimum=0, maximum=1, doc="0: addresses as on the wire; 1: as numbered in manuals (1 = wire 0)"
+    )
+    byte_order: str = option("ABCD", choices=BYTE_ORDERS, doc="the tags' default byte and word order")
+    poll_interval: float = option(1.0, positive=True, unit="s", doc="the tags' default seconds between reads")
+    max_registers: int = option(
+        MAX_REGISTERS, minimum=1, maximum=MAX_REGISTERS, doc="most registers the device returns per request"
+    )
+    max_bits: int = option(MAX_BITS, minimum=1, maximum=MAX_BITS, doc="most coils / discrete inputs per request")
+    max_gap: int = option(
+        DEFAULT_MAX_GAP,
+        minimum=0,
+        maximum=MAX_REGISTERS,
+        doc="unused registers (or bits) one request may read to join two tags (0 for devices that refuse holes)",
+    )
+
+
+@dataclass
+class ModbusTagOptions(TagCommon):
+    """A ``[[modbus.tags]]`` table (made into a :class:`ModbusTag`)."""
+
+    register_type: str = option(
+        "holding", choices=TABLES, doc="holding, input, coil or discrete", odoo="modbus_register_type"
+    )
+    address: int = option(
+        0,
+        required=True,
+        minimum=0,
+        doc="register (or coil) number, counted from `address_base`",
+        odoo="source_address",
+        odoo_note="a register number, sent as text",
+    )
+    address_base: int = option(
+        0, minimum=0, maximum=1, inherited=True, doc="overrides the device's", odoo="modbus_address_base"
+    )
+    data_type: str = option(
+        "float32",
+        choices=tuple(DATA_TYPES),
+        shown_default='`"float32"` (`"bool"` for coils and discrete inputs)',
+        doc="int16 uint16 int32 uint32 int64 uint64 float32 float64, or bool for coils and discrete inputs",
+        odoo="data_type",
+    )
+    byte_order: str = option(
+        "ABCD", choices=BYTE_ORDERS, inherited=True, doc="overrides the device's", odoo="byte_order"
+    )
+    bit: int = option(
+        -1,
+        minimum=-1,
+        maximum=63,
+        shown_default="(none)",
+        doc="integer types only: the value is this bit (0 = least significant) of the number, 0 or 1 "
+        "(-1, as in Odoo: none)",
+        odoo="bit_index",
+        odoo_unset=(-1,),
+        odoo_note="-1 in Odoo: no `bit` (the whole value)",
+    )
+    scale: float = option(1.0, nonzero=True, doc="value = raw × scale + offset", odoo="scale", odoo_unset=(0,))
+    offset: float = option(0.0, doc="added after scaling", odoo="value_offset", wire="offset")
+    poll_interval: float = option(
+        1.0,
+        positive=True,
+        unit="s",
+        inherited=True,
+        doc="overrides the device's",
+        odoo="poll_interval",
+        odoo_unset=(0,),
+    )
 
 
 class ModbusDeviceError(ConnectionError):
@@ -104,24 +146,10 @@ class ModbusSource(Source):
 
     kind = "modbus"
 
-    def __init__(
-        self,
-        name: str,
-        host: str,
-        tags: list[ModbusTag],
-        port: int = 502,
-        unit_id: int = 1,
-        timeout: float = 3.0,
-        retries: int = 1,
-        max_registers: int = MAX_REGISTERS,
-        max_bits: int = MAX_BITS,
-        max_gap: int = DEFAULT_MAX_GAP,
-    ):
-        super().__init__(name)
+    def __init__(self, name: str, settings: ModbusDevice, tags: list[ModbusTag]):
+        super().__init__(name, settings)
         if not tags:
             raise ValueError("a Modbus source needs at least one tag")
-        self.host, self.port, self.unit_id = host, port, unit_id
-        self.timeout, self.retries = timeout, retries
         self._tags = tags
         by_interval: dict[float, list[ModbusTag]] = {}
         for tag in tags:
@@ -132,9 +160,9 @@ class ModbusSource(Source):
                 group,
                 plan_reads(
                     [Span(t.spec.table, t.spec.address, t.spec.count) for t in group],
-                    max_registers=max_registers,
-                    max_bits=max_bits,
-                    max_gap=max_gap,
+                    max_registers=settings.max_registers,
+                    max_bits=settings.max_bits,
+                    max_gap=settings.max_gap,
                 ),
             )
             for interval, group in sorted(by_interval.items())
@@ -248,72 +276,47 @@ class ModbusSource(Source):
         )
 
 
-def _tag_from_dict(data: dict[str, Any], path: str, defaults: dict[str, Any]) -> ModbusTag:
-    check_keys(data, TAG_KEYS, path)
-    common = common_from_dict(data, path)
-    table = text(data, "register_type", path, "holding", choices=TABLES)
-    bits = table in BIT_TABLES
-    data_type = text(data, "data_type", path, "bool" if bits else "float32", choices=tuple(DATA_TYPES))
+def _tag_from_dict(data: dict[str, Any], path: str, device: ModbusDevice) -> ModbusTag:
+    inherited = {"address_base": device.address_base, "byte_order": device.byte_order}
+    inherited["poll_interval"] = device.poll_interval
+    o = ModbusTagOptions(**read(ModbusTagOptions, data, path, inherited))
+    bits = o.register_type in BIT_TABLES
+    data_type = o.data_type if "data_type" in data else ("bool" if bits else o.data_type)
     if bits and data_type != "bool":
-        raise ConfigError(f"{path}.data_type", f"a {table} holds one bit: use 'bool' (or leave it out)")
+        raise ConfigError(f"{path}.data_type", f"a {o.register_type} holds one bit: use 'bool' (or leave it out)")
     if not bits and data_type == "bool":
         raise ConfigError(
             f"{path}.data_type",
             "'bool' is for coils and discrete inputs; for one bit of a register give an integer type and 'bit'",
         )
-    byte_order = text(data, "byte_order", path, defaults["byte_order"], choices=BYTE_ORDERS)
-    bit = integer(data, "bit", path, -1, minimum=-1, maximum=63)
-    if bit == -1:
-        bit = None
-    elif bits or data_type not in INTEGER_TYPES:
+    bit = None if o.bit == -1 else o.bit
+    if bit is not None and (bits or data_type not in INTEGER_TYPES):
         raise ConfigError(f"{path}.bit", f"needs an integer register type (uint16, int16, ...), not {data_type}")
-    elif bit >= 16 * DATA_TYPES[data_type][0]:
+    if bit is not None and bit >= 16 * DATA_TYPES[data_type][0]:
         raise ConfigError(f"{path}.bit", f"{data_type} has bits 0..{16 * DATA_TYPES[data_type][0] - 1}, not {bit}")
-    base = integer(data, "address_base", path, defaults["address_base"], minimum=0, maximum=1)
-    address = integer(data, "address", path, minimum=0)
     try:
-        wire = wire_address(address, base)
+        wire = wire_address(o.address, o.address_base)
     except ValueError as exc:
         raise ConfigError(f"{path}.address", str(exc)) from None
     count = DATA_TYPES[data_type][0]
     if wire + count - 1 > 0xFFFF:
-        raise ConfigError(f"{path}.address", f"a {data_type} at {address} runs past the last address 65535")
-    limit = defaults["max_bits"] if bits else defaults["max_registers"]
+        raise ConfigError(f"{path}.address", f"a {data_type} at {o.address} runs past the last address 65535")
+    limit = device.max_bits if bits else device.max_registers
     if count > limit:
         raise ConfigError(f"{path}.data_type", f"{data_type} needs {count} registers, the device reads {limit} at most")
-    scale = real(data, "scale", path, 1.0)
-    if scale == 0:
-        raise ConfigError(f"{path}.scale", "must not be 0")
     return ModbusTag(
-        **common,
-        spec=RegisterField(table, wire, data_type, byte_order, bit, scale, real(data, "offset", path, 0.0)),
-        poll_interval=real(data, "poll_interval", path, defaults["poll_interval"], positive=True),
+        code=o.code,
+        deadband=o.deadband,
+        deadband_mode=o.deadband_mode,
+        max_silence=o.max_silence,
+        spec=RegisterField(o.register_type, wire, data_type, o.byte_order, bit, o.scale, o.offset),
+        poll_interval=o.poll_interval,
     )
 
 
 def from_dict(data: dict[str, Any], path: str) -> ModbusSource:
     """A ModbusSource from one ``[[modbus]]`` table; raises ConfigError naming the offending key."""
-    check_keys(data, DEVICE_KEYS, path)
-    host = text(data, "host", path)
-    port = integer(data, "port", path, 502, minimum=1, maximum=65535)
-    defaults = {
-        "address_base": integer(data, "address_base", path, 0, minimum=0, maximum=1),
-        "byte_order": text(data, "byte_order", path, "ABCD", choices=BYTE_ORDERS),
-        "poll_interval": real(data, "poll_interval", path, 1.0, positive=True),
-        "max_registers": integer(data, "max_registers", path, MAX_REGISTERS, minimum=1, maximum=MAX_REGISTERS),
-        "max_bits": integer(data, "max_bits", path, MAX_BITS, minimum=1, maximum=MAX_BITS),
-    }
-    tags = [_tag_from_dict(tag, tag_path, defaults) for tag, tag_path in tables(data, "tags", path)]
+    device = ModbusDevice(**read(ModbusDevice, data, path, extra=("tags",)))
+    tags = [_tag_from_dict(tag, tag_path, device) for tag, tag_path in tables(data, "tags", path)]
     unique_codes([(t.code, f"{path}.tags[{i}]") for i, t in enumerate(tags)], path)
-    return ModbusSource(
-        name=text(data, "name", path, f"{host}:{port}"),
-        host=host,
-        tags=tags,
-        port=port,
-        unit_id=integer(data, "unit_id", path, 1, minimum=0, maximum=255),
-        timeout=real(data, "timeout", path, 3.0, positive=True),
-        retries=integer(data, "retries", path, 1, minimum=0, maximum=10),
-        max_registers=defaults["max_registers"],
-        max_bits=defaults["max_bits"],
-        max_gap=integer(data, "max_gap", path, DEFAULT_MAX_GAP, minimum=0, maximum=MAX_REGISTERS),
-    )
+    return ModbusSource(device.name or f"{device.host}:{device.port}", device, tags)

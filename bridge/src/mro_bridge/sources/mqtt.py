@@ -40,19 +40,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from mro_bridge.model import ConfigError, Emit, Reading, Source, TagCommon, common_from_dict
-from mro_bridge.sources._common import (
-    COMMON_TAG_KEYS,
-    check_keys,
-    flag,
-    integer,
-    real,
-    secret,
-    show_values,
-    tables,
-    text,
-    unique_codes,
-)
+from mro_bridge.model import ConfigError, Emit, Reading, Source, TagCommon
+from mro_bridge.schema import option, read
+from mro_bridge.sources._common import show_values, tables, unique_codes
 
 _log = logging.getLogger(__name__)
 
@@ -62,28 +52,56 @@ _log = logging.getLogger(__name__)
 #: once the item is stored; if it raises, the message is not acknowledged (and comes again).
 DeadLetter = Callable[[str, float, str, str], Awaitable[None]]
 
-DEVICE_KEYS = (
-    "name",
-    "host",
-    "port",
-    "client_id",
-    "protocol",
-    "keepalive",
-    "session_expiry",
-    "timeout",
-    "max_payload",
-    "max_queue",
-    "username",
-    "password",
-    "password_env",
-    "tls",
-    "tls_ca",
-    "tls_cert",
-    "tls_key",
-    "tls_insecure",
-    "tags",
-)
-TAG_KEYS = (*COMMON_TAG_KEYS, "topic", "value_path", "timestamp_path")
+
+@dataclass
+class MqttDevice:
+    """An ``[[mqtt]]`` table: one broker connection (one client id)."""
+
+    host: str = option(doc="the broker's host name or address")
+    name: str | None = option(None, doc="label in logs and /metrics", shown_default='`"host:port"`')
+    port: int | None = option(
+        None, minimum=1, maximum=65535, shown_default="`1883`, or `8883` with TLS", doc="TCP port"
+    )
+    client_id: str | None = option(
+        None,
+        shown_default='`"mro-bridge-<host name>-<name>"`',
+        doc="fixed: the broker keeps this client's session while the bridge is away",
+    )
+    protocol: str = option(
+        "5", choices=("5", "3.1.1"), doc='"5" (clean_start = false + session_expiry) or "3.1.1" (clean_session = false)'
+    )
+    keepalive: int = option(30, minimum=5, maximum=65535, unit="s", doc="MQTT keepalive")
+    session_expiry: int = option(
+        7 * 86400,
+        minimum=60,
+        maximum=2**32 - 1,
+        unit="s",
+        doc="seconds the broker keeps the session (and queues messages) while the bridge is away (MQTT 5)",
+    )
+    timeout: float = option(10.0, positive=True, unit="s", doc="seconds to connect and subscribe")
+    max_payload: int = option(
+        65536, minimum=16, maximum=256 * 1024 * 1024, unit="bytes", doc="larger messages are dead-lettered"
+    )
+    max_queue: int = option(
+        10_000,
+        minimum=1,
+        maximum=1_000_000,
+        doc="messages waiting for the spool; QoS 0 ones over it are dropped and counted "
+        "(`mro_bridge_mqtt_queue_dropped_total`), QoS 1 ones come again after a reconnection",
+    )
+    username: str | None = option(None, doc="omit for anonymous")
+    password: str | None = option(None, secret=True, doc="with `username`")
+    tls: bool = option(False, doc="TLS to the broker (implied by `tls_ca` / `tls_cert`)")
+    tls_ca: str | None = option(
+        None, shown_default="(the system's)", doc="file of the CA that signed the broker's certificate"
+    )
+    tls_cert: str | None = option(None, doc="client certificate file, if the broker requires one (with `tls_key`)")
+    tls_key: str | None = option(None, doc="the client certificate's key file")
+    tls_insecure: bool = option(
+        False, doc="true: do not check that the certificate names the host (the chain is still checked)"
+    )
+
+
 RAW_LIMIT = 2048
 BATCH_MAX = 1000
 #: Longest reason for an unusable payload (characters): decoders quote what they choke on.
@@ -92,13 +110,29 @@ REASON_LIMIT = 300
 
 @dataclass
 class MqttTag(TagCommon):
-    """An MQTT tag: the common settings plus the topic filter (``+``/``#`` allowed) and the dot paths of the
-    value and timestamp in the JSON payload ("" = the whole payload is the value; no timestamp path = the time
-    of arrival)."""
+    """An ``[[mqtt.tags]]`` table: the common settings plus the topic filter and where the value and the
+    timestamp are in the JSON payload."""
 
-    topic: str = ""
-    value_path: str = ""
-    timestamp_path: str = ""
+    topic: str = option(
+        "",
+        required=True,
+        doc="MQTT topic filter: `+` one level, `#` the rest",
+        odoo="source_address",
+        wire="address",
+    )
+    value_path: str = option(
+        "",
+        doc='dot path of the value in the JSON payload ("": the payload is the number itself; list items by '
+        'index: "values.0")',
+        odoo="mqtt_value_path",
+    )
+    timestamp_path: str = option(
+        "",
+        doc="dot path of the source timestamp: epoch s/ms/µs (told apart by size) or ISO 8601 (no offset = UTC); "
+        '"", or missing in a message: the time the message arrived',
+        odoo="mqtt_ts_path",
+        wire="ts_path",
+    )
 
 
 @dataclass(frozen=True)
@@ -191,30 +225,8 @@ class MqttSource(Source):
 
     kind = "mqtt"
 
-    def __init__(
-        self,
-        name: str,
-        host: str,
-        tags: list[MqttTag],
-        *,
-        port: int = 1883,
-        client_id: str | None = None,
-        protocol: str = "5",
-        keepalive: int = 30,
-        session_expiry: int = 7 * 86400,
-        timeout: float = 10.0,
-        max_payload: int = 65536,
-        max_queue: int = 10_000,
-        username: str | None = None,
-        password: str | None = None,
-        tls: bool = False,
-        tls_ca: str | None = None,
-        tls_cert: str | None = None,
-        tls_key: str | None = None,
-        tls_insecure: bool = False,
-    ):
-        super().__init__(name)
-        self.host, self.port = host, port
+    def __init__(self, name: str, settings: MqttDevice, tags: list[MqttTag]):
+        super().__init__(name, settings)
         self._tags = tags
         # Which tags a topic feeds: a dictionary for plain topics, a match against each wildcard filter.
         self._exact: dict[str, list[MqttTag]] = {}
@@ -224,19 +236,9 @@ class MqttSource(Source):
                 self._wild.append(tag)
             else:
                 self._exact.setdefault(tag.topic, []).append(tag)
-        self.client_id = client_id or f"mro-bridge-{socket.gethostname()}-{name}"
-        self.protocol = protocol
-        self.keepalive, self.session_expiry, self.timeout = keepalive, session_expiry, timeout
-        self.max_payload = max_payload
-        self.max_queue = max_queue
-        self.username, self.password = username, password
-        self.tls, self.tls_ca, self.tls_cert, self.tls_key, self.tls_insecure = (
-            tls,
-            tls_ca,
-            tls_cert,
-            tls_key,
-            tls_insecure,
-        )
+        self.client_id = settings.client_id or f"mro-bridge-{socket.gethostname()}-{name}"
+        self.tls = settings.tls or bool(settings.tls_ca or settings.tls_cert)
+        self.port = settings.port or (8883 if self.tls else 1883)
         #: Set by the pipeline: where unusable messages go (see :data:`DeadLetter`). None: logged and dropped.
         self.dead_letter: DeadLetter | None = None
         self.stats.extra.update(subscribed=0, dead_letters=0, unmatched=0, queue_dropped=0)
@@ -514,64 +516,34 @@ class MqttSource(Source):
 
 
 def _tag_from_dict(data: dict[str, Any], path: str) -> MqttTag:
-    check_keys(data, TAG_KEYS, path)
-    common = common_from_dict(data, path)
-    topic = text(data, "topic", path)
-    levels = topic.split("/")
+    tag = MqttTag(**read(MqttTag, data, path))
+    levels = tag.topic.split("/")
     for i, level in enumerate(levels):
         if ("#" in level and (level != "#" or i != len(levels) - 1)) or ("+" in level and level != "+"):
             raise ConfigError(
-                f"{path}.topic", f"{topic!r} is not a valid filter ('+' takes a whole level, '#' only the last one)"
+                f"{path}.topic", f"{tag.topic!r} is not a valid filter ('+' takes a whole level, '#' only the last one)"
             )
-    paths = {}
     for key in ("value_path", "timestamp_path"):
         value = data.get(key, "")
         if not isinstance(value, str) or (value and any(not part for part in value.split("."))):
             raise ConfigError(f"{path}.{key}", f"must be a dot path like 'data.value' (or empty), not {value!r}")
-        paths[key] = value
-    return MqttTag(**common, topic=topic, **paths)
+    return tag
 
 
 def from_dict(data: dict[str, Any], path: str) -> MqttSource:
     """An MqttSource from one ``[[mqtt]]`` table; raises ConfigError naming the offending key."""
-    check_keys(data, DEVICE_KEYS, path)
-    host = text(data, "host", path)
-    tls = flag(data, "tls", path, False)
-    tls_ca, tls_cert, tls_key = (text(data, k, path, None) for k in ("tls_ca", "tls_cert", "tls_key"))
-    if (tls_cert is None) != (tls_key is None):
-        raise ConfigError(f"{path}.{'tls_key' if tls_key is None else 'tls_cert'}", "tls_cert and tls_key go together")
-    secure = tls or bool(tls_ca or tls_cert)
-    port = integer(data, "port", path, 8883 if secure else 1883, minimum=1, maximum=65535)
-    username = text(data, "username", path, None)
-    password = secret(data, "password", path)
-    if password is not None and username is None:
+    device = MqttDevice(**read(MqttDevice, data, path, extra=("tags",)))
+    if (device.tls_cert is None) != (device.tls_key is None):
+        key = "tls_key" if device.tls_key is None else "tls_cert"
+        raise ConfigError(f"{path}.{key}", "tls_cert and tls_key go together")
+    if device.password is not None and device.username is None:
         raise ConfigError(f"{path}.username", "is required when a password is given")
     tags = [_tag_from_dict(tag, tag_path) for tag, tag_path in tables(data, "tags", path)]
     unique_codes([(t.code, f"{path}.tags[{i}]") for i, t in enumerate(tags)], path)
-    client_id = text(data, "client_id", path, None)
-    if client_id is not None and len(client_id.encode()) > 65535:
+    if device.client_id is not None and len(device.client_id.encode()) > 65535:
         raise ConfigError(f"{path}.client_id", "is too long")
-    name = text(data, "name", path, f"{host}:{port}")
-    return MqttSource(
-        name=name,
-        host=host,
-        tags=tags,
-        port=port,
-        client_id=client_id,
-        protocol=text(data, "protocol", path, "5", choices=("5", "3.1.1")),
-        keepalive=integer(data, "keepalive", path, 30, minimum=5, maximum=65535),
-        session_expiry=integer(data, "session_expiry", path, 7 * 86400, minimum=60, maximum=2**32 - 1),
-        timeout=real(data, "timeout", path, 10.0, positive=True),
-        max_payload=integer(data, "max_payload", path, 65536, minimum=16, maximum=256 * 1024 * 1024),
-        max_queue=integer(data, "max_queue", path, 10_000, minimum=1, maximum=1_000_000),
-        username=username,
-        password=password,
-        tls=secure,
-        tls_ca=tls_ca,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-        tls_insecure=flag(data, "tls_insecure", path, False),
-    )
+    port = device.port or (8883 if device.tls or device.tls_ca or device.tls_cert else 1883)
+    return MqttSource(device.name or f"{device.host}:{port}", device, tags)
 
 
 def _reason(what: str, exc: BaseException) -> str:

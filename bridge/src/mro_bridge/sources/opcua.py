@@ -34,47 +34,60 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from mro_bridge.model import ConfigError, Emit, Reading, Source, TagCommon, common_from_dict
-from mro_bridge.sources._common import (
-    COMMON_TAG_KEYS,
-    TagProblems,
-    check_keys,
-    integer,
-    next_due,
-    real,
-    secret,
-    show_values,
-    strings,
-    tables,
-    text,
-    unique_codes,
-)
+from mro_bridge.model import ConfigError, Emit, Reading, Source, TagCommon
+from mro_bridge.schema import option, read
+from mro_bridge.sources._common import TagProblems, next_due, show_values, tables, unique_codes
 
 _log = logging.getLogger(__name__)
 
-DEVICE_KEYS = (
-    "name",
-    "url",
-    "mode",
-    "interval",
-    "queue_size",
-    "timeout",
-    "watchdog_interval",
-    "security_policy",
-    "security_mode",
-    "certificate",
-    "private_key",
-    "application_uri",
-    "certificate_days",
-    "trusted_server_certificates",
-    "username",
-    "password",
-    "password_env",
-    "tags",
-)
-TAG_KEYS = (*COMMON_TAG_KEYS, "node_id", "scale", "offset")
 SECURITY_POLICIES = ("None", "Basic256Sha256")
 SECURITY_MODES = ("Sign", "SignAndEncrypt")
+
+
+@dataclass
+class OpcUaDevice:
+    """An ``[[opcua]]`` table: one OPC-UA server."""
+
+    url: str = option(doc="`opc.tcp://host:port/...`")
+    name: str | None = option(None, doc="label in logs and /metrics", shown_default="the URL without `opc.tcp://`")
+    mode: str = option(
+        "subscribe",
+        choices=("subscribe", "poll"),
+        doc="subscribe (the server pushes changes) or poll (read every `interval`)",
+    )
+    interval: float = option(1.0, positive=True, unit="s", doc="publishing and sampling interval, or polling period")
+    queue_size: int = option(
+        10, minimum=1, maximum=10_000, doc="samples the server keeps per tag between two publications"
+    )
+    timeout: float = option(5.0, positive=True, unit="s", doc="seconds per request")
+    watchdog_interval: float = option(
+        2.0, positive=True, unit="s", doc="seconds between checks that the session is alive"
+    )
+    security_policy: str = option("None", choices=SECURITY_POLICIES, doc="None or Basic256Sha256")
+    security_mode: str = option(
+        "SignAndEncrypt", choices=SECURITY_MODES, doc="Sign or SignAndEncrypt (with a security policy)"
+    )
+    certificate: str | None = option(
+        None,
+        doc="the bridge's own certificate (.der, or .pem/.crt for PEM), created on first use if missing; "
+        "required with a security policy",
+    )
+    private_key: str | None = option(None, doc="its private key (created with it); required with a security policy")
+    application_uri: str | None = option(
+        None,
+        shown_default="`urn:<host name>:mro-bridge`, or the certificate's",
+        doc="the application URI of the bridge's certificate",
+    )
+    certificate_days: int = option(
+        1825, minimum=1, maximum=36500, unit="days", doc="validity of a certificate the bridge creates"
+    )
+    trusted_server_certificates: list[str] = option(
+        [], doc="the server certificate files to trust; required with a security policy"
+    )
+    username: str | None = option(None, doc="omit for anonymous")
+    password: str | None = option(None, secret=True, doc="with `username`")
+
+
 _REFUSED_BY_SERVER = {
     ua.StatusCodes.BadCertificateUntrusted,
     ua.StatusCodes.BadCertificateInvalid,
@@ -90,11 +103,17 @@ class UntrustedServerCertificate(ConnectionError):
 
 @dataclass
 class OpcUaTag(TagCommon):
-    """An OPC-UA tag: the common settings plus the variable's node id and an optional linear conversion."""
+    """An ``[[opcua.tags]]`` table: the common settings plus the variable's node id and a linear conversion."""
 
-    node_id: str = ""
-    scale: float = 1.0
-    offset: float = 0.0
+    node_id: str = option(
+        "",
+        required=True,
+        doc='the variable\'s node id, e.g. "ns=2;s=Pump201.BearingTemp" or "ns=3;i=1042"',
+        odoo="source_address",
+        wire="address",
+    )
+    scale: float = option(1.0, nonzero=True, doc="value = raw × scale + offset", odoo="scale", odoo_unset=(0,))
+    offset: float = option(0.0, doc="added after scaling", odoo="value_offset", wire="offset")
 
 
 @dataclass(frozen=True)
@@ -226,45 +245,11 @@ class OpcUaSource(Source):
 
     kind = "opcua"
 
-    def __init__(
-        self,
-        name: str,
-        url: str,
-        tags: list[OpcUaTag],
-        *,
-        mode: str = "subscribe",
-        interval: float = 1.0,
-        queue_size: int = 10,
-        timeout: float = 5.0,
-        watchdog_interval: float = 2.0,
-        security_policy: str = "None",
-        security_mode: str = "SignAndEncrypt",
-        certificate: str | None = None,
-        private_key: str | None = None,
-        application_uri: str | None = None,
-        certificate_days: int = 1825,
-        trusted_server_certificates: list[str] | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        config_path: str = "opcua",
-    ):
-        super().__init__(name)
-        self.url = url
+    def __init__(self, name: str, settings: OpcUaDevice, tags: list[OpcUaTag], config_path: str = "opcua"):
+        super().__init__(name, settings)
         self._tags = tags
-        self.mode = mode
-        self.interval = interval
-        self.queue_size = queue_size
-        self.timeout = timeout
-        self.watchdog_interval = watchdog_interval
-        self.security_policy = security_policy
-        self.security_mode = security_mode
-        self.certificate = certificate
-        self.private_key = private_key
-        self.application_uri = application_uri
-        self.certificate_days = certificate_days
-        self.trusted_server_certificates = list(trusted_server_certificates or [])
-        self.username = username
-        self.password = password
+        self.trusted_server_certificates = list(settings.trusted_server_certificates)
+        #: Where the table is in the file (opcua[0]), for messages that say what to change.
         self.config_path = config_path
         self.problems = TagProblems(self, _log)
 
@@ -496,42 +481,33 @@ class OpcUaSource(Source):
 
 
 def _tag_from_dict(data: dict[str, Any], path: str) -> OpcUaTag:
-    check_keys(data, TAG_KEYS, path)
-    common = common_from_dict(data, path)
-    node_id = text(data, "node_id", path)
+    tag = OpcUaTag(**read(OpcUaTag, data, path))
     try:
-        ua.NodeId.from_string(node_id)
+        ua.NodeId.from_string(tag.node_id)
     except Exception:
         raise ConfigError(
-            f"{path}.node_id", f"{node_id!r} is not an OPC-UA node id (e.g. 'ns=2;s=Pump1.Vibration' or 'ns=3;i=1042')"
+            f"{path}.node_id",
+            f"{tag.node_id!r} is not an OPC-UA node id (e.g. 'ns=2;s=Pump1.Vibration' or 'ns=3;i=1042')",
         ) from None
-    scale = real(data, "scale", path, 1.0)
-    if scale == 0:
-        raise ConfigError(f"{path}.scale", "must not be 0")
-    return OpcUaTag(**common, node_id=node_id, scale=scale, offset=real(data, "offset", path, 0.0))
+    return tag
 
 
 def from_dict(data: dict[str, Any], path: str) -> OpcUaSource:
     """An OpcUaSource from one ``[[opcua]]`` table; raises ConfigError naming the offending key."""
-    check_keys(data, DEVICE_KEYS, path)
-    url = text(data, "url", path)
-    if not url.startswith("opc.tcp://"):
-        raise ConfigError(f"{path}.url", f"must start with opc.tcp://, not {url!r}")
-    policy = text(data, "security_policy", path, "None", choices=SECURITY_POLICIES)
-    secured = policy != "None"
-    for key in ("security_mode", "certificate", "private_key", "application_uri", "trusted_server_certificates"):
-        if key in data and not secured:
-            raise ConfigError(f"{path}.{key}", 'only applies with security_policy = "Basic256Sha256"')
-    certificate = text(data, "certificate", path, None)
-    private_key = text(data, "private_key", path, None)
-    trusted = strings(data, "trusted_server_certificates", path)
-    if secured:
-        for key, value in (("certificate", certificate), ("private_key", private_key)):
-            if value is None:
+    if isinstance(data, dict) and isinstance(data.get("url"), str) and not data["url"].startswith("opc.tcp://"):
+        raise ConfigError(f"{path}.url", f"must start with opc.tcp://, not {data['url']!r}")
+    device = OpcUaDevice(**read(OpcUaDevice, data, path, extra=("tags",)))
+    if device.security_policy == "None":
+        for key in ("security_mode", "certificate", "private_key", "application_uri", "trusted_server_certificates"):
+            if key in data:
+                raise ConfigError(f"{path}.{key}", 'only applies with security_policy = "Basic256Sha256"')
+    else:
+        for key in ("certificate", "private_key"):
+            if getattr(device, key) is None:
                 raise ConfigError(
                     f"{path}.{key}", "is required with a security policy (the file is created on first use if missing)"
                 )
-        if not trusted:
+        if not device.trusted_server_certificates:
             raise ConfigError(
                 f"{path}.trusted_server_certificates",
                 "list the server certificate file(s) to trust (`mro-bridge check` saves an unknown one under "
@@ -545,27 +521,7 @@ def from_dict(data: dict[str, Any], path: str) -> OpcUaSource:
         if key in nodes:
             raise ConfigError(f"{path}.tags[{i}].node_id", f"{tag.node_id!r} is already read by tags[{nodes[key]}]")
         nodes[key] = i
-    username = text(data, "username", path, None)
-    password = secret(data, "password", path)
-    if password is not None and username is None:
+    if device.password is not None and device.username is None:
         raise ConfigError(f"{path}.username", "is required when a password is given")
-    return OpcUaSource(
-        name=text(data, "name", path, url.removeprefix("opc.tcp://").rstrip("/")),
-        url=url,
-        tags=tags,
-        mode=text(data, "mode", path, "subscribe", choices=("subscribe", "poll")),
-        interval=real(data, "interval", path, 1.0, positive=True),
-        queue_size=integer(data, "queue_size", path, 10, minimum=1, maximum=10_000),
-        timeout=real(data, "timeout", path, 5.0, positive=True),
-        watchdog_interval=real(data, "watchdog_interval", path, 2.0, positive=True),
-        security_policy=policy,
-        security_mode=text(data, "security_mode", path, "SignAndEncrypt", choices=SECURITY_MODES),
-        certificate=certificate,
-        private_key=private_key,
-        application_uri=text(data, "application_uri", path, None),
-        certificate_days=integer(data, "certificate_days", path, 1825, minimum=1, maximum=36500),
-        trusted_server_certificates=trusted,
-        username=username,
-        password=password,
-        config_path=path,
-    )
+    name = device.name or device.url.removeprefix("opc.tcp://").rstrip("/")
+    return OpcUaSource(name, device, tags, config_path=path)

@@ -1,4 +1,5 @@
-"""``mro-bridge simulate``: a small plant whose machines wear out, served over Modbus TCP, OPC-UA and MQTT.
+"""``mro-bridge-sim`` (or ``mro-bridge simulate``): a small plant whose machines wear out, served over Modbus
+TCP, OPC-UA and MQTT.
 
 Wear model. Each asset (pump, motor, fan, compressor, gearbox, conveyor) has a vibration velocity (mm/s RMS)
 that, after a random onset, grows exponentially until the machine fails (11 mm/s); it is then repaired (24
@@ -56,7 +57,7 @@ from typing import Any
 from mro_bridge.config import to_toml
 from mro_bridge.decode import INTEGER_TYPES, RegisterField, encode_raw, wire_address
 
-_log = logging.getLogger("mro_bridge.simulate")
+_log = logging.getLogger("mro_bridge_sim")
 
 #: Odoo measure kind -> (sensor code suffix, unit, OPC-UA name, JSON key)
 MEASURES = {
@@ -772,7 +773,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="mro-bridge simulate",
+        prog="mro-bridge-sim",
         description="Serve a small plant whose machines wear out, over Modbus TCP, OPC-UA and MQTT.",
     )
     p.add_argument("--assets", type=int, default=5, help="number of machines (1-200, default 5)")
@@ -822,7 +823,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``mro-bridge simulate`` (``argv`` without the sub-command); returns the exit status."""
+    """Entry point of ``mro-bridge-sim`` and ``mro-bridge simulate`` (``argv`` without the sub-command);
+    returns the exit status."""
     args = parser().parse_args(argv)
     problems = []
     if not 1 <= args.assets <= 200:
@@ -834,7 +836,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.mqtt_username and args.mqtt_password_env not in os.environ:
         problems.append(f"--mqtt-username: the environment variable {args.mqtt_password_env} (its password) is not set")
     if problems:
-        print("mro-bridge simulate: " + "; ".join(problems), file=sys.stderr)
+        print("mro-bridge-sim: " + "; ".join(problems), file=sys.stderr)
         return 2
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -843,7 +845,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         asyncio.run(serve(args))
     except (OSError, RuntimeError, ValueError, KeyError) as exc:  # a port in use, an unusable --plant file
-        print(f"mro-bridge simulate: {exc}", file=sys.stderr)
+        print(f"mro-bridge-sim: {exc}", file=sys.stderr)
         return 1
     return 0
 
