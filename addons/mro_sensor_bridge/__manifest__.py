@@ -22,6 +22,7 @@
         "views/mro_sensor_bridge_menus.xml",
     ],
     "demo": ["demo/mro_sensor_bridge_demo.xml"],
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,
 }

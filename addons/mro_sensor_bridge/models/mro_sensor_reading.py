@@ -214,8 +214,10 @@ class MroSensorReading(models.Model):
         if cr.fetchone()[0]:
             return False
         bounds = (str(month), str(add_months(month, 1)))
-        # No insert into the default partition until the move is done (inserts to other months go on).
-        cr.execute(SQL("LOCK TABLE %s IN EXCLUSIVE MODE", SQL.identifier(default)))
+        # Creating or attaching a partition locks the table anyway: take the lock first, so that an insert
+        # holding the table and waiting for the default partition cannot deadlock with us. Ingest waits
+        # for the few milliseconds this takes, once a month (the month ahead) or after a straggler.
+        cr.execute(SQL("LOCK TABLE %s IN ACCESS EXCLUSIVE MODE", SQL.identifier(table)))
         cr.execute(
             SQL(
                 "SELECT EXISTS (SELECT 1 FROM %s WHERE ts >= %s AND ts < %s)",

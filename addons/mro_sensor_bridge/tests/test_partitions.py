@@ -116,3 +116,12 @@ class TestPartitions(MroSensorCase):
         self.assertNotIn(partition_name("mro_sensor_reading", add_months(month_start(now), 2)), plan, "pruned")
         self.assertIn("Index", plan)
         self.assertNotIn("Seq Scan", plan)
+
+    def test_uninstall_drops_the_partitioned_table(self):
+        from .. import uninstall_hook
+
+        uninstall_hook(self.env)
+        tables = self._sql("SELECT to_regclass('mro_sensor_reading'), to_regclass('mro_sensor_reading_default')")
+        self.assertEqual(tables, [(None, None)])
+        triggers = self._sql("SELECT count(*) FROM pg_trigger WHERE tgname = 'mro_sensor_reading_cascade'")
+        self.assertEqual(triggers, [(0,)])
