@@ -10,8 +10,15 @@ search_read, and in plain SQL.
 
 Last line: ``RESULT readings_per_s=<n> copy_rows_per_s=<n> ratio=<n>``.
 
+With ``--clients 1,4`` (a list) it measures concurrent bridges instead: for each count, that many client
+processes, each logged in as its own gateway's bridge user (API key) and sending its own sensors' readings,
+against Odoo in multi-process mode (``--workers``, at least one per client plus one); then it counts the rows
+stored for the round and checks that no reading was lost or stored twice. Last line:
+``RESULT readings_per_s=<at the largest count> speedup=<largest vs smallest> lost=<n> duplicated=<n>``.
+
     .venv/bin/python bench/ingest.py                 # the full run
     .venv/bin/python bench/ingest.py --readings 100000 --stored 0   # a quick look
+    .venv/bin/python bench/ingest.py --clients 1,4   # 1 bridge, then 4 concurrent bridges
 """
 
 from __future__ import annotations
@@ -96,10 +103,17 @@ def run_ingest(server, uid, n_readings, n_sensors, batch, clients, start):
         list(make_batches(n_readings // clients, list(range(k, n_sensors, clients)), batch, start))
         for k in range(clients)
     ]
+    return run_clients(server, [(uid, ADMIN[1])] * clients, shares)
+
+
+def run_clients(server, credentials, shares):
+    """Run one client process per (uid, password) and share of batches, all started at once; returns
+    (elapsed s, accepted, duplicates, rejected, sorted call latencies)."""
     queue: mp.Queue = mp.Queue()
     go = mp.Event()
     procs = [
-        mp.Process(target=client, args=(server.url, server.db, uid, ADMIN[1], share, go, queue)) for share in shares
+        mp.Process(target=client, args=(server.url, server.db, uid, password, share, go, queue))
+        for (uid, password), share in zip(credentials, shares, strict=True)
     ]
     for p in procs:
         p.start()
@@ -115,6 +129,88 @@ def run_ingest(server, uid, n_readings, n_sensors, batch, clients, start):
     rejected = sum(r[2] for r in results)
     latencies = sorted(lat for r in results for lat in r[3])
     return elapsed, accepted, duplicates, rejected, latencies
+
+
+def gateway_code(k: int) -> str:
+    return f"BENCH-GW{k}"
+
+
+def setup_gateways(server, uid, ids: dict[str, int], n_sensors: int, n_gateways: int) -> list[tuple[int, str]]:
+    """One gateway per bridge, each with every n_gateways-th sensor, and its bridge user's credentials (as
+    "Create bridge credentials" issues them). Returns [(uid, API key)] by gateway."""
+    pw = ADMIN[1]
+    credentials = []
+    for k in range(n_gateways):
+        code = gateway_code(k)
+        found = server.call(uid, pw, "mro.sensor.gateway", "search", [("code", "=", code)])
+        gateway = (
+            found[0] if found else server.call(uid, pw, "mro.sensor.gateway", "create", {"code": code, "name": code})
+        )
+        mine = [ids[sensor_code(i)] for i in range(k, n_sensors, n_gateways)]
+        server.call(uid, pw, "mro.sensor", "write", mine, {"gateway_id": gateway})
+        action = server.call(uid, pw, "mro.sensor.gateway", "action_create_bridge_credentials", [gateway])
+        wizard = server.call(uid, pw, action["res_model"], "create", {"gateway_id": gateway})
+        shown = server.call(uid, pw, action["res_model"], "action_generate", [wizard])
+        login, key = shown["context"]["default_login"], shown["context"]["default_api_key"]
+        credentials.append((server.login(login, key), key))
+    return credentials
+
+
+def stored_between(db: str, sensor_ids: list[int], start: float, end: float) -> tuple[int, int]:
+    """(rows, distinct (sensor, time) pairs) stored for ``sensor_ids`` in [start, end) (epoch s)."""
+    conn = psycopg2.connect(dbname=db)
+    with conn, conn.cursor() as cr:
+        cr.execute(
+            """SELECT count(*), count(DISTINCT (sensor_id, ts)) FROM mro_sensor_reading
+                WHERE sensor_id = ANY(%s) AND ts >= to_timestamp(%s) AT TIME ZONE 'UTC'
+                  AND ts < to_timestamp(%s) AT TIME ZONE 'UTC'""",
+            (sensor_ids, start, end),
+        )
+        rows = cr.fetchone()
+    conn.close()
+    return rows
+
+
+def run_concurrency(server, uid, ids, args, counts: list[int]) -> str:
+    """Each count of concurrent bridges in turn, on its own time window; returns the RESULT line."""
+    most = max(counts)
+    credentials = setup_gateways(server, uid, ids, args.sensors, most)
+    print(f"{most} gateways, {args.sensors // most} sensors each, {args.workers} Odoo workers", flush=True)
+    n_mine = len(range(0, args.sensors, most))  # sensors of one gateway
+    # Every round sends ``--readings`` readings (each of its bridges 1/count of them), one reading/s per sensor,
+    # in time windows that follow one another: each round is the streaming case, as live bridges are.
+    spans = {count: args.readings // count // n_mine for count in counts}
+    start = time.time() - 600 - sum(spans.values()) - 60 * len(counts)
+    rates, lost, duplicated = {}, 0, 0
+    for count in counts:
+        per_client_sensor = spans[count]
+        shares, sensors = [], []
+        for k in range(count):
+            mine = list(range(k, args.sensors, most))
+            sensors += [ids[sensor_code(i)] for i in mine]
+            shares.append(list(make_batches(per_client_sensor * len(mine), mine, args.batch, start)))
+        sent = sum(len(b) for share in shares for b in share)
+        elapsed, accepted, dups, rejected, lat = run_clients(server, credentials[:count], shares)
+        rows, distinct = stored_between(server.db, sensors, start, start + per_client_sensor)
+        round_lost = sent - distinct
+        # Stored twice (the unique key forbids it) or counted as accepted twice.
+        round_dup = (rows - distinct) + max(0, accepted - sent)
+        lost += round_lost
+        duplicated += round_dup
+        rates[count] = accepted / elapsed
+        print(
+            f"  {count} bridge(s): {sent:,} readings sent, {accepted:,} accepted, {dups} reported duplicates, "
+            f"{rejected} rejected, "
+            f"{rows:,} stored in {elapsed:.2f} s = {rates[count]:,.0f} readings/s; call latency "
+            f"p50={statistics.median(lat):.3f} s max={lat[-1]:.3f} s; lost={round_lost} duplicated={round_dup}",
+            flush=True,
+        )
+        start += per_client_sensor + 60
+    low, high = min(counts), max(counts)
+    return (
+        f"RESULT readings_per_s={rates[high]:.0f} speedup={rates[high] / rates[low]:.2f} "
+        f"lost={lost} duplicated={duplicated}"
+    )
 
 
 def run_copy(db: str, sensor_ids: list[int], n_readings: int, start: float) -> float:
@@ -288,7 +384,12 @@ def main() -> int:
     parser.add_argument("--sensors", type=int, default=1000)
     parser.add_argument("--readings", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=20_000, help="readings per ingest call")
-    parser.add_argument("--clients", type=int, default=2, help="concurrent client processes (bridges)")
+    parser.add_argument(
+        "--clients",
+        default=None,
+        help="a list of concurrent bridge counts (1,4): one round each, every bridge its own gateway; "
+        "without it, 2 client processes as admin and the comparison with COPY",
+    )
     parser.add_argument("--workers", type=int, default=2, help="Odoo HTTP worker processes")
     parser.add_argument("--stored", type=int, default=10_000_000, help="history size for read timings; 0 skips")
     parser.add_argument("--keep-db", action="store_true")
@@ -302,10 +403,17 @@ def main() -> int:
         odoo_server.create_db(args.db, ["mro_sensor_bridge"], demo=True, log=log / "create.log")
         print(f"  created in {time.perf_counter() - t0:.0f} s", flush=True)
 
+    counts = sorted({int(n) for n in args.clients.split(",")}) if args.clients else None
+    if counts:
+        args.workers = max(args.workers, max(counts) + 1)  # a worker for each bridge, and one to spare
+    args.clients = 2  # without --clients: today's run
     server = odoo_server.OdooServer(db=args.db, workers=args.workers, log_path=log / "odoo.log")
     server.start()
     try:
         uid, ids = setup_sensors(server, args.sensors)
+        if counts:
+            print(run_concurrency(server, uid, ids, args, counts))
+            return 0
         sensor_ids = [ids[sensor_code(i)] for i in range(args.sensors)]
         start = time.time() - args.readings // args.sensors - 600
         print(

@@ -1,2 +1,16 @@
+from odoo.tools import SQL
+
 from . import controllers
 from . import models
+
+
+def uninstall_hook(env):
+    """Drop the readings table: Odoo drops ordinary tables only and would leave the partitioned one. Its
+    cascade trigger on mro_sensor goes first, as the uninstall deletes sensors before dropping tables."""
+    env.cr.execute(
+        SQL(
+            """DROP TRIGGER IF EXISTS mro_sensor_reading_cascade ON mro_sensor;
+               DROP FUNCTION IF EXISTS mro_sensor_reading_cascade();
+               DROP TABLE IF EXISTS mro_sensor_reading CASCADE"""
+        )
+    )

@@ -1,7 +1,7 @@
 {
     "name": "MRO Sensor Bridge",
     "summary": "Sensors on equipment, a fast idempotent ingest API, readings and hourly aggregates",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Manufacturing/Maintenance",
     "author": "MRO Predictive Suite contributors",
     "website": "https://github.com/mro-predictive/mro-predictive-suite",
@@ -22,6 +22,7 @@
         "views/mro_sensor_bridge_menus.xml",
     ],
     "demo": ["demo/mro_sensor_bridge_demo.xml"],
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,
 }

@@ -1,15 +1,57 @@
 import logging
 import time
+from datetime import timedelta
 
 import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, create_index, mute_logger
+from odoo.tools import SQL, create_index, mute_logger, sql
 
 from ..mro_ingestion import limit_state_sql, physical_range, validate_batch
+from ..mro_ingestion.partitions import (
+    add_months,
+    default_partition_name,
+    expired_months,
+    months_to_create,
+    partition_month,
+    partition_name,
+)
 
 _logger = logging.getLogger(__name__)
+
+
+def _count_partitioned_tables_as_tables():
+    """Make Odoo see a partitioned table as the model's existing table.
+
+    Odoo 18's ``tools.sql.existing_tables`` (behind ``table_exists``) knows ordinary tables and views only
+    (relkind r, v, m), not partitioned ones (p): on every update it would try to create the readings table
+    again, and the registry would log that the model has no table. This wraps it to also find partitioned
+    tables; everything else Odoo does on the table (columns, constraints, indexes) works on them as is.
+    """
+    original = sql.existing_tables
+    if getattr(original, "mro_counts_partitioned", False):
+        return
+
+    def existing_tables(cr, tablenames):
+        found = list(original(cr, tablenames))
+        missing = set(tablenames) - set(found)
+        if missing:
+            cr.execute(
+                SQL(
+                    """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                        WHERE c.relname IN %s AND c.relkind = 'p' AND n.nspname = current_schema""",
+                    tuple(missing),
+                )
+            )
+            found += [row[0] for row in cr.fetchall()]
+        return found
+
+    existing_tables.mro_counts_partitioned = True
+    sql.existing_tables = existing_tables
+
+
+_count_partitioned_tables_as_tables()
 
 
 def _pg_array(numbers):
@@ -69,6 +111,10 @@ class MroSensorReading(models.Model):
     def init(self):
         cr = self.env.cr
         cr.execute(SQL("ALTER TABLE mro_sensor_reading DROP CONSTRAINT IF EXISTS mro_sensor_reading_sensor_id_fkey"))
+        # A fresh install: Odoo has just created an ordinary, empty table; make it partitioned at once. A table
+        # that already holds readings is converted by the 18.0.1.1.0 migration instead (a long, logged copy).
+        if not self._is_partitioned() and not self._table_has_rows():
+            self._partition_table()
         # BRIN on time: tiny, and all the retention cron needs on an append-mostly table.
         create_index(cr, "mro_sensor_reading_ts_brin", self._table, ["ts"], method="brin")
         cr.execute(
@@ -87,6 +133,192 @@ class MroSensorReading(models.Model):
                 """
             )
         )
+
+    # ------------------------------------------------------------ partitions
+    # The readings are partitioned by month on ts (PostgreSQL declarative partitioning): a month's
+    # reads touch one or two small partitions, and retention drops whole months instead of deleting
+    # rows one by one. Constraints must include the partition key: the primary key is (id, ts), the
+    # unique (sensor_id, ts) already does. Ingest never creates partitions (DDL takes locks that would
+    # serialize concurrent bridges): the hourly cron creates the current month's and the next
+    # MONTHS_AHEAD ones, and a DEFAULT partition takes whatever has no month yet (history imported
+    # when retention is off, a clock running ahead), so an insert never fails for want of a partition.
+    # The cron then moves such rows into their month's new partition, which keeps the default small.
+
+    @api.model
+    def _is_partitioned(self):
+        self.env.cr.execute(SQL("SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(%s)", self._table))
+        row = self.env.cr.fetchone()
+        return bool(row and row[0])
+
+    @api.model
+    def _partition_table(self):
+        """Turn the ordinary readings table into a partitioned one with the same columns, rows and ids.
+
+        The table is renamed, a partitioned twin takes its name (same columns and defaults, so the
+        same id sequence), partitions are made for every month of the data plus the months ahead,
+        the rows are copied, and the old table is dropped. Runs in the caller's transaction.
+        """
+        cr = self.env.cr
+        table = self._table
+        old = f"{table}_unpartitioned"
+        cr.execute(SQL("ALTER TABLE %s RENAME TO %s", SQL.identifier(table), SQL.identifier(old)))
+        # Its constraints and indexes keep their names: free them for the new table's.
+        cr.execute(
+            SQL("SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype IN ('p', 'u')", old)
+        )
+        for (conname,) in cr.fetchall():
+            cr.execute(SQL("ALTER TABLE %s DROP CONSTRAINT %s", SQL.identifier(old), SQL.identifier(conname)))
+        cr.execute(SQL("SELECT indexname FROM pg_indexes WHERE tablename = %s AND schemaname = current_schema", old))
+        for (index,) in cr.fetchall():
+            cr.execute(SQL("DROP INDEX %s", SQL.identifier(index)))
+        cr.execute(
+            SQL(
+                "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS, PRIMARY KEY (id, ts)) PARTITION BY RANGE (ts)",
+                SQL.identifier(table),
+                SQL.identifier(old),
+            )
+        )
+        # The id sequence now belongs to the new table (it would go with the old one otherwise).
+        cr.execute(SQL("SELECT pg_get_serial_sequence(%s, 'id')", old))
+        sequence = cr.fetchone()[0]
+        if sequence:
+            cr.execute(SQL("ALTER SEQUENCE %s OWNED BY %s.id", SQL(sequence), SQL.identifier(table)))
+        for key, definition, _message in self._sql_constraints:
+            sql.add_constraint(cr, table, f"{table}_{key}", definition)
+        cr.execute(
+            SQL(
+                "CREATE TABLE %s PARTITION OF %s DEFAULT",
+                SQL.identifier(default_partition_name(table)),
+                SQL.identifier(table),
+            )
+        )
+        cr.execute(SQL("SELECT DISTINCT date_trunc('month', ts)::date FROM %s", SQL.identifier(old)))
+        months = {row[0] for row in cr.fetchall()} | set(months_to_create(fields.Datetime.now()))
+        for month in sorted(months):
+            self._create_partition(month)
+        cr.execute(SQL("INSERT INTO %s SELECT * FROM %s", SQL.identifier(table), SQL.identifier(old)))
+        copied = cr.rowcount
+        cr.execute(SQL("DROP TABLE %s", SQL.identifier(old)))
+        self.env.registry._ordinary_tables = None  # it cached the table as an ordinary one
+        _logger.info("Readings table partitioned by month: %s months, %s rows", len(months), copied)
+        return copied
+
+    @api.model
+    def _create_partition(self, month):
+        """Create the partition of ``month`` (a date, first of the month) unless it exists; rows of that
+        month waiting in the default partition are moved into it. Returns whether it was created."""
+        cr = self.env.cr
+        table, default = self._table, default_partition_name(self._table)
+        name = partition_name(table, month)
+        cr.execute(SQL("SELECT to_regclass(%s) IS NOT NULL", name))
+        if cr.fetchone()[0]:
+            return False
+        bounds = (str(month), str(add_months(month, 1)))
+        # Creating or attaching a partition locks the table anyway: take the lock first, so that an insert
+        # holding the table and waiting for the default partition cannot deadlock with us. Ingest waits
+        # for the few milliseconds this takes, once a month (the month ahead) or after a straggler.
+        cr.execute(SQL("LOCK TABLE %s IN ACCESS EXCLUSIVE MODE", SQL.identifier(table)))
+        cr.execute(
+            SQL(
+                "SELECT EXISTS (SELECT 1 FROM %s WHERE ts >= %s AND ts < %s)",
+                SQL.identifier(default),
+                *bounds,
+            )
+        )
+        if not cr.fetchone()[0]:
+            cr.execute(
+                SQL(
+                    "CREATE TABLE %s PARTITION OF %s FOR VALUES FROM (%s) TO (%s)",
+                    SQL.identifier(name),
+                    SQL.identifier(table),
+                    *bounds,
+                )
+            )
+            return True
+        # A partition cannot be created over rows the default holds: build it aside, move them, attach.
+        cr.execute(SQL("CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS)", SQL.identifier(name), SQL.identifier(table)))
+        cr.execute(
+            SQL(
+                """WITH moved AS (DELETE FROM %(default)s WHERE ts >= %(low)s AND ts < %(high)s RETURNING *)
+                   INSERT INTO %(name)s SELECT * FROM moved""",
+                default=SQL.identifier(default),
+                name=SQL.identifier(name),
+                low=bounds[0],
+                high=bounds[1],
+            )
+        )
+        _logger.info("Readings: %s rows moved from the default partition into %s", cr.rowcount, name)
+        cr.execute(
+            SQL(
+                "ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)",
+                SQL.identifier(table),
+                SQL.identifier(name),
+                *bounds,
+            )
+        )
+        return True
+
+    @api.model
+    def _month_partitions(self):
+        """``{month: partition name}`` of the monthly partitions that exist."""
+        self.env.cr.execute(
+            SQL(
+                """SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                    WHERE i.inhparent = %s::regclass""",
+                self._table,
+            )
+        )
+        names = (row[0] for row in self.env.cr.fetchall())
+        return {month: name for name in names if (month := partition_month(self._table, name))}
+
+    @api.model
+    def _ensure_partitions(self):
+        """Create the partitions of the current month and the months ahead, and of every month that has
+        rows waiting in the default partition. Returns the months created."""
+        if not self._is_partitioned():
+            return []
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                "SELECT DISTINCT date_trunc('month', ts)::date FROM %s",
+                SQL.identifier(default_partition_name(self._table)),
+            )
+        )
+        months = {row[0] for row in cr.fetchall()} | set(months_to_create(fields.Datetime.now()))
+        return [month for month in sorted(months) if self._create_partition(month)]
+
+    @api.model
+    def _drop_expired_partitions(self, cutoff):
+        """Drop the monthly partitions entirely older than ``cutoff`` (a naive UTC datetime); returns the
+        number of rows they held.
+
+        As the row-wise purge, a month goes only when every one of its readings has its hour's
+        aggregate: a month holding a raw row without one (written around ingest) is left to the row-wise
+        purge, which keeps that row.
+        """
+        if not self._is_partitioned():
+            return 0
+        cr = self.env.cr
+        partitions = self._month_partitions()
+        dropped = 0
+        for month in expired_months(partitions, cutoff):
+            name = SQL.identifier(partitions[month])
+            cr.execute(
+                SQL(
+                    """SELECT count(*), count(*) FILTER (WHERE h.sensor_id IS NULL)
+                         FROM %s r LEFT JOIN mro_sensor_reading_hourly h
+                           ON h.sensor_id = r.sensor_id AND h.hour = date_trunc('hour', r.ts)""",
+                    name,
+                )
+            )
+            rows, orphans = cr.fetchone()
+            if orphans:
+                _logger.info("Retention: %s kept, %s of its readings have no aggregate", partitions[month], orphans)
+                continue
+            cr.execute(SQL("DROP TABLE %s", name))
+            _logger.info("Retention: dropped %s (%s raw readings)", partitions[month], rows)
+            dropped += rows
+        return dropped
 
     # ------------------------------------------------------------------ ingest
     @api.model
@@ -334,7 +566,8 @@ class MroSensorReading(models.Model):
 
     @api.model
     def _cron_purge_old_readings(self):
-        """Delete one bounded chunk of raw readings older than the retention.
+        """Create the coming months' partitions, drop the months entirely older than the retention, and
+        delete one bounded chunk of the older raw readings left (those of the partly expired month).
 
         A reading goes only when its hour's aggregate exists; aggregates are kept forever.
         Through Odoo's cron progress API the scheduler commits after each chunk and calls
@@ -343,27 +576,33 @@ class MroSensorReading(models.Model):
         """
         self.env.cr.execute("SELECT id FROM mro_sensor")
         self._update_last_values([row[0] for row in self.env.cr.fetchall()])  # what ingest had to skip
+        self._ensure_partitions()
         days = self._retention_days()
-        deleted = 0
+        deleted = chunk = 0
         if days:
+            cutoff = fields.Datetime.now() - timedelta(days=days)
+            # Whole expired months first (a DROP each), then the rows of the partly expired month.
+            deleted = self._drop_expired_partitions(cutoff)
+            # By (id, ts), the primary key: a ctid is unique within one partition only.
             self.env.cr.execute(
                 SQL(
                     """
-                    DELETE FROM mro_sensor_reading WHERE ctid = ANY(ARRAY(
-                        SELECT r.ctid FROM mro_sensor_reading r
-                         WHERE r.ts < (now() AT TIME ZONE 'UTC') - make_interval(days => %s)
+                    DELETE FROM mro_sensor_reading WHERE (id, ts) IN (
+                        SELECT r.id, r.ts FROM mro_sensor_reading r
+                         WHERE r.ts < %s
                            AND EXISTS (SELECT 1 FROM mro_sensor_reading_hourly h
                                         WHERE h.sensor_id = r.sensor_id AND h.hour = date_trunc('hour', r.ts))
-                         LIMIT %s))
+                         LIMIT %s)
                     """,
-                    days,
+                    cutoff,
                     self._retention_chunk,
                 )
             )
-            deleted = self.env.cr.rowcount
+            chunk = self.env.cr.rowcount
+            deleted += chunk
         if deleted:
             _logger.info("Retention: deleted %s raw readings older than %s days", deleted, days)
             self.invalidate_model()
         # "remaining" is only known to be non-zero when the chunk was full.
-        self.env["ir.cron"]._notify_progress(done=deleted, remaining=int(deleted == self._retention_chunk))
+        self.env["ir.cron"]._notify_progress(done=deleted, remaining=int(chunk == self._retention_chunk))
         return deleted

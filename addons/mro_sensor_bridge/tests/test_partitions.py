@@ -1,0 +1,127 @@
+from datetime import date, datetime, time, timedelta
+
+from odoo import fields
+from odoo.tests import tagged
+from odoo.tools import SQL
+
+from ..mro_ingestion.partitions import add_months, month_start, partition_name
+from .common import MroSensorCase
+
+
+def _epoch_us(moment):
+    return round((moment - datetime(1970, 1, 1)).total_seconds() * 1_000_000)
+
+
+@tagged("post_install", "-at_install")
+class TestPartitions(MroSensorCase):
+    def _sql(self, query, *args):
+        self.env.cr.execute(SQL(query, *args))
+        return self.env.cr.fetchall()
+
+    def _exists(self, month):
+        return self._sql("SELECT to_regclass(%s) IS NOT NULL", partition_name("mro_sensor_reading", month))[0][0]
+
+    def _where(self, sensor):
+        """The partition each of ``sensor``'s readings is in."""
+        rows = self._sql(
+            "SELECT tableoid::regclass::text FROM mro_sensor_reading WHERE sensor_id = %s ORDER BY ts", sensor.id
+        )
+        return [row[0] for row in rows]
+
+    def test_table_is_partitioned_by_month_with_months_ahead(self):
+        self.assertEqual(self._sql("SELECT relkind FROM pg_class WHERE relname = 'mro_sensor_reading'"), [("p",)])
+        self.assertEqual(self._sql("SELECT pg_get_partkeydef('mro_sensor_reading'::regclass)"), [("RANGE (ts)",)])
+        self.assertEqual(
+            self._sql("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'mro_sensor_reading_pkey'"),
+            [("PRIMARY KEY (id, ts)",)],
+        )
+        self.Reading._ensure_partitions()
+        current = month_start(fields.Datetime.now())
+        for ahead in range(3):
+            self.assertTrue(self._exists(add_months(current, ahead)))
+        self.assertTrue(self._sql("SELECT to_regclass('mro_sensor_reading_default') IS NOT NULL")[0][0])
+
+    def test_ingest_lands_in_its_month(self):
+        self.assertEqual(self.Reading.ingest([["P1-VIB", self.now(), 1.0]])["accepted"], 1)
+        self.assertEqual(
+            self._where(self.vib), [partition_name("mro_sensor_reading", month_start(fields.Datetime.now()))]
+        )
+
+    def test_cron_creates_the_months_ahead(self):
+        ahead = add_months(month_start(fields.Datetime.now()), 2)
+        self.env.cr.execute(SQL("DROP TABLE %s", SQL.identifier(partition_name("mro_sensor_reading", ahead))))
+        self.assertFalse(self._exists(ahead))
+        self.Reading._cron_purge_old_readings()
+        self.assertTrue(self._exists(ahead))
+
+    def test_a_month_without_partition_never_fails_ingest(self):
+        """History from a month with no partition goes to the default partition; the cron then makes the month's
+        partition and moves the rows into it. Ingest itself never creates partitions (no DDL on the hot path)."""
+        self.env["ir.config_parameter"].set_param("mro_sensor_bridge.retention_days", "0")
+        old = datetime(1995, 6, 1, 12)
+        self.assertFalse(self._exists(date(1995, 6, 1)))
+        result = self.Reading.ingest([["P1-VIB", "1995-06-01T12:00:00Z", 1.0], ["P1-VIB", self.now(), 2.0]])
+        self.assertEqual(result["accepted"], 2)
+        self.assertEqual(self._where(self.vib)[0], "mro_sensor_reading_default")
+        self.Reading._cron_purge_old_readings()
+        self.assertEqual(self._where(self.vib)[0], partition_name("mro_sensor_reading", date(1995, 6, 1)))
+        self.assertEqual(self._sql("SELECT count(*) FROM mro_sensor_reading_default"), [(0,)])
+        self.assertEqual(self.Reading.search([("sensor_id", "=", self.vib.id)], order="ts").mapped("ts")[0], old)
+        # A replay finds it in its new partition: a duplicate, not a second row.
+        self.assertEqual(self.Reading.ingest([["P1-VIB", "1995-06-01T12:00:00Z", 1.0]])["duplicates"], 1)
+        # The far future stays refused, as before partitioning.
+        future = self.Reading.ingest([["P1-VIB", self.now() + 400 * 86400, 1.0]])
+        self.assertIn("in the future", future["rejected"][0]["reason"])
+
+    def test_retention_drops_expired_months_and_trims_the_partial_one(self):
+        now = fields.Datetime.now()
+        partial = add_months(month_start(now), -1)
+        expired = add_months(partial, -1)
+        # The retention horizon in the middle of last month, whatever today's date.
+        cutoff_day = datetime.combine(partial + timedelta(days=14), time())
+        days = (now - cutoff_day).days
+        self.env["ir.config_parameter"].set_param("mro_sensor_bridge.retention_days", str(days))
+        cutoff = now - timedelta(days=days)
+        stamps = [
+            datetime.combine(expired + timedelta(days=2), time(8)),
+            datetime.combine(expired + timedelta(days=20), time(8)),
+            datetime.combine(partial + timedelta(days=2), time(8)),  # before the horizon: trimmed
+            cutoff + timedelta(days=3),  # after it: kept
+        ]
+        self.Reading._insert_readings([self.vib.id] * 4, [_epoch_us(t) for t in stamps], [1.0, 2.0, 3.0, 4.0])
+        self.Reading._ensure_partitions()
+        self.assertTrue(self._exists(expired) and self._exists(partial))
+        hourly = self.Hourly.search_count([("sensor_id", "=", self.vib.id)])
+
+        self.assertEqual(self.Reading._cron_purge_old_readings(), 3)
+        self.assertFalse(self._exists(expired), "the expired month is dropped whole")
+        self.assertTrue(self._exists(partial))
+        self.assertEqual(self.Reading.search([("sensor_id", "=", self.vib.id)]).mapped("value"), [4.0])
+        self.assertEqual(self.Hourly.search_count([("sensor_id", "=", self.vib.id)]), hourly)
+        self.assertEqual(self.Reading._cron_purge_old_readings(), 0)
+
+    def test_one_sensor_time_range_is_an_index_scan(self):
+        now = fields.Datetime.now()
+        self.env.cr.execute("SET LOCAL enable_seqscan = off")  # a tiny table: the planner would rather read it all
+        plan = "\n".join(
+            row[0]
+            for row in self._sql(
+                "EXPLAIN SELECT ts, value FROM mro_sensor_reading WHERE sensor_id = %s AND ts >= %s AND ts < %s",
+                self.vib.id,
+                now - timedelta(days=30),
+                now,
+            )
+        )
+        self.assertIn("mro_sensor_reading_p", plan)
+        self.assertNotIn(partition_name("mro_sensor_reading", add_months(month_start(now), 2)), plan, "pruned")
+        self.assertIn("Index", plan)
+        self.assertNotIn("Seq Scan", plan)
+
+    def test_uninstall_drops_the_partitioned_table(self):
+        from .. import uninstall_hook
+
+        uninstall_hook(self.env)
+        tables = self._sql("SELECT to_regclass('mro_sensor_reading'), to_regclass('mro_sensor_reading_default')")
+        self.assertEqual(tables, [(None, None)])
+        triggers = self._sql("SELECT count(*) FROM pg_trigger WHERE tgname = 'mro_sensor_reading_cascade'")
+        self.assertEqual(triggers, [(0,)])
