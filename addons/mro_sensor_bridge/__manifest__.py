@@ -1,7 +1,7 @@
 {
     "name": "MRO Sensor Bridge",
     "summary": "Sensors on equipment, a fast idempotent ingest API, readings and hourly aggregates",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Manufacturing/Maintenance",
     "author": "MRO Predictive Suite contributors",
     "website": "https://github.com/mro-predictive/mro-predictive-suite",
