@@ -40,7 +40,7 @@ t0 = time.time()
 equipment = Eq.browse()
 for start in range(0, N, 1000):
     names = [f"Bench machine {{i}}" for i in range(start, min(N, start + 1000))]
-    equipment |= Eq.create([{{"name": name, "criticality": "B"}} for name in names])
+    equipment |= Eq.create([{{"name": name, "mro_criticality": "B"}} for name in names])
     env.cr.commit()
 vals = []
 for k, e in enumerate(equipment):
@@ -112,12 +112,13 @@ env.cr.execute("DELETE FROM mail_activity WHERE res_model = 'mro.health.alert'")
 env.cr.execute("DELETE FROM mro_health_alert")
 env.cr.execute("DELETE FROM mro_prediction")
 env.cr.execute(
-    "UPDATE mro_sensor SET baseline_median = NULL, baseline_mad = NULL, baseline_n = NULL, baseline_learned_at = NULL,"
-    " anomaly = FALSE, anomaly_z = NULL, data_quality = NULL, analysis_note = NULL"
+    "UPDATE mro_sensor SET mro_baseline_median = NULL, mro_baseline_mad = NULL, mro_baseline_n = NULL,"
+    " mro_baseline_learned_at = NULL,"
+    " mro_anomaly = FALSE, mro_anomaly_z = NULL, mro_data_quality = NULL, mro_analysis_note = NULL"
 )
 env.cr.execute(
-    "UPDATE maintenance_equipment SET last_analysis = NULL, analysis_data_ts = NULL, health_score = NULL,"
-    " health_state = NULL, anomaly = FALSE, rul_days = NULL, predicted_failure_date = NULL,"
+    "UPDATE maintenance_equipment SET mro_last_analysis = NULL, mro_analysis_data_ts = NULL, mro_health_score = NULL,"
+    " mro_health_state = NULL, mro_anomaly = FALSE, mro_rul_days = NULL, mro_predicted_failure_date = NULL,"
     " mro_analysis_queued = NULL"
 )
 env.cr.execute("UPDATE queue_job_channel SET capacity = {runners} WHERE complete_name = 'root.mro_analysis'")

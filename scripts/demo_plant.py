@@ -257,7 +257,7 @@ for serial, name, kind, criticality, location in PLANT:
                 "name": name,
                 "serial_no": serial,
                 "location": location,
-                "criticality": criticality,
+                "mro_criticality": criticality,
                 "maintenance_team_id": team.id,
                 "technician_user_id": admin.id,
                 "effective_date": today - timedelta(days=rng.randint(400, 2000)),
@@ -271,7 +271,7 @@ for serial, name, kind, criticality, location in PLANT:
                 for c, q, crit in BOM[kind]
             ]
         )
-    for sensor in equipment.sensor_ids.sorted("id"):
+    for sensor in equipment.mro_sensor_ids.sorted("id"):
         protocol = PROTOCOL[kind]
         values = {"gateway_id": gateway.id, "protocol": protocol, "max_silence": 60.0, "poll_interval": 1.0}
         if protocol == "modbus":

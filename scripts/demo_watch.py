@@ -70,15 +70,22 @@ def main(argv: list[str] | None = None) -> int:
             degraded = call(
                 "maintenance.equipment",
                 "search_read",
-                [("health_state", "in", ("warning", "critical")), ("predicted_failure_date", "!=", False)],
-                fields=["name", "health_state", "rul_days", "rul_lower_days", "rul_upper_days", "prediction_model"],
-                order="rul_days",
+                [("mro_health_state", "in", ("warning", "critical")), ("mro_predicted_failure_date", "!=", False)],
+                fields=[
+                    "name",
+                    "mro_health_state",
+                    "mro_rul_days",
+                    "mro_rul_lower_days",
+                    "mro_rul_upper_days",
+                    "mro_prediction_model",
+                ],
+                order="mro_rul_days",
             )
             for e in degraded[:3]:
                 say(
                     f"eq{e['id']}",
-                    f"{e['name']}: health {e['health_state']}, RUL {e['rul_days']:.1f} d "
-                    f"({e['rul_lower_days']:.1f}-{e['rul_upper_days']:.1f}), {e['prediction_model']}",
+                    f"{e['name']}: health {e['mro_health_state']}, RUL {e['mro_rul_days']:.1f} d "
+                    f"({e['mro_rul_lower_days']:.1f}-{e['mro_rul_upper_days']:.1f}), {e['mro_prediction_model']}",
                 )
             alerts = call("mro.health.alert", "search_read", [("state", "!=", "closed")], fields=["name", "severity"])
             for a in alerts:

@@ -83,10 +83,16 @@ def test_the_cron_queues_and_the_runner_analyses(odoo_with_runner):
         "maintenance.equipment",
         "read",
         [pump],
-        fields=["last_analysis", "analysis_data_ts", "analysis_error", "mro_analysis_queued", "health_state"],
+        fields=[
+            "mro_last_analysis",
+            "mro_analysis_data_ts",
+            "mro_analysis_error",
+            "mro_analysis_queued",
+            "mro_health_state",
+        ],
     )
-    assert equipment["last_analysis"] and equipment["health_state"], equipment
-    assert not equipment["analysis_error"] and not equipment["mro_analysis_queued"], equipment
+    assert equipment["mro_last_analysis"] and equipment["mro_health_state"], equipment
+    assert not equipment["mro_analysis_error"] and not equipment["mro_analysis_queued"], equipment
     # Nothing is left to queue: the next run of the cron finds no work.
     odoo.call(uid, ADMIN[1], "ir.cron", "method_direct_trigger", [cron])
     assert len(wait_for_jobs(odoo, uid)) == len(jobs)

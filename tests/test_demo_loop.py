@@ -194,14 +194,16 @@ def run_the_loop(odoo, tmp_path: Path, mqtt_port: int, mqtt_passwords: dict[str,
             "maintenance.equipment",
             "search_read",
             [("name", "=", FIRST)],
-            fields=["health_state", "anomaly", "rul_days", "rul_lower_days", "rul_upper_days",
-                    "predicted_failure_date", "failure_probability", "prediction_reason"],
+            fields=["mro_health_state", "mro_anomaly", "mro_rul_days", "mro_rul_lower_days", "mro_rul_upper_days",
+                    "mro_predicted_failure_date", "mro_failure_probability", "mro_prediction_reason"],
         )  # fmt: skip
-        assert conveyor["health_state"] in ("warning", "critical"), conveyor
-        assert conveyor["predicted_failure_date"], conveyor["prediction_reason"]
-        assert 0 < conveyor["rul_lower_days"] <= conveyor["rul_days"] <= conveyor["rul_upper_days"] < 10, conveyor
+        assert conveyor["mro_health_state"] in ("warning", "critical"), conveyor
+        assert conveyor["mro_predicted_failure_date"], conveyor["mro_prediction_reason"]
+        assert (
+            0 < conveyor["mro_rul_lower_days"] <= conveyor["mro_rul_days"] <= conveyor["mro_rul_upper_days"] < 10
+        ), conveyor
         healthy = call(
-            "maintenance.equipment", "search_count", [("id", "in", plant_ids), ("health_state", "=", "good")]
+            "maintenance.equipment", "search_count", [("id", "in", plant_ids), ("mro_health_state", "=", "good")]
         )
         assert healthy >= 15  # the rest of the plant is well: no false alarms
 
@@ -218,7 +220,7 @@ def run_the_loop(odoo, tmp_path: Path, mqtt_port: int, mqtt_passwords: dict[str,
             fields=["schedule_date", "mro_picking_id", "maintenance_type"],
         )
         assert len(requests) >= 1, "no maintenance request opened by a rule"
-        assert all(r["schedule_date"] < conveyor["predicted_failure_date"] for r in requests), requests
+        assert all(r["schedule_date"] < conveyor["mro_predicted_failure_date"] for r in requests), requests
         assert any(r["mro_picking_id"] for r in requests), "the parts kit was not reserved"
 
         call("mro.jit.planner", "action_plan_now")

@@ -1,7 +1,7 @@
 {
     "name": "MRO Just-in-Time Procurement",
     "summary": "Spare parts ordered just in time from predicted failures, in the standard Purchase app",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Manufacturing/Maintenance",
     "author": "MRO Predictive Suite contributors",
     "website": "https://github.com/mro-predictive/mro-predictive-suite",

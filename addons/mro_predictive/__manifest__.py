@@ -1,7 +1,7 @@
 {
     "name": "MRO Predictive",
     "summary": "Asset health, anomaly detection, remaining useful life with an interval, and rules that open work",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Manufacturing/Maintenance",
     "author": "MRO Predictive Suite contributors",
     "website": "https://github.com/mro-predictive/mro-predictive-suite",

@@ -106,16 +106,18 @@ def plant(request, odoo):
     )  # fmt: skip
     team = as_admin("maintenance.team", "create", {"name": "RPC team", "member_ids": [(6, 0, [users["rpc-tech"]])]})
     pump = as_admin(
-        "maintenance.equipment", "create", {"name": "RPC pump", "criticality": "A", "maintenance_team_id": team}
+        "maintenance.equipment", "create", {"name": "RPC pump", "mro_criticality": "A", "maintenance_team_id": team}
     )
     sensor = as_admin("mro.sensor", "create", {"code": "RPC-VIB", "name": "RPC vibration", "equipment_id": pump})
     as_admin("mro.equipment.part", "create", {"equipment_id": pump, "product_id": product, "quantity": 1})
     # The analysis' write-back, as it does it (raw SQL, the system's job): a forecast 4 days out, a baseline.
     odoo_server.psql(
-        "UPDATE maintenance_equipment SET rul_days = 4, rul_lower_days = 3, rul_upper_days = 5, rul_confidence = 0.8,"
-        " predicted_failure_date = now() AT TIME ZONE 'UTC' + interval '4 days', failure_probability = 0.95,"
-        f" last_analysis = now() AT TIME ZONE 'UTC', prediction_model = 'test' WHERE id = {pump};"
-        f"UPDATE mro_sensor SET baseline_median = 1.2, baseline_mad = 0.05, baseline_n = 240 WHERE id = {sensor};"
+        "UPDATE maintenance_equipment SET mro_rul_days = 4, mro_rul_lower_days = 3, mro_rul_upper_days = 5,"
+        " mro_rul_confidence = 0.8,"
+        " mro_predicted_failure_date = now() AT TIME ZONE 'UTC' + interval '4 days', mro_failure_probability = 0.95,"
+        f" mro_last_analysis = now() AT TIME ZONE 'UTC', mro_prediction_model = 'test' WHERE id = {pump};"
+        "UPDATE mro_sensor SET mro_baseline_median = 1.2, mro_baseline_mad = 0.05, mro_baseline_n = 240"
+        f" WHERE id = {sensor};"
         "INSERT INTO mro_prediction (equipment_id, company_id, published_at, rul_days, rul_lower_days,"
         " rul_upper_days, predicted_failure_date, lower_date, upper_date, failure_probability, state, model)"
         f" VALUES ({pump}, {company}, now() AT TIME ZONE 'UTC', 4, 3, 5, now() AT TIME ZONE 'UTC' + interval '4 days',"
@@ -146,8 +148,12 @@ def plant(request, odoo):
 
 def test_a_manager_cannot_forge_a_forecast_nor_a_need(plant):
     manager = plant["manager"]
-    manager("maintenance.equipment", "write", [plant["pump"]], {"criticality": "B"})  # their job: fine
-    for forged in ({"rul_days": 1.0}, {"failure_probability": 1.0}, {"predicted_failure_date": "2027-01-01 00:00:00"}):
+    manager("maintenance.equipment", "write", [plant["pump"]], {"mro_criticality": "B"})  # their job: fine
+    for forged in (
+        {"mro_rul_days": 1.0},
+        {"mro_failure_probability": 1.0},
+        {"mro_predicted_failure_date": "2027-01-01 00:00:00"},
+    ):
         with pytest.raises(RpcRefused, match="computed by the analysis"):
             manager("maintenance.equipment", "write", [plant["pump"]], forged)
     with pytest.raises(RpcRefused, match="not allowed to create"):
@@ -158,7 +164,7 @@ def test_a_manager_cannot_forge_a_forecast_nor_a_need(plant):
              "partner_id": plant["vendor"], "order_by_date": "2026-01-01", "failure_probability": 1.0},
         )  # fmt: skip
     with pytest.raises(RpcRefused, match="computed by the analysis"):
-        manager("mro.sensor", "write", [plant["sensor"]], {"baseline_median": 9.0})
+        manager("mro.sensor", "write", [plant["sensor"]], {"mro_baseline_median": 9.0})
 
 
 def test_a_buyer_cannot_approve_by_hand_and_a_changed_order_loses_its_approval(plant):
@@ -201,8 +207,8 @@ def test_a_request_created_done_changes_nothing_and_rule_links_are_the_systems(p
         "create",
         {"name": "Old failure", "equipment_id": plant["pump"], "maintenance_type": "corrective", "stage_id": done},
     )
-    [sensor] = plant["admin"]("mro.sensor", "read", [plant["sensor"]], ["baseline_n"])
-    assert sensor["baseline_n"] == 240, "a request created done must not reset the baselines"
+    [sensor] = plant["admin"]("mro.sensor", "read", [plant["sensor"]], ["mro_baseline_n"])
+    assert sensor["mro_baseline_n"] == 240, "a request created done must not reset the baselines"
     assert (
         plant["admin"]("mro.prediction", "search_count", [("equipment_id", "=", plant["pump"]), ("state", "=", "open")])
         == 1

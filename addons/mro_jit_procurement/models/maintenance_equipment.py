@@ -28,14 +28,14 @@ class MaintenanceEquipment(models.Model):
             equipment.mro_criticality_basis = "; ".join(suggestion.reasons)
 
     def write(self, vals):
-        if "criticality" in vals and "mro_criticality_reviewed" not in vals:
+        if "mro_criticality" in vals and "mro_criticality_reviewed" not in vals:
             vals = {**vals, "mro_criticality_reviewed": True}
         return super().write(vals)
 
     def action_mro_apply_criticality_suggestion(self):
         """Take the suggested criticality (the audit's bulk action)."""
         for letter in ("A", "B", "C"):
-            self.filtered(lambda e, c=letter: e.mro_criticality_suggested == c).write({"criticality": letter})
+            self.filtered(lambda e, c=letter: e.mro_criticality_suggested == c).write({"mro_criticality": letter})
         return True
 
     def action_mro_apply_suggested_asset_model(self):

@@ -21,7 +21,7 @@ class MroEquipmentPart(models.Model):
     )
     failure_mode = fields.Char(help="The failure this part is replaced for, e.g. 'bearing wear'.")
     critical = fields.Boolean(help="The equipment cannot run without it: stockouts of critical parts are KPIs.")
-    criticality = fields.Selection(related="equipment_id.criticality", store=True)
+    criticality = fields.Selection(related="equipment_id.mro_criticality", store=True)
     equipment_active = fields.Boolean(compute="_compute_equipment_active", store=True)
 
     _sql_constraints = [

@@ -85,9 +85,9 @@ class MroJitPlanner(models.AbstractModel):
         predictions = self._latest_predictions(equipments)
         calendars = {}
         for equipment in equipments:
-            predicted = equipment.predicted_failure_date and equipment.rul_days is not None and equipment.active
-            renewed = equipment.baseline_since
-            if predicted and renewed and (not equipment.last_analysis or equipment.last_analysis <= renewed):
+            predicted = equipment.mro_predicted_failure_date and equipment.mro_rul_days is not None and equipment.active
+            renewed = equipment.mro_baseline_since
+            if predicted and renewed and (not equipment.mro_last_analysis or equipment.mro_last_analysis <= renewed):
                 continue  # the prediction describes the machine before its repair: wait for a new analysis
             for part in equipment.mro_part_ids:
                 need = by_key.get((equipment.id, part.id))
@@ -124,7 +124,7 @@ class MroJitPlanner(models.AbstractModel):
         ``predictions``: {equipment id: its latest ledger prediction id} (looked up when not given)."""
         product = part.product_id
         seller = product._select_seller(quantity=part.quantity, date=today)
-        risk = company._mro_allowed_risk(equipment.criticality)
+        risk = company._mro_allowed_risk(equipment.mro_criticality)
         if risk is None:
             return None
         lead = self.env["mro.lead.time"]._for(seller.partner_id, product, company, seller) if seller else None
@@ -142,8 +142,8 @@ class MroJitPlanner(models.AbstractModel):
             kitting_days=company.mro_kitting_days,
             plant_closed=self._closed_days(company.resource_calendar_id, today, calendars),
             vendor_closed=self._leave_days(vendor.mro_closure_calendar_id),
-            criticality=equipment.criticality,
-            confidence=equipment.rul_confidence or company.mro_prediction_confidence or 0.8,
+            criticality=equipment.mro_criticality,
+            confidence=equipment.mro_rul_confidence or company.mro_prediction_confidence or 0.8,
         )
         if plan.day is None:
             return None
@@ -163,8 +163,8 @@ class MroJitPlanner(models.AbstractModel):
             "product_id": product.id,
             "quantity": part.quantity,
             "prediction_id": predictions.get(equipment.id, False),
-            "predicted_failure_date": equipment.predicted_failure_date,
-            "failure_probability": equipment.failure_probability,
+            "predicted_failure_date": equipment.mro_predicted_failure_date,
+            "failure_probability": equipment.mro_failure_probability,
             "partner_id": vendor.id,
             "lead_mean": lead.mean,
             "lead_std": lead.std,
@@ -203,17 +203,17 @@ class MroJitPlanner(models.AbstractModel):
         """The equipment's RUL quantiles in days from noon of ``today`` (the analysis stated them from the
         time it ran, which may be later that day: then they grow a little)."""
         elapsed = 0.0
-        if equipment.last_analysis:
-            elapsed = (datetime.combine(today, time(12)) - equipment.last_analysis).total_seconds() / 86400.0
-        if equipment.rul_quantiles and len(equipment.rul_quantiles) == len(PROBS):
-            q = np.asarray(equipment.rul_quantiles, dtype=float) - elapsed
+        if equipment.mro_last_analysis:
+            elapsed = (datetime.combine(today, time(12)) - equipment.mro_last_analysis).total_seconds() / 86400.0
+        if equipment.mro_rul_quantiles and len(equipment.mro_rul_quantiles) == len(PROBS):
+            q = np.asarray(equipment.mro_rul_quantiles, dtype=float) - elapsed
         else:
             q = (
                 lognormal_quantiles(
-                    max(equipment.rul_days, 0.01),
-                    max(equipment.rul_lower_days or 0.0, 0.0),
-                    max(equipment.rul_upper_days or equipment.rul_days, 0.02),
-                    equipment.rul_confidence or 0.8,
+                    max(equipment.mro_rul_days, 0.01),
+                    max(equipment.mro_rul_lower_days or 0.0, 0.0),
+                    max(equipment.mro_rul_upper_days or equipment.mro_rul_days, 0.02),
+                    equipment.mro_rul_confidence or 0.8,
                 )
                 - elapsed
             )
@@ -419,14 +419,14 @@ class MroJitPlanner(models.AbstractModel):
             probs, qtys, annual = [], [], 0.0
             for line in lines:
                 equipment = line.equipment_id
-                if equipment.rul_days is not None and equipment.predicted_failure_date:
+                if equipment.mro_rul_days is not None and equipment.mro_predicted_failure_date:
                     p = float(rul_cdf(cover, self._rul_quantiles(equipment, today)))
                 else:
-                    ph = min(max(equipment.failure_probability or 0.0, 0.0), 0.999)
+                    ph = min(max(equipment.mro_failure_probability or 0.0, 0.0), 0.999)
                     p = 1.0 - (1.0 - ph) ** (cover / horizon)
                 probs.append(min(max(p, 0.0), 1.0))
                 qtys.append(math.ceil(line.quantity))
-                rate = -math.log(1.0 - min(max(equipment.failure_probability or 0.0, 0.0), 0.999)) / horizon
+                rate = -math.log(1.0 - min(max(equipment.mro_failure_probability or 0.0, 0.0), 0.999)) / horizon
                 annual += 365.0 * rate * line.quantity
             demand = pooled_demand(probs, qtys)
             cost = product.standard_price

@@ -32,7 +32,7 @@ class MroPartNeed(models.Model):
     product_id = fields.Many2one("product.product", "Part", required=True, index=True)
     quantity = fields.Float(required=True, default=1.0)
     company_id = fields.Many2one(related="equipment_id.company_id", store=True, index=True)
-    criticality = fields.Selection(related="equipment_id.criticality", store=True)
+    criticality = fields.Selection(related="equipment_id.mro_criticality", store=True)
     critical = fields.Boolean(related="part_id.critical", store=True)
     prediction_id = fields.Many2one("mro.prediction", ondelete="set null")
     predicted_failure_date = fields.Datetime()

@@ -88,7 +88,7 @@ class MroSetup(models.AbstractModel):
     def _step_criticality(self):
         equipment = self._equipment()
         reviewed = equipment.filtered("mro_criticality_reviewed")
-        counts = {c: len(equipment.filtered(lambda e, c=c: e.criticality == c)) for c in "ABC"}
+        counts = {c: len(equipment.filtered(lambda e, c=c: e.mro_criticality == c)) for c in "ABC"}
         ghosts = self.env["mro.part.obsolete.report"].search_count([("company_id", "=", self.env.company.id)])
         lines = [
             self.env._("%(n)s of %(t)s equipment ranked", n=len(reviewed), t=len(equipment)),
@@ -185,7 +185,7 @@ class MroSetup(models.AbstractModel):
 
     def _step_baselines(self):
         sensors = self.env["mro.sensor"].search([("company_id", "=", self.env.company.id), ("last_ts", "!=", False)])
-        learned = sensors.filtered("baseline_n")
+        learned = sensors.filtered("mro_baseline_n")
         lines = [self.env._("%(n)s of %(t)s reading sensors have their own baseline", n=len(learned), t=len(sensors))]
         waiting = sensors - learned
         if waiting:
@@ -247,7 +247,7 @@ class MroSetup(models.AbstractModel):
         return dict(self.env.cr.fetchall())
 
     def _step_parts(self):
-        equipment = self._equipment().filtered(lambda e: e.criticality in ("A", "B"))
+        equipment = self._equipment().filtered(lambda e: e.mro_criticality in ("A", "B"))
         mapped = equipment.filtered("mro_part_ids")
         suggestions = self.env["mro.part.suggestion"].search_count([("company_id", "=", self.env.company.id)])
         lines = [

@@ -22,8 +22,8 @@ class JitCase(TransactionCase):
         cls.seals = cls.env["res.partner"].create({"name": "Seals Ltd"})
         cls.bearing = cls._part("Bearing 6205", 40.0, cls.skf, delay=5)
         cls.seal = cls._part("Seal kit", 120.0, cls.seals, delay=10)
-        cls.pump = cls.env["maintenance.equipment"].create({"name": "Pump P-1", "criticality": "A"})
-        cls.fan = cls.env["maintenance.equipment"].create({"name": "Fan F-1", "criticality": "B"})
+        cls.pump = cls.env["maintenance.equipment"].create({"name": "Pump P-1", "mro_criticality": "A"})
+        cls.fan = cls.env["maintenance.equipment"].create({"name": "Fan F-1", "mro_criticality": "B"})
         cls.env["mro.equipment.part"].create(
             [
                 {"equipment_id": cls.pump.id, "product_id": cls.bearing.id, "quantity": 2, "critical": True},
@@ -56,15 +56,15 @@ class JitCase(TransactionCase):
         now = fields.Datetime.now()
         equipment.write(
             {
-                "rul_days": rul,
-                "rul_lower_days": lower,
-                "rul_upper_days": upper,
-                "rul_confidence": 0.8,
-                "rul_quantiles": [float(v) for v in lognormal_quantiles(rul, lower, upper, 0.8)],
-                "predicted_failure_date": now + timedelta(days=rul),
-                "last_analysis": now,
-                "failure_probability": probability,
-                "prediction_model": "exponential",
+                "mro_rul_days": rul,
+                "mro_rul_lower_days": lower,
+                "mro_rul_upper_days": upper,
+                "mro_rul_confidence": 0.8,
+                "mro_rul_quantiles": [float(v) for v in lognormal_quantiles(rul, lower, upper, 0.8)],
+                "mro_predicted_failure_date": now + timedelta(days=rul),
+                "mro_last_analysis": now,
+                "mro_failure_probability": probability,
+                "mro_prediction_model": "exponential",
             }
         )
 

@@ -34,7 +34,7 @@ class TestPredictionToPurchase(PredictiveCase):
         )  # fmt: skip
         self.write_history(self.vib, self.degradation())  # crosses the alarm limit ~12.5 days after the last point
         self.analyze()
-        self.assertTrue(self.pump.predicted_failure_date, self.pump.prediction_reason)
+        self.assertTrue(self.pump.mro_predicted_failure_date, self.pump.mro_prediction_reason)
         request = self.env["maintenance.request"].search([("equipment_id", "=", self.pump.id)])
         self.assertEqual(len(request), 1)
         self.assertTrue(request.mro_picking_id)  # the kit transfer exists (waiting: nothing in stock)

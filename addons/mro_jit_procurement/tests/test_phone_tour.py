@@ -19,7 +19,7 @@ class TestPhoneTour(HttpCase):
         self.tech = new_test_user(env, login="phone-tech", groups="base.group_user", name="Pat Phone")
         team = env["maintenance.team"].create({"name": "Pumps", "member_ids": [Command.set(self.tech.ids)]})
         self.pump = env["maintenance.equipment"].create(
-            {"name": "Pump P-9", "serial_no": "P9", "criticality": "A", "maintenance_team_id": team.id,
+            {"name": "Pump P-9", "serial_no": "P9", "mro_criticality": "A", "maintenance_team_id": team.id,
              "technician_user_id": self.tech.id}
         )  # fmt: skip
         vendor = env["res.partner"].create({"name": "Bearings Inc"})
@@ -35,7 +35,7 @@ class TestPhoneTour(HttpCase):
             self.parts[name] = product
         # A second pump, whose seal is to be inspected today.
         pump10 = env["maintenance.equipment"].create(
-            {"name": "Pump P-10", "serial_no": "P10", "criticality": "B", "maintenance_team_id": team.id}
+            {"name": "Pump P-10", "serial_no": "P10", "mro_criticality": "B", "maintenance_team_id": team.id}
         )
         env["mro.equipment.part"].create({"equipment_id": pump10.id, "product_id": self.parts["Seal kit M40"].id})
         now = fields.Datetime.now()

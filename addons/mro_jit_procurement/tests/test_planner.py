@@ -82,7 +82,7 @@ class TestPlanner(JitCase):
         self.assertTrue(orders.filtered(lambda o: o.partner_id == self.skf).mro_emergency)
 
     def test_criticality_c_runs_to_failure(self):
-        self.fan.criticality = "C"
+        self.fan.mro_criticality = "C"
         self.predict(self.fan, rul=8)
         self.plan()
         self.assertFalse(self.needs(self.fan))
@@ -91,7 +91,7 @@ class TestPlanner(JitCase):
         self.predict(self.pump, rul=120)
         self.plan()
         needs = self.needs(self.pump)
-        self.pump.write({"predicted_failure_date": False, "rul_days": False})
+        self.pump.write({"mro_predicted_failure_date": False, "mro_rul_days": False})
         self.plan()
         self.assertEqual(set(needs.mapped("state")), {"cancel"})
         self.predict(self.fan, rul=9)

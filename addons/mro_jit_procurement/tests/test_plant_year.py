@@ -46,7 +46,7 @@ class PlantCase(TransactionCase):
             {
                 "name": "Feed pump P-101",
                 "serial_no": "YR-P101",
-                "criticality": "A",
+                "mro_criticality": "A",
                 "maintenance_team_id": cls.team.id,
                 "technician_user_id": cls.technician.id,
                 "effective_date": START.date() - timedelta(days=400),
@@ -116,7 +116,7 @@ class PlantCase(TransactionCase):
             self.ingest_wear(start, seed=seed)
             self.Analysis._cron_analyze()  # the system's cron
             self.pump.invalidate_recordset()
-            self.assertTrue(self.pump.predicted_failure_date, self.pump.prediction_reason)
+            self.assertTrue(self.pump.mro_predicted_failure_date, self.pump.mro_prediction_reason)
             request = self.env["maintenance.request"].search(
                 [("equipment_id", "=", self.pump.id), ("stage_id.done", "=", False)]
             )
@@ -163,8 +163,8 @@ class PlantCase(TransactionCase):
             self.assertEqual(request.mro_consumption_picking_id.state, "done")
             self.assertFalse(request.mro_waited_for_parts, "the part came in time")
             self.assertEqual(need.state, "done")
-            self.assertEqual(self.vib.baseline_n, 0)
-            self.assertFalse(self.pump.predicted_failure_date, "the forecast of the replaced part is withdrawn")
+            self.assertEqual(self.vib.mro_baseline_n, 0)
+            self.assertFalse(self.pump.mro_predicted_failure_date, "the forecast of the replaced part is withdrawn")
         return request, order
 
     # ------------------------------------------------------------------ tests
@@ -174,7 +174,7 @@ class PlantCase(TransactionCase):
             request, order = self.run_cycle(START + cycle * CYCLE, seed=cycle + 1)
             requests |= request
             orders |= order
-            baselines.append(self.pump.baseline_since)
+            baselines.append(self.pump.mro_baseline_since)
         self.assertEqual(len(orders), 3)
         self.assertEqual(set(orders.mapped("state")), {"purchase"})
         self.assertEqual(len(requests), 3)

@@ -12,7 +12,7 @@ class TestMinMaxAndRiskMode(JitCase):
         # Six conveyors share the bearing, without sensors: a failure history gives each a 50% chance
         # of failing within the 30-day planning horizon.
         conveyors = self.env["maintenance.equipment"].create(
-            [{"name": f"Conveyor C-{i}", "criticality": "B", "failure_probability": 0.5} for i in range(6)]
+            [{"name": f"Conveyor C-{i}", "mro_criticality": "B", "mro_failure_probability": 0.5} for i in range(6)]
         )
         self.env["mro.equipment.part"].create(
             [{"equipment_id": c.id, "product_id": self.bearing.id, "quantity": 1} for c in conveyors]

@@ -123,16 +123,16 @@ class TestPredictiveSetup(TransactionCase):
         self.assertEqual(self.equipment[5].mro_criticality_suggested, "C")
         self.assertEqual(self.step("criticality")["done"], 0)
         self.Setup.action_apply_criticality_suggestions()
-        self.assertEqual(pump.criticality, "A")
+        self.assertEqual(pump.mro_criticality, "A")
         self.assertEqual(self.step("criticality")["status"], "done")
 
         # 2. Asset models suggested from names; applied in bulk with their sensors and ISO limits.
         self.assertEqual(pump.mro_asset_model_suggested_id.machine_kind, "pump")
         self.Setup.action_apply_asset_models()
         self.assertEqual(self.step("asset_models")["status"], "done")
-        self.assertTrue(pump.sensor_ids)
+        self.assertTrue(pump.mro_sensor_ids)
         self.assertEqual(
-            pump.sensor_ids.filtered(lambda s: s.measure_kind == "vibration_velocity")[:1].alarm_limit, 4.5
+            pump.mro_sensor_ids.filtered(lambda s: s.measure_kind == "vibration_velocity")[:1].alarm_limit, 4.5
         )
 
         # 3. Connect: a gateway, its key (an administrator's button), the sources imported from the PLC's export.

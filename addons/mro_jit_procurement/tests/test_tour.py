@@ -23,7 +23,7 @@ class TestHealthToPurchaseTour(HttpCase):
         )  # fmt: skip
         team = env["maintenance.team"].create({"name": "Rotating equipment"})
         self.pump = env["maintenance.equipment"].create(
-            {"name": "Pump P-7", "serial_no": "P7", "criticality": "A", "maintenance_team_id": team.id,
+            {"name": "Pump P-7", "serial_no": "P7", "mro_criticality": "A", "maintenance_team_id": team.id,
              "technician_user_id": env.ref("base.user_admin").id}
         )  # fmt: skip
         sensor = env["mro.sensor"].create(
@@ -45,7 +45,7 @@ class TestHealthToPurchaseTour(HttpCase):
         stamps = [round((end - (len(values) - 1 - i) * 3600) * 1_000_000) for i in range(len(values))]
         env["mro.sensor.reading"]._insert_readings([sensor.id] * len(values), stamps, [float(v) for v in values])
         env["mro.health.analysis"]._analyze(self.pump)
-        self.assertEqual(self.pump.health_state, "critical", self.pump.health_reasons)
+        self.assertEqual(self.pump.mro_health_state, "critical", self.pump.mro_health_reasons)
         planner = env["mro.jit.planner"]
         planner._plan(company)
         need = env["mro.part.need"].search([("equipment_id", "=", self.pump.id)])

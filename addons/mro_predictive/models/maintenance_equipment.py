@@ -16,10 +16,11 @@ EPOCH = datetime(1970, 1, 1)
 #: Fields of ``maintenance.equipment`` that only the analysis (and the bookkeeping when work is done) writes.
 MACHINE_FIELDS = frozenset(
     {
-        "health_score", "health_state", "health_reasons", "anomaly", "rul_days", "rul_lower_days",
-        "rul_upper_days", "rul_confidence", "rul_quantiles", "predicted_failure_date", "failure_probability",
-        "prediction_model", "prediction_reason", "limiting_sensor_id", "last_analysis", "analysis_data_ts",
-        "analysis_error", "baseline_since", "mro_health_stale", "mro_data_until",
+        "mro_health_score", "mro_health_state", "mro_health_reasons", "mro_anomaly", "mro_rul_days",
+        "mro_rul_lower_days", "mro_rul_upper_days", "mro_rul_confidence", "mro_rul_quantiles",
+        "mro_predicted_failure_date", "mro_failure_probability", "mro_prediction_model", "mro_prediction_reason",
+        "mro_limiting_sensor_id", "mro_last_analysis", "mro_analysis_data_ts", "mro_analysis_error",
+        "mro_baseline_since", "mro_health_stale", "mro_data_until",
     }
 )  # fmt: skip
 
@@ -52,7 +53,7 @@ def from_days(days: float) -> datetime:
 class MaintenanceEquipment(models.Model):
     _inherit = "maintenance.equipment"
 
-    criticality = fields.Selection(
+    mro_criticality = fields.Selection(
         CRITICALITY,
         default="B",
         required=True,
@@ -66,29 +67,31 @@ class MaintenanceEquipment(models.Model):
         compute="_compute_mro_asset_model_suggested_id",
         help="From the equipment's name and category: pump, motor, fan, compressor, conveyor, gearbox.",
     )
-    health_score = fields.Float(readonly=True, digits=(16, 0), aggregator="avg")
-    health_state = fields.Selection(HEALTH_STATES, readonly=True, index=True)
-    health_reasons = fields.Text(readonly=True)
-    anomaly = fields.Boolean(readonly=True, index=True)
-    rul_days = fields.Float("RUL (days)", readonly=True, digits=(16, 1), help="Remaining useful life, median.")
-    rul_lower_days = fields.Float("RUL lower bound (days)", readonly=True, digits=(16, 1))
-    rul_upper_days = fields.Float("RUL upper bound (days)", readonly=True, digits=(16, 1))
-    rul_confidence = fields.Float("Interval confidence", readonly=True)
-    rul_quantiles = fields.Json(readonly=True, help="RUL in days at the engine's probability levels.")
-    predicted_failure_date = fields.Datetime(readonly=True, index=True)
-    failure_probability = fields.Float(
+    mro_health_score = fields.Float(readonly=True, digits=(16, 0), aggregator="avg")
+    mro_health_state = fields.Selection(HEALTH_STATES, readonly=True, index=True)
+    mro_health_reasons = fields.Text(readonly=True)
+    mro_anomaly = fields.Boolean(readonly=True, index=True)
+    mro_rul_days = fields.Float("RUL (days)", readonly=True, digits=(16, 1), help="Remaining useful life, median.")
+    mro_rul_lower_days = fields.Float("RUL lower bound (days)", readonly=True, digits=(16, 1))
+    mro_rul_upper_days = fields.Float("RUL upper bound (days)", readonly=True, digits=(16, 1))
+    mro_rul_confidence = fields.Float("Interval confidence", readonly=True)
+    mro_rul_quantiles = fields.Json(readonly=True, help="RUL in days at the engine's probability levels.")
+    mro_predicted_failure_date = fields.Datetime(readonly=True, index=True)
+    mro_failure_probability = fields.Float(
         "Failure probability", readonly=True, help="Probability of failure within the company's planning horizon."
     )
-    prediction_model = fields.Char("Model used", readonly=True)
-    prediction_reason = fields.Text("Why this model", readonly=True)
-    limiting_sensor_id = fields.Many2one("mro.sensor", readonly=True, help="The sensor whose forecast is the earliest.")
-    last_analysis = fields.Datetime(readonly=True)
-    analysis_data_ts = fields.Datetime(readonly=True, help="Newest reading seen by the last analysis.")
-    analysis_error = fields.Char(readonly=True)
+    mro_prediction_model = fields.Char("Model used", readonly=True)
+    mro_prediction_reason = fields.Text("Why this model", readonly=True)
+    mro_limiting_sensor_id = fields.Many2one(
+        "mro.sensor", readonly=True, help="The sensor whose forecast is the earliest."
+    )
+    mro_last_analysis = fields.Datetime(readonly=True)
+    mro_analysis_data_ts = fields.Datetime(readonly=True, help="Newest reading seen by the last analysis.")
+    mro_analysis_error = fields.Char(readonly=True)
     mro_analysis_queued = fields.Datetime(
         "Analysis queued", readonly=True, copy=False, help="Waiting in a job of the analysis since this time."
     )
-    baseline_since = fields.Datetime(
+    mro_baseline_since = fields.Datetime(
         readonly=True, help="Baselines are learned from data after this time (the last corrective maintenance)."
     )
     mro_health_stale = fields.Boolean(
@@ -98,10 +101,10 @@ class MaintenanceEquipment(models.Model):
         "the last reading, not current.",
     )
     mro_data_until = fields.Datetime("Last reading", readonly=True, help="Newest reading of the equipment's sensors.")
-    health_alert_ids = fields.One2many("mro.health.alert", "equipment_id")
-    open_alert_count = fields.Integer(compute="_compute_open_alert_count")
-    prediction_ids = fields.One2many("mro.prediction", "equipment_id")
-    health_color = fields.Integer(compute="_compute_health_color")
+    mro_health_alert_ids = fields.One2many("mro.health.alert", "equipment_id")
+    mro_open_alert_count = fields.Integer(compute="_compute_mro_open_alert_count")
+    mro_prediction_ids = fields.One2many("mro.prediction", "equipment_id")
+    mro_health_color = fields.Integer(compute="_compute_mro_health_color")
 
     @api.depends("name", "category_id.name", "mro_asset_model_id")
     def _compute_mro_asset_model_suggested_id(self):
@@ -112,20 +115,20 @@ class MaintenanceEquipment(models.Model):
             kind = suggest_machine_kind(equipment.name, equipment.category_id.name)
             equipment.mro_asset_model_suggested_id = models_by_kind.get(kind, False) if kind else False
 
-    @api.depends("health_state")
-    def _compute_health_color(self):
+    @api.depends("mro_health_state")
+    def _compute_mro_health_color(self):
         colors = {"good": 10, "watch": 3, "warning": 2, "critical": 1}
         for equipment in self:
-            equipment.health_color = colors.get(equipment.health_state, 0)
+            equipment.mro_health_color = colors.get(equipment.mro_health_state, 0)
 
-    def _compute_open_alert_count(self):
+    def _compute_mro_open_alert_count(self):
         counts = dict(
             self.env["mro.health.alert"]._read_group(
                 [("equipment_id", "in", self.ids), ("state", "!=", "closed")], ["equipment_id"], ["__count"]
             )
         )
         for equipment in self:
-            equipment.open_alert_count = counts.get(equipment, 0)
+            equipment.mro_open_alert_count = counts.get(equipment, 0)
 
     def mro_code_prefix(self):
         """Prefix for sensor codes made from templates: serial number, else name initials and id."""
@@ -181,7 +184,9 @@ class MaintenanceEquipment(models.Model):
         """Data for the health trend chart: the limiting sensor's daily history, its limits, and the
         forecast band (failure date interval). Plain JSON for the web client."""
         self.ensure_one()
-        sensor = self.limiting_sensor_id or self.sensor_ids.filtered("alarm_limit")[:1] or self.sensor_ids[:1]
+        sensor = (
+            self.mro_limiting_sensor_id or self.mro_sensor_ids.filtered("alarm_limit")[:1] or self.mro_sensor_ids[:1]
+        )
         result = {
             "sensor": sensor.display_name or "",
             "unit": sensor.unit or "",
@@ -189,7 +194,7 @@ class MaintenanceEquipment(models.Model):
             "alarm": sensor.alarm_limit or None,
             "history": [],
             "forecast": None,
-            "state": self.health_state or "",
+            "state": self.mro_health_state or "",
         }
         if not sensor:
             return result
@@ -198,13 +203,13 @@ class MaintenanceEquipment(models.Model):
         series = sensor.read_series(since, resolution="hour")
         ts, mean = daily_before_recent(series["ts"], series["mean"])
         result["history"] = [[float(t) * 1000, round(float(v), 4)] for t, v in zip(ts, mean, strict=True)]
-        if self.predicted_failure_date and self.last_analysis:
-            base = self.last_analysis.replace(tzinfo=timezone.utc).timestamp()
+        if self.mro_predicted_failure_date and self.mro_last_analysis:
+            base = self.mro_last_analysis.replace(tzinfo=timezone.utc).timestamp()
             result["forecast"] = {
-                "median": (base + self.rul_days * 86400) * 1000,
-                "lower": (base + self.rul_lower_days * 86400) * 1000,
-                "upper": (base + self.rul_upper_days * 86400) * 1000,
+                "median": (base + self.mro_rul_days * 86400) * 1000,
+                "lower": (base + self.mro_rul_lower_days * 86400) * 1000,
+                "upper": (base + self.mro_rul_upper_days * 86400) * 1000,
                 "threshold": sensor.alarm_limit or None,
-                "confidence": self.rul_confidence,
+                "confidence": self.mro_rul_confidence,
             }
         return result

@@ -16,18 +16,18 @@ OUTCOME_OF_CONDITION = {"worn": "hit", "no_defect": "false_alarm", "other": "oth
 REQUEST_MACHINE_FIELDS = frozenset({"mro_rule_id", "mro_prediction_id"})
 #: Equipment fields cleared when the worn part is replaced: the forecast described the part that is gone.
 FORECAST_RESET = {
-    "health_score": 0.0,
-    "health_state": False,
-    "anomaly": False,
-    "rul_days": 0.0,
-    "rul_lower_days": 0.0,
-    "rul_upper_days": 0.0,
-    "rul_confidence": 0.0,
-    "rul_quantiles": False,
-    "predicted_failure_date": False,
-    "failure_probability": 0.0,
-    "prediction_model": False,
-    "limiting_sensor_id": False,
+    "mro_health_score": 0.0,
+    "mro_health_state": False,
+    "mro_anomaly": False,
+    "mro_rul_days": 0.0,
+    "mro_rul_lower_days": 0.0,
+    "mro_rul_upper_days": 0.0,
+    "mro_rul_confidence": 0.0,
+    "mro_rul_quantiles": False,
+    "mro_predicted_failure_date": False,
+    "mro_failure_probability": 0.0,
+    "mro_prediction_model": False,
+    "mro_limiting_sensor_id": False,
     "mro_health_stale": False,
 }
 
@@ -37,7 +37,7 @@ class MaintenanceRequest(models.Model):
 
     mro_rule_id = fields.Many2one("mro.prescriptive.rule", string="Opened by rule", readonly=True, index=True)
     mro_prediction_id = fields.Many2one("mro.prediction", string="Prediction", readonly=True)
-    mro_health_state = fields.Selection(related="equipment_id.health_state", string="Equipment health")
+    mro_health_state = fields.Selection(related="equipment_id.mro_health_state", string="Equipment health")
     mro_condition_found = fields.Selection(
         CONDITIONS,
         "Condition found",
@@ -153,22 +153,22 @@ class MaintenanceRequest(models.Model):
         equipment.write(
             {
                 **FORECAST_RESET,
-                "baseline_since": now,
-                "health_reasons": self.env._(
+                "mro_baseline_since": now,
+                "mro_health_reasons": self.env._(
                     "Work done (%s): baselines are relearned from the new readings.", self.name
                 ),
-                "prediction_reason": False,
+                "mro_prediction_reason": False,
             }
         )
-        equipment.sensor_ids.write(
+        equipment.mro_sensor_ids.write(
             {
-                "baseline_median": 0.0,
-                "baseline_mad": 0.0,
-                "baseline_n": 0,
-                "baseline_learned_at": False,
-                "anomaly": False,
-                "anomaly_z": 0.0,
+                "mro_baseline_median": 0.0,
+                "mro_baseline_mad": 0.0,
+                "mro_baseline_n": 0,
+                "mro_baseline_learned_at": False,
+                "mro_anomaly": False,
+                "mro_anomaly_z": 0.0,
             }
         )
-        alerts = equipment.health_alert_ids.filtered(lambda a: a.state != "closed" and a.kind != "data_quality")
+        alerts = equipment.mro_health_alert_ids.filtered(lambda a: a.state != "closed" and a.kind != "data_quality")
         alerts._close(self.env._("Work done: %s", self.name))

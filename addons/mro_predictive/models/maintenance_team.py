@@ -4,7 +4,7 @@ from odoo import fields, models
 class MaintenanceTeam(models.Model):
     _inherit = "maintenance.team"
 
-    resource_calendar_id = fields.Many2one(
+    mro_resource_calendar_id = fields.Many2one(
         "resource.calendar",
         string="Working hours",
         help="When this team works; predictive requests are scheduled in its last working slot before the "
@@ -12,4 +12,4 @@ class MaintenanceTeam(models.Model):
     )
 
     def _mro_calendar(self, company):
-        return self.resource_calendar_id or company.resource_calendar_id
+        return self.mro_resource_calendar_id or company.resource_calendar_id

@@ -106,7 +106,7 @@ class MroAssetModel(models.Model):
         touched = Sensor
         for equip in equipment:
             prefix = equip.mro_code_prefix()
-            existing = equip.with_context(active_test=False).sensor_ids
+            existing = equip.with_context(active_test=False).mro_sensor_ids
             for line in self.measure_ids:
                 values = line._sensor_limits()
                 sensor = existing.filtered(lambda s, ln=line: s.measure_kind == ln.measure_kind and s.name == ln.name)
@@ -142,7 +142,7 @@ class MroAssetModel(models.Model):
         self.ensure_one()
         sensors = []
         for kind in self._fleet_kinds():
-            sensor = equipment.sensor_ids.filtered(lambda s, k=kind: s.measure_kind == k)[:1]
+            sensor = equipment.mro_sensor_ids.filtered(lambda s, k=kind: s.measure_kind == k)[:1]
             if not sensor:
                 return None
             sensors.append(sensor.id)

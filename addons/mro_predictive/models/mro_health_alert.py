@@ -51,7 +51,7 @@ class MroHealthAlert(models.Model):
     acknowledged_at = fields.Datetime(readonly=True)
     closed_at = fields.Datetime(readonly=True)
     close_reason = fields.Char(readonly=True)
-    health_state = fields.Selection(related="equipment_id.health_state")
+    health_state = fields.Selection(related="equipment_id.mro_health_state")
     technician_user_id = fields.Many2one(related="equipment_id.technician_user_id")
 
     _sql_constraints = [

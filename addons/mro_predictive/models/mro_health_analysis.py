@@ -57,7 +57,7 @@ class MroHealthAnalysis(models.AbstractModel):
         how many were analysed and how many failed."""
         equipments = self.env["maintenance.equipment"].browse(equipment_ids).exists()
         self._analyze(equipments)
-        failed = len(equipments.filtered("analysis_error"))
+        failed = len(equipments.filtered("mro_analysis_error"))
         return self.env._(
             "%(count)s equipment analysed, %(failed)s with an error", count=len(equipments), failed=failed
         )
@@ -82,10 +82,10 @@ class MroHealthAnalysis(models.AbstractModel):
                     WHERE s.equipment_id = e.id AND s.active) s ON TRUE
              WHERE e.active
                AND (e.mro_analysis_queued IS NULL OR e.mro_analysis_queued < %(requeue)s)
-               AND ((s.newest IS NOT NULL AND s.newest > COALESCE(e.analysis_data_ts, '-infinity'))
+               AND ((s.newest IS NOT NULL AND s.newest > COALESCE(e.mro_analysis_data_ts, '-infinity'))
                     OR s.hush
-                    OR (s.n = 0 AND COALESCE(e.last_analysis, '-infinity') < %(due)s))
-             ORDER BY e.last_analysis NULLS FIRST, e.id
+                    OR (s.n = 0 AND COALESCE(e.mro_last_analysis, '-infinity') < %(due)s))
+             ORDER BY e.mro_last_analysis NULLS FIRST, e.id
             """,
             due=now - HISTORY_REFRESH,
             requeue=now - QUEUED_TTL,

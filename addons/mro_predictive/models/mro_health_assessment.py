@@ -23,9 +23,9 @@ class MroHealthAssessment(models.AbstractModel):
         newest = max((row["last_ts"] for row in rows if row["last_ts"]), default=None)
         return {
             "id": equipment.id,
-            "analysis_error": str(exc)[:250] or type(exc).__name__,
-            "last_analysis": now,
-            "analysis_data_ts": newest,
+            "mro_analysis_error": str(exc)[:250] or type(exc).__name__,
+            "mro_last_analysis": now,
+            "mro_analysis_data_ts": newest,
             "failed": True,
         }
 
@@ -58,10 +58,10 @@ class MroHealthAssessment(models.AbstractModel):
             )
         values = {
             "id": equipment.id,
-            "last_analysis": now,
-            "analysis_error": None,
-            "analysis_data_ts": max((r["last_ts"] for r in sensor_rows if r["last_ts"]), default=None),
-            "limiting_sensor_id": None,
+            "mro_last_analysis": now,
+            "mro_analysis_error": None,
+            "mro_analysis_data_ts": max((r["last_ts"] for r in sensor_rows if r["last_ts"]), default=None),
+            "mro_limiting_sensor_id": None,
             "data_from": None,
             "data_to": None,
             # Stale: a sensor or its gateway is silent. Health and RUL are then those of the data up to the
@@ -78,11 +78,11 @@ class MroHealthAssessment(models.AbstractModel):
             )
             rul = assessment.rul
             values.update(
-                health_score=float(assessment.score),
-                health_state=assessment.state,
-                anomaly=bool(assessment.anomaly),
-                health_reasons="\n".join(assessment.reasons) or None,
-                limiting_sensor_id=assessment.limiting_key,
+                mro_health_score=float(assessment.score),
+                mro_health_state=assessment.state,
+                mro_anomaly=bool(assessment.anomaly),
+                mro_health_reasons="\n".join(assessment.reasons) or None,
+                mro_limiting_sensor_id=assessment.limiting_key,
             )
             spans = [series[i.key][0] for i in inputs if i.key in series and len(series[i.key][0])]
             if spans:
@@ -92,18 +92,18 @@ class MroHealthAssessment(models.AbstractModel):
             for sensor in assessment.sensors:
                 baseline = sensor.baseline
                 previous = stored[sensor.key]
-                learned_now = baseline is not None and not previous["baseline_n"]
+                learned_now = baseline is not None and not previous["mro_baseline_n"]
                 per_sensor.append(
                     {
                         "id": sensor.key,
-                        "baseline_median": baseline.median if baseline else None,
-                        "baseline_mad": baseline.mad if baseline else None,
-                        "baseline_n": baseline.n if baseline else None,
-                        "baseline_learned_at": now if learned_now else previous["baseline_learned_at"],
-                        "anomaly": bool(sensor.anomaly),
-                        "anomaly_z": float(sensor.z) if sensor.z is not None and np.isfinite(sensor.z) else None,
-                        "data_quality": ", ".join(sensor.quality) or None,
-                        "analysis_note": "; ".join(sensor.reasons)[:250] or None,
+                        "mro_baseline_median": baseline.median if baseline else None,
+                        "mro_baseline_mad": baseline.mad if baseline else None,
+                        "mro_baseline_n": baseline.n if baseline else None,
+                        "mro_baseline_learned_at": now if learned_now else previous["mro_baseline_learned_at"],
+                        "mro_anomaly": bool(sensor.anomaly),
+                        "mro_anomaly_z": float(sensor.z) if sensor.z is not None and np.isfinite(sensor.z) else None,
+                        "mro_data_quality": ", ".join(sensor.quality) or None,
+                        "mro_analysis_note": "; ".join(sensor.reasons)[:250] or None,
                         "mro_silent": previous["silent"],
                     }
                 )
@@ -116,11 +116,11 @@ class MroHealthAssessment(models.AbstractModel):
                 rul = weibull_rul(model, age, confidence=confidence)
                 reason = rul.reason
             values.update(
-                health_score=None,
-                health_state=None,
-                anomaly=False,
-                health_reasons=None,
-                failure_probability=weibull_p_fail_within(model, age, horizon) if model else 0.0,
+                mro_health_score=None,
+                mro_health_state=None,
+                mro_anomaly=False,
+                mro_health_reasons=None,
+                mro_failure_probability=weibull_p_fail_within(model, age, horizon) if model else 0.0,
             )
             if rul is None:
                 values.update(self._no_rul(reason))
@@ -131,19 +131,19 @@ class MroHealthAssessment(models.AbstractModel):
             rul = fleet
         if rul.ok:
             values.update(
-                rul_days=float(rul.rul),
-                rul_lower_days=float(rul.lower),
-                rul_upper_days=float(rul.upper),
-                rul_confidence=float(rul.confidence),
-                rul_quantiles=[round(float(q), 4) for q in rul.quantiles] if rul.quantiles is not None else None,
-                predicted_failure_date=now + timedelta(days=float(rul.rul)),
-                prediction_model=rul.model,
-                prediction_reason=rul.reason,
+                mro_rul_days=float(rul.rul),
+                mro_rul_lower_days=float(rul.lower),
+                mro_rul_upper_days=float(rul.upper),
+                mro_rul_confidence=float(rul.confidence),
+                mro_rul_quantiles=[round(float(q), 4) for q in rul.quantiles] if rul.quantiles is not None else None,
+                mro_predicted_failure_date=now + timedelta(days=float(rul.rul)),
+                mro_prediction_model=rul.model,
+                mro_prediction_reason=rul.reason,
             )
         else:
             values.update(self._no_rul(rul.reason))
         # The Weibull probability (sensorless equipment) or the RUL's, whichever is higher.
-        values["failure_probability"] = max(values.get("failure_probability", 0.0), rul.p_fail_within(horizon))
+        values["mro_failure_probability"] = max(values.get("mro_failure_probability", 0.0), rul.p_fail_within(horizon))
         return values, per_sensor
 
     @api.model
@@ -155,7 +155,7 @@ class MroHealthAssessment(models.AbstractModel):
             return None
         if model.id not in fleets:
             fleets[model.id] = FleetModel.from_dict(model.fleet_model)
-        start = equipment.baseline_since or datetime.combine(
+        start = equipment.mro_baseline_since or datetime.combine(
             equipment.effective_date or equipment.create_date.date(), datetime.min.time()
         )
         history = model._fleet_history(equipment, start, now)
@@ -166,41 +166,45 @@ class MroHealthAssessment(models.AbstractModel):
     @staticmethod
     def _no_rul(reason):
         return {
-            "rul_days": None,
-            "rul_lower_days": None,
-            "rul_upper_days": None,
-            "rul_confidence": None,
-            "rul_quantiles": None,
-            "predicted_failure_date": None,
-            "prediction_model": None,
-            "prediction_reason": reason,
+            "mro_rul_days": None,
+            "mro_rul_lower_days": None,
+            "mro_rul_upper_days": None,
+            "mro_rul_confidence": None,
+            "mro_rul_quantiles": None,
+            "mro_predicted_failure_date": None,
+            "mro_prediction_model": None,
+            "mro_prediction_reason": reason,
         }
 
     @staticmethod
     def _baseline(row):
-        return Baseline(row["baseline_median"], row["baseline_mad"], row["baseline_n"]) if row["baseline_n"] else None
+        return (
+            Baseline(row["mro_baseline_median"], row["mro_baseline_mad"], row["mro_baseline_n"])
+            if row["mro_baseline_n"]
+            else None
+        )
 
     @api.model
     def _write_results(self, results, sensor_updates):
         """Write the analysis results back set-based: one statement for equipment, one for sensors."""
         columns = {
-            "health_score": "float8",
-            "health_state": "varchar",
-            "anomaly": "bool",
-            "health_reasons": "text",
-            "rul_days": "float8",
-            "rul_lower_days": "float8",
-            "rul_upper_days": "float8",
-            "rul_confidence": "float8",
-            "rul_quantiles": "jsonb",
-            "predicted_failure_date": "timestamp",
-            "failure_probability": "float8",
-            "prediction_model": "varchar",
-            "prediction_reason": "text",
-            "limiting_sensor_id": "int4",
-            "last_analysis": "timestamp",
-            "analysis_data_ts": "timestamp",
-            "analysis_error": "varchar",
+            "mro_health_score": "float8",
+            "mro_health_state": "varchar",
+            "mro_anomaly": "bool",
+            "mro_health_reasons": "text",
+            "mro_rul_days": "float8",
+            "mro_rul_lower_days": "float8",
+            "mro_rul_upper_days": "float8",
+            "mro_rul_confidence": "float8",
+            "mro_rul_quantiles": "jsonb",
+            "mro_predicted_failure_date": "timestamp",
+            "mro_failure_probability": "float8",
+            "mro_prediction_model": "varchar",
+            "mro_prediction_reason": "text",
+            "mro_limiting_sensor_id": "int4",
+            "mro_last_analysis": "timestamp",
+            "mro_analysis_data_ts": "timestamp",
+            "mro_analysis_error": "varchar",
             "mro_health_stale": "bool",
             "mro_data_until": "timestamp",
         }
@@ -211,21 +215,25 @@ class MroHealthAssessment(models.AbstractModel):
         if failed:
             self._bulk_update(
                 "maintenance_equipment",
-                {"analysis_error": "varchar", "last_analysis": "timestamp", "analysis_data_ts": "timestamp"},
+                {
+                    "mro_analysis_error": "varchar",
+                    "mro_last_analysis": "timestamp",
+                    "mro_analysis_data_ts": "timestamp",
+                },
                 failed,
             )
         if sensor_updates:
             self._bulk_update(
                 "mro_sensor",
                 {
-                    "baseline_median": "float8",
-                    "baseline_mad": "float8",
-                    "baseline_n": "int4",
-                    "baseline_learned_at": "timestamp",
-                    "anomaly": "bool",
-                    "anomaly_z": "float8",
-                    "data_quality": "varchar",
-                    "analysis_note": "varchar",
+                    "mro_baseline_median": "float8",
+                    "mro_baseline_mad": "float8",
+                    "mro_baseline_n": "int4",
+                    "mro_baseline_learned_at": "timestamp",
+                    "mro_anomaly": "bool",
+                    "mro_anomaly_z": "float8",
+                    "mro_data_quality": "varchar",
+                    "mro_analysis_note": "varchar",
                     "mro_silent": "bool",
                 },
                 sensor_updates,

@@ -35,7 +35,8 @@ class MroHealthData(models.AbstractModel):
             SQL(
                 """SELECT s.id, s.equipment_id, s.code, s.name, s.measure_kind, s.warning_limit, s.alarm_limit,
                           s.physical_min,
-                          s.physical_max, s.baseline_median, s.baseline_mad, s.baseline_n, s.baseline_learned_at,
+                          s.physical_max, s.mro_baseline_median, s.mro_baseline_mad, s.mro_baseline_n,
+                          s.mro_baseline_learned_at,
                           s.last_ts, s.mro_silence_limit, s.gateway_id,
                           COALESCE(s.last_ts IS NOT NULL AND %(silent)s, FALSE) AS silent,
                           COALESCE(g.last_seen IS NOT NULL AND COALESCE(c.mro_gateway_silence_minutes, 0) > 0
@@ -63,8 +64,8 @@ class MroHealthData(models.AbstractModel):
         for equipment in equipments:
             window = equipment.company_id.mro_analysis_window_days or 30
             start = now - timedelta(days=window)
-            if equipment.baseline_since and equipment.baseline_since > start:
-                start = equipment.baseline_since
+            if equipment.mro_baseline_since and equipment.mro_baseline_since > start:
+                start = equipment.mro_baseline_since
             for row in sensors.get(equipment.id, []):
                 ids.append(row["id"])
                 since.append(fields.Datetime.to_string(start))
@@ -103,15 +104,16 @@ class MroHealthData(models.AbstractModel):
             (e.mro_asset_model_id.id, row["measure_kind"])
             for e in equipments.filtered("mro_asset_model_id")
             for row in sensors.get(e.id, [])
-            if not row["baseline_n"]
+            if not row["mro_baseline_n"]
         }
         if not wanted:
             return {}
         self.env.cr.execute(
             SQL(
-                """SELECT e.mro_asset_model_id, s.measure_kind, s.baseline_median, s.baseline_mad, s.baseline_n
+                """SELECT e.mro_asset_model_id, s.measure_kind,
+                           s.mro_baseline_median, s.mro_baseline_mad, s.mro_baseline_n
                      FROM mro_sensor s JOIN maintenance_equipment e ON e.id = s.equipment_id
-                    WHERE s.active AND s.baseline_n > 0 AND e.mro_asset_model_id = ANY(%s)""",
+                    WHERE s.active AND s.mro_baseline_n > 0 AND e.mro_asset_model_id = ANY(%s)""",
                 list({model for model, _kind in wanted}),
             )
         )
@@ -144,7 +146,7 @@ class MroHealthData(models.AbstractModel):
         learned on."""
         model = equipment.mro_asset_model_id
         extra = {}
-        if model and not row["baseline_n"] and (model.id, row["measure_kind"]) in populations:
+        if model and not row["mro_baseline_n"] and (model.id, row["measure_kind"]) in populations:
             extra["population"], extra["population_note"] = populations[(model.id, row["measure_kind"])]
         prior = model.degradation_prior or {}
         if prior and prior.get("measure_kind") == row["measure_kind"]:

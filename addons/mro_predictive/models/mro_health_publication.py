@@ -37,9 +37,9 @@ class MroHealthPublication(models.AbstractModel):
         data-quality findings."""
         return bool(
             result.get("mro_health_stale")
-            or result.get("health_state") in ("warning", "critical")
-            or result.get("anomaly")
-            or result.get("predicted_failure_date")
+            or result.get("mro_health_state") in ("warning", "critical")
+            or result.get("mro_anomaly")
+            or result.get("mro_predicted_failure_date")
             or context["alerts"].get(result["id"])
             or context["rules"]
             or poor_data.intersection(sensor_ids)
@@ -52,7 +52,7 @@ class MroHealthPublication(models.AbstractModel):
         shown on its form (*analysis error*) and the batch goes on."""
         context = self._publish_context(equipments)
         by_id = {r["id"]: r for r in results}
-        poor_data = {s["id"] for s in sensor_updates if s["data_quality"]}
+        poor_data = {s["id"] for s in sensor_updates if s["mro_data_quality"]}
         pending = {"alerts": [], "predictions": []}
         published = []
         for equipment in equipments:
@@ -98,32 +98,32 @@ class MroHealthPublication(models.AbstractModel):
         """A failure the people of ``equipment`` should know about: on its form (*analysis error*, searchable),
         and in the server log."""
         _logger.exception("%s (equipment %s)", message, equipment.id)
-        # sudo: analysis_error is a machine field, written by the system only.
-        equipment.sudo().write({"analysis_error": str(message)[:250]})
+        # sudo: mro_analysis_error is a machine field, written by the system only.
+        equipment.sudo().write({"mro_analysis_error": str(message)[:250]})
 
     @api.model
     def _conditions(self, equipment, result):
         """{(kind, sensor id or False): (severity, message)}: the conditions of ``equipment`` to alert on."""
         conditions = {}
-        state = equipment.health_state
+        state = equipment.mro_health_state
         if state in ("warning", "critical"):
             conditions[("health", False)] = (
                 "critical" if state == "critical" else "warning",
-                equipment.health_reasons or state,
+                equipment.mro_health_reasons or state,
             )
-        if equipment.anomaly:
-            conditions[("anomaly", False)] = ("warning", equipment.health_reasons or "anomaly")
+        if equipment.mro_anomaly:
+            conditions[("anomaly", False)] = ("warning", equipment.mro_health_reasons or "anomaly")
         horizon = equipment.company_id.mro_planning_horizon_days or 30
-        if equipment.predicted_failure_date and equipment.rul_days < horizon:
+        if equipment.mro_predicted_failure_date and equipment.mro_rul_days < horizon:
             conditions[("rul", False)] = (
-                "critical" if equipment.rul_days < horizon / 4 else "warning",
-                f"Remaining useful life {equipment.rul_days:.1f} days ({equipment.rul_lower_days:.1f} - "
-                f"{equipment.rul_upper_days:.1f}), model {equipment.prediction_model}",
+                "critical" if equipment.mro_rul_days < horizon / 4 else "warning",
+                f"Remaining useful life {equipment.mro_rul_days:.1f} days ({equipment.mro_rul_lower_days:.1f} - "
+                f"{equipment.mro_rul_upper_days:.1f}), model {equipment.mro_prediction_model}",
             )
-        for sensor in equipment.sensor_ids.filtered("data_quality"):
-            conditions[("data_quality", sensor.id)] = ("info", f"{sensor.display_name}: {sensor.data_quality}")
+        for sensor in equipment.mro_sensor_ids.filtered("mro_data_quality"):
+            conditions[("data_quality", sensor.id)] = ("info", f"{sensor.display_name}: {sensor.mro_data_quality}")
         quiet_gateways = result.get("gateway_silent", ())
-        for sensor in equipment.sensor_ids.filtered("mro_silent"):
+        for sensor in equipment.mro_sensor_ids.filtered("mro_silent"):
             if sensor.gateway_id.id in quiet_gateways:
                 continue  # the gateway's own alert says why (one alert for the cause, not one per sensor)
             silence = self.env._(
@@ -152,11 +152,11 @@ class MroHealthPublication(models.AbstractModel):
         """Add the prediction to the ledger (its values to ``to_create``) when it is new or has changed
         materially (its date moved by more than max(1 day, 10% of the RUL) or its model changed), or a week
         after the last one. Returns ``last`` when it still stands, else None."""
-        if not equipment.predicted_failure_date:
+        if not equipment.mro_predicted_failure_date:
             return None
-        if last and last.state == "open" and last.model == equipment.prediction_model:
-            moved = abs((last.predicted_failure_date - equipment.predicted_failure_date).total_seconds()) / 86400
-            if moved <= max(1.0, 0.1 * equipment.rul_days) and now - last.published_at < timedelta(days=7):
+        if last and last.state == "open" and last.model == equipment.mro_prediction_model:
+            moved = abs((last.predicted_failure_date - equipment.mro_predicted_failure_date).total_seconds()) / 86400
+            if moved <= max(1.0, 0.1 * equipment.mro_rul_days) and now - last.published_at < timedelta(days=7):
                 return last
         to_create.append(self._prepare_prediction_vals(equipment, result, now))
         return None
@@ -164,26 +164,26 @@ class MroHealthPublication(models.AbstractModel):
     @api.model
     def _prepare_prediction_vals(self, equipment, result, now):
         """Values of the ledger row that records ``equipment``'s current prediction (a hook for integrators)."""
-        rul_now = equipment.last_analysis or now
+        rul_now = equipment.mro_last_analysis or now
         return {
             "equipment_id": equipment.id,
             "asset_model_id": equipment.mro_asset_model_id.id,
-            "sensor_id": equipment.limiting_sensor_id.id,
+            "sensor_id": equipment.mro_limiting_sensor_id.id,
             "published_at": now,
             "data_from": result.get("data_from"),
             "data_to": result.get("data_to"),
-            "model": equipment.prediction_model,
-            "reason": equipment.prediction_reason,
-            "rul_days": equipment.rul_days,
-            "rul_lower_days": equipment.rul_lower_days,
-            "rul_upper_days": equipment.rul_upper_days,
-            "confidence": equipment.rul_confidence,
-            "predicted_failure_date": equipment.predicted_failure_date,
-            "lower_date": rul_now + timedelta(days=equipment.rul_lower_days),
-            "upper_date": rul_now + timedelta(days=equipment.rul_upper_days),
-            "failure_probability": equipment.failure_probability,
+            "model": equipment.mro_prediction_model,
+            "reason": equipment.mro_prediction_reason,
+            "rul_days": equipment.mro_rul_days,
+            "rul_lower_days": equipment.mro_rul_lower_days,
+            "rul_upper_days": equipment.mro_rul_upper_days,
+            "confidence": equipment.mro_rul_confidence,
+            "predicted_failure_date": equipment.mro_predicted_failure_date,
+            "lower_date": rul_now + timedelta(days=equipment.mro_rul_lower_days),
+            "upper_date": rul_now + timedelta(days=equipment.mro_rul_upper_days),
+            "failure_probability": equipment.mro_failure_probability,
             "horizon_days": equipment.company_id.mro_planning_horizon_days,
-            "quantiles": equipment.rul_quantiles,
+            "quantiles": equipment.mro_rul_quantiles,
         }
 
     @api.model

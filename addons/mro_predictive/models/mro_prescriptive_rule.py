@@ -103,7 +103,7 @@ class MroPrescriptiveRule(models.Model):
         self.ensure_one()
         return (
             (not self.company_id or self.company_id == equipment.company_id)
-            and (not self.criticality or self.criticality == equipment.criticality)
+            and (not self.criticality or self.criticality == equipment.mro_criticality)
             and (not self.asset_model_ids or equipment.mro_asset_model_id in self.asset_model_ids)
             and (not self.category_ids or equipment.category_id in self.category_ids)
         )
@@ -119,7 +119,7 @@ class MroPrescriptiveRule(models.Model):
         self.ensure_one()
         if self.condition == "measure_limit":
             levels = ("alarm",) if self.limit_level == "alarm" else ("warning", "alarm")
-            sensors = equipment.sensor_ids.filtered(
+            sensors = equipment.mro_sensor_ids.filtered(
                 lambda s: s.limit_state in levels and (not self.measure_kind or s.measure_kind == self.measure_kind)
             )
             if not sensors:
@@ -130,23 +130,25 @@ class MroPrescriptiveRule(models.Model):
             )
             return reason, 2 if first.limit_state == "alarm" else 1
         if self.condition == "health_state":
-            rank = STATE_RANK.get(equipment.health_state, -1)
+            rank = STATE_RANK.get(equipment.mro_health_state, -1)
             if rank < STATE_RANK[self.health_state]:
                 return "", 0
-            score = round(equipment.health_score)
-            return self.env._("health %(state)s (score %(score)s)", state=equipment.health_state, score=score), rank
+            score = round(equipment.mro_health_score)
+            return self.env._("health %(state)s (score %(score)s)", state=equipment.mro_health_state, score=score), rank
         if self.condition == "rul_below":
-            if not equipment.predicted_failure_date or equipment.rul_days >= self.rul_days:
+            if not equipment.mro_predicted_failure_date or equipment.mro_rul_days >= self.rul_days:
                 return "", 0
-            level = 1 + (equipment.rul_days < self.rul_days / 2) + (equipment.rul_days < self.rul_days / 4)
-            return self.env._("remaining useful life %s days", round(equipment.rul_days, 1)), level
+            level = 1 + (equipment.mro_rul_days < self.rul_days / 2) + (equipment.mro_rul_days < self.rul_days / 4)
+            return self.env._("remaining useful life %s days", round(equipment.mro_rul_days, 1)), level
         if self.condition == "probability_above":
-            if equipment.failure_probability <= self.probability:
+            if equipment.mro_failure_probability <= self.probability:
                 return "", 0
-            level = 1 + (equipment.failure_probability > (1.0 + self.probability) / 2)
-            return self.env._("failure probability %s%%", round(100 * equipment.failure_probability)), level
+            level = 1 + (equipment.mro_failure_probability > (1.0 + self.probability) / 2)
+            return self.env._("failure probability %s%%", round(100 * equipment.mro_failure_probability)), level
         if self.condition == "anomaly":
-            return (self.env._("anomaly: %s", equipment.health_reasons or ""), 1) if equipment.anomaly else ("", 0)
+            return (
+                (self.env._("anomaly: %s", equipment.mro_health_reasons or ""), 1) if equipment.mro_anomaly else ("", 0)
+            )
         return "", 0
 
     @api.model
@@ -230,10 +232,10 @@ class MroPrescriptiveRule(models.Model):
     def _open_request(self, equipment, reason, prediction, now):
         self.ensure_one()
         team = self.maintenance_team_id or equipment.maintenance_team_id
-        deadline = equipment.predicted_failure_date
-        if deadline and equipment.rul_lower_days and equipment.last_analysis:
+        deadline = equipment.mro_predicted_failure_date
+        if deadline and equipment.mro_rul_lower_days and equipment.mro_last_analysis:
             # Plan before the early end of the interval, not only before the median.
-            deadline = min(deadline, equipment.last_analysis + timedelta(days=equipment.rul_lower_days))
+            deadline = min(deadline, equipment.mro_last_analysis + timedelta(days=equipment.mro_rul_lower_days))
         schedule = self._schedule(team, equipment.company_id, deadline, self.duration, now)
         values = self._prepare_request_vals(equipment, reason, prediction, team, schedule)
         return self.env["maintenance.request"].create(values)
@@ -243,16 +245,16 @@ class MroPrescriptiveRule(models.Model):
         self.ensure_one()
         parts = [self.instructions or Markup("")]
         parts.append(Markup("<p>%s <b>%s</b>: %s.</p>") % (self.env._("Opened by rule"), self.name, reason))
-        if equipment.predicted_failure_date:
+        if equipment.mro_predicted_failure_date:
             parts.append(
                 Markup("<p>%s</p>")
                 % self.env._(
                     "Predicted failure %(date)s (%(low)s - %(high)s days at %(conf)s%%), model %(model)s.",
-                    date=fields.Datetime.to_string(equipment.predicted_failure_date),
-                    low=round(equipment.rul_lower_days, 1),
-                    high=round(equipment.rul_upper_days, 1),
-                    conf=round(100 * equipment.rul_confidence),
-                    model=equipment.prediction_model,
+                    date=fields.Datetime.to_string(equipment.mro_predicted_failure_date),
+                    low=round(equipment.mro_rul_lower_days, 1),
+                    high=round(equipment.mro_rul_upper_days, 1),
+                    conf=round(100 * equipment.mro_rul_confidence),
+                    model=equipment.mro_prediction_model,
                 )
             )
         return Markup("").join(parts)

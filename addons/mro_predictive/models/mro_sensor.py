@@ -5,8 +5,8 @@ from .maintenance_equipment import check_machine_write
 #: Fields of ``mro.sensor`` that only the analysis (and the bookkeeping after a repair) writes.
 SENSOR_MACHINE_FIELDS = frozenset(
     {
-        "baseline_median", "baseline_mad", "baseline_n", "baseline_learned_at", "anomaly", "anomaly_z",
-        "data_quality", "analysis_note", "mro_silent",
+        "mro_baseline_median", "mro_baseline_mad", "mro_baseline_n", "mro_baseline_learned_at", "mro_anomaly",
+        "mro_anomaly_z", "mro_data_quality", "mro_analysis_note", "mro_silent",
     }
 )  # fmt: skip
 
@@ -14,16 +14,16 @@ SENSOR_MACHINE_FIELDS = frozenset(
 class MroSensor(models.Model):
     _inherit = "mro.sensor"
 
-    baseline_median = fields.Float("Baseline median", readonly=True, digits=(16, 4))
-    baseline_mad = fields.Float("Baseline MAD", readonly=True, digits=(16, 4), help="Median absolute deviation.")
-    baseline_n = fields.Integer("Baseline samples", readonly=True)
-    baseline_learned_at = fields.Datetime(readonly=True)
-    anomaly = fields.Boolean(readonly=True)
-    anomaly_z = fields.Float("Robust z-score", readonly=True, digits=(16, 2))
-    data_quality = fields.Char(
+    mro_baseline_median = fields.Float("Baseline median", readonly=True, digits=(16, 4))
+    mro_baseline_mad = fields.Float("Baseline MAD", readonly=True, digits=(16, 4), help="Median absolute deviation.")
+    mro_baseline_n = fields.Integer("Baseline samples", readonly=True)
+    mro_baseline_learned_at = fields.Datetime(readonly=True)
+    mro_anomaly = fields.Boolean(readonly=True)
+    mro_anomaly_z = fields.Float("Robust z-score", readonly=True, digits=(16, 2))
+    mro_data_quality = fields.Char(
         readonly=True, help="Data-quality faults found by the last analysis (not machine faults)."
     )
-    analysis_note = fields.Char(readonly=True)
+    mro_analysis_note = fields.Char(readonly=True)
     mro_silent = fields.Boolean(
         "Silent", readonly=True, help="No reading for longer than the sensor's silence limit (last analysis)."
     )

@@ -21,7 +21,7 @@ class PredictiveCase(TransactionCase):
                 "serial_no": "P7",
                 "technician_user_id": cls.technician.id,
                 "maintenance_team_id": cls.team.id,
-                "criticality": "A",
+                "mro_criticality": "A",
             }
         )
         cls.vib = cls.env["mro.sensor"].create(

@@ -23,9 +23,9 @@ class TestAlerts(PredictiveCase):
         self.analyze()
         self.assertEqual(self.alerts(kind="health"), health)
         # The condition clears (after a repair the signal is back to normal): the episode closes.
-        self.pump.baseline_since = self.pump.last_analysis
+        self.pump.mro_baseline_since = self.pump.mro_last_analysis
         self.write_history(self.vib, self.healthy(days=2, seed=9))
-        self.env["mro.sensor"].browse(self.vib.id).write({"baseline_n": 0})
+        self.env["mro.sensor"].browse(self.vib.id).write({"mro_baseline_n": 0})
         self.Analysis._analyze(self.pump)
         self.assertEqual(health.state, "closed")
         self.assertEqual(health.close_reason, "Condition cleared")
@@ -53,6 +53,6 @@ class TestAlerts(PredictiveCase):
         self.assertEqual(len(quality), 1)
         self.assertEqual(quality.sensor_id, self.vib)
         self.assertEqual(quality.severity, "info")
-        self.assertIn("stuck", self.vib.data_quality)
+        self.assertIn("stuck", self.vib.mro_data_quality)
         self.assertFalse(self.alerts(kind="anomaly"))
-        self.assertFalse(self.pump.anomaly)
+        self.assertFalse(self.pump.mro_anomaly)

@@ -24,27 +24,27 @@ class TestAnalysis(PredictiveCase):
         self.write_history(self.vib, self.degradation())
         self.analyze()
         pump = self.pump
-        self.assertTrue(pump.last_analysis)
-        self.assertFalse(pump.analysis_error)
-        self.assertEqual(pump.limiting_sensor_id, self.vib)
-        self.assertTrue(pump.predicted_failure_date, pump.prediction_reason)
+        self.assertTrue(pump.mro_last_analysis)
+        self.assertFalse(pump.mro_analysis_error)
+        self.assertEqual(pump.mro_limiting_sensor_id, self.vib)
+        self.assertTrue(pump.mro_predicted_failure_date, pump.mro_prediction_reason)
         # Truth: the threshold is crossed ~12.5 days after the last point.
-        self.assertTrue(5 < pump.rul_days < 25, pump.rul_days)
-        self.assertTrue(pump.rul_lower_days <= pump.rul_days <= pump.rul_upper_days)
-        self.assertIn(pump.prediction_model, ("exponential", "linear"))
-        self.assertTrue(pump.prediction_reason)
-        self.assertEqual(pump.rul_confidence, 0.8)
-        self.assertEqual(len(pump.rul_quantiles), 99)
-        self.assertGreater(pump.failure_probability, 0.5)  # within the 30-day horizon
-        self.assertIn(pump.health_state, ("warning", "critical"))
-        self.assertLess(pump.health_score, 70)
-        self.assertTrue(self.vib.baseline_n)
-        learned_at = self.vib.baseline_learned_at
+        self.assertTrue(5 < pump.mro_rul_days < 25, pump.mro_rul_days)
+        self.assertTrue(pump.mro_rul_lower_days <= pump.mro_rul_days <= pump.mro_rul_upper_days)
+        self.assertIn(pump.mro_prediction_model, ("exponential", "linear"))
+        self.assertTrue(pump.mro_prediction_reason)
+        self.assertEqual(pump.mro_rul_confidence, 0.8)
+        self.assertEqual(len(pump.mro_rul_quantiles), 99)
+        self.assertGreater(pump.mro_failure_probability, 0.5)  # within the 30-day horizon
+        self.assertIn(pump.mro_health_state, ("warning", "critical"))
+        self.assertLess(pump.mro_health_score, 70)
+        self.assertTrue(self.vib.mro_baseline_n)
+        learned_at = self.vib.mro_baseline_learned_at
         self.assertTrue(learned_at)
         # Kept, not relearned, by the next analysis: the stored baseline is used.
         self.write_history(self.vib, [2.1])
         self.analyze()
-        self.assertEqual(self.vib.baseline_learned_at, learned_at)
+        self.assertEqual(self.vib.mro_baseline_learned_at, learned_at)
         chart = pump.mro_health_trend()
         self.assertTrue(chart["history"])
         self.assertEqual(chart["alarm"], 4.5)
@@ -53,10 +53,10 @@ class TestAnalysis(PredictiveCase):
     def test_healthy_pump_has_no_date(self):
         self.write_history(self.vib, self.healthy())
         self.analyze()
-        self.assertEqual(self.pump.health_state, "good")
-        self.assertFalse(self.pump.predicted_failure_date)
-        self.assertFalse(self.pump.anomaly)
-        self.assertTrue(self.pump.prediction_reason)  # why there is no prediction
+        self.assertEqual(self.pump.mro_health_state, "good")
+        self.assertFalse(self.pump.mro_predicted_failure_date)
+        self.assertFalse(self.pump.mro_anomaly)
+        self.assertTrue(self.pump.mro_prediction_reason)  # why there is no prediction
 
     def test_cron_queues_batches_as_jobs_once(self):
         """The cron queues the equipment to analyse in jobs of ``_batch_size`` on the analysis channel, never
@@ -86,12 +86,12 @@ class TestAnalysis(PredictiveCase):
         # Waiting in a job: not queued again by the next run, and nothing analysed yet.
         self.assertEqual(self.Analysis._candidates(), [])
         self.assertEqual(cron._cron_analyze(), 0)
-        self.assertFalse(self.pump.last_analysis)
+        self.assertFalse(self.pump.mro_last_analysis)
         for job in jobs:
             result = QueueJob.load(self.env, job.uuid).perform()
             self.assertIn("analysed", result)
         self.env.invalidate_all()
-        self.assertTrue(all(fleet.mapped("last_analysis")))
+        self.assertTrue(all(fleet.mapped("mro_last_analysis")))
         self.assertFalse(any(fleet.mapped("mro_analysis_queued")))
         self.assertEqual(self.Analysis._candidates(), [])
         # New readings for one equipment only: only it is queued again.
@@ -129,9 +129,9 @@ class TestAnalysis(PredictiveCase):
             mute_logger(mro_health_analysis.__name__),
         ):
             self.Analysis._analyze(self.pump | other)
-        self.assertEqual(self.pump.analysis_error, "corrupt history")
-        self.assertFalse(other.analysis_error)
-        self.assertEqual(other.health_state, "good")
+        self.assertEqual(self.pump.mro_analysis_error, "corrupt history")
+        self.assertFalse(other.mro_analysis_error)
+        self.assertEqual(other.mro_health_state, "good")
         # Not retried until new readings arrive, so one bad equipment cannot stall the cron.
         self.assertNotIn(self.pump.id, self.Analysis._candidates(limit=100))
 
@@ -159,9 +159,9 @@ class TestAnalysis(PredictiveCase):
         self.assertEqual(ledger.equipment_id, other)
         alerts = self.env["mro.health.alert"].search([("equipment_id", "in", (self.pump | other).ids)])
         self.assertEqual(alerts.equipment_id, self.pump | other)  # the pump's alerts survived
-        self.assertTrue(self.pump.predicted_failure_date)  # the analysis itself was stored
-        self.assertIn("ledger refused this row", self.pump.analysis_error)  # and the failure shows on the pump
-        self.assertFalse(other.analysis_error)
+        self.assertTrue(self.pump.mro_predicted_failure_date)  # the analysis itself was stored
+        self.assertIn("ledger refused this row", self.pump.mro_analysis_error)  # and the failure shows on the pump
+        self.assertFalse(other.mro_analysis_error)
 
     def test_sensorless_equipment_gets_a_weibull_probability(self):
         category = self.env["maintenance.equipment.category"].create({"name": "Valves"})
@@ -184,10 +184,10 @@ class TestAnalysis(PredictiveCase):
                 )
         self.analyze(valves)
         valve = valves[3]
-        self.assertEqual(valve.prediction_model, "weibull", valve.prediction_reason)
-        self.assertGreater(valve.failure_probability, 0.0)
-        self.assertLessEqual(valve.failure_probability, 1.0)
-        self.assertFalse(valve.health_state)  # no sensors: no condition to judge
+        self.assertEqual(valve.mro_prediction_model, "weibull", valve.mro_prediction_reason)
+        self.assertGreater(valve.mro_failure_probability, 0.0)
+        self.assertLessEqual(valve.mro_failure_probability, 1.0)
+        self.assertFalse(valve.mro_health_state)  # no sensors: no condition to judge
 
     def test_fleet_model_learned_from_past_failures(self):
         model = self.env["mro.asset.model"].create(
@@ -217,8 +217,8 @@ class TestAnalysis(PredictiveCase):
             """``days`` of hourly history ending at ``end``, damage growing to 1 at the failure."""
             t = np.arange(int(days * 24)) / 24.0
             damage = np.exp(3.0 * (t - t[-1]) / days) if end < now - 3600 else np.exp(3.0 * (t - 30.0) / 30.0)
-            vib = equipment.sensor_ids.filtered(lambda s: s.measure_kind == "vibration_velocity")
-            tmp = equipment.sensor_ids.filtered(lambda s: s.measure_kind == "temperature")
+            vib = equipment.mro_sensor_ids.filtered(lambda s: s.measure_kind == "vibration_velocity")
+            tmp = equipment.mro_sensor_ids.filtered(lambda s: s.measure_kind == "temperature")
             self.write_history(vib, 1.0 + 3.5 * damage + rng.normal(0, 0.05, t.size), end=end)
             self.write_history(tmp, 50.0 + 30.0 * damage + rng.normal(0, 0.5, t.size), end=end)
 
@@ -257,8 +257,8 @@ class TestAnalysis(PredictiveCase):
         model._apply_to(young)
         run(young, 19.5, now - 600)
         self.analyze(young)
-        self.assertEqual(young.prediction_model, "fleet", young.prediction_reason)
-        self.assertTrue(young.rul_lower_days <= young.rul_days <= young.rul_upper_days)
+        self.assertEqual(young.mro_prediction_model, "fleet", young.mro_prediction_reason)
+        self.assertTrue(young.mro_rul_lower_days <= young.mro_rul_days <= young.mro_rul_upper_days)
 
     def test_an_anomaly_leans_on_the_failure_history_of_its_asset_model(self):
         """Past failures of an asset model teach how long its machines last once wear shows; a machine of
@@ -290,7 +290,7 @@ class TestAnalysis(PredictiveCase):
                 {"name": name, "serial_no": name.replace(" ", ""), "effective_date": day(start)}
             )
             model._apply_to(equipment)
-            return equipment, equipment.sensor_ids
+            return equipment, equipment.mro_sensor_ids
 
         def wear(days, worn):
             """Hourly vibration: healthy at 1.2 mm/s, then rising for the last ``worn`` days toward 4.6."""
@@ -325,8 +325,8 @@ class TestAnalysis(PredictiveCase):
         )
         self.write_history(lone_sensor, values, end=now - 600)
         self.analyze(young | alone)
-        self.assertTrue(young.anomaly and alone.anomaly)
-        self.assertEqual(young.prediction_model, "exponential+history", young.prediction_reason)
-        self.assertIn("past failures", young.prediction_reason)
-        self.assertEqual(alone.prediction_model, "exponential", alone.prediction_reason)
-        self.assertTrue(young.rul_lower_days <= young.rul_days <= young.rul_upper_days)
+        self.assertTrue(young.mro_anomaly and alone.mro_anomaly)
+        self.assertEqual(young.mro_prediction_model, "exponential+history", young.mro_prediction_reason)
+        self.assertIn("past failures", young.mro_prediction_reason)
+        self.assertEqual(alone.mro_prediction_model, "exponential", alone.mro_prediction_reason)
+        self.assertTrue(young.mro_rul_lower_days <= young.mro_rul_days <= young.mro_rul_upper_days)

@@ -22,7 +22,7 @@ class TestAssetModel(PredictiveCase):
         model = self.env.ref("mro_predictive.asset_model_motor")
         motor.mro_asset_model_id = model
         motor.action_apply_asset_model()
-        sensors = motor.sensor_ids
+        sensors = motor.mro_sensor_ids
         self.assertEqual(set(sensors.mapped("code")), {"M9-VIB", "M9-TEMP", "M9-CUR"})
         vib = sensors.filtered(lambda s: s.measure_kind == "vibration_velocity")
         self.assertEqual((vib.warning_limit, vib.alarm_limit, vib.unit), (2.8, 4.5, "mm/s"))
@@ -31,7 +31,7 @@ class TestAssetModel(PredictiveCase):
         # Applying again (say after a change to the template) updates limits, creates nothing new.
         model.foundation = "flexible"
         motor.action_apply_asset_model()
-        self.assertEqual(len(motor.sensor_ids), 3)
+        self.assertEqual(len(motor.mro_sensor_ids), 3)
         self.assertEqual(vib.alarm_limit, 7.1)
 
     def test_existing_sensor_keeps_its_source_and_gets_limits(self):
@@ -41,4 +41,4 @@ class TestAssetModel(PredictiveCase):
         self.pump.action_apply_asset_model()
         self.assertEqual((self.vib.source_device, self.vib.source_address), ("plc9", "40"))
         self.assertEqual((self.vib.warning_limit, self.vib.alarm_limit), (2.8, 4.5))
-        self.assertEqual(len(self.pump.sensor_ids), 4)  # the second vibration, temperature and pressure added
+        self.assertEqual(len(self.pump.mro_sensor_ids), 4)  # the second vibration, temperature and pressure added

@@ -29,30 +29,30 @@ class TestFleetPrior(PredictiveCase):
         for k, (pump, sensor) in enumerate([(self.pump, self.vib), *[self.new_pump(f"OLD{k}") for k in range(2)]]):
             self.write_history(sensor, self.healthy(days=3, level=1.1 + 0.05 * k, seed=10 + k))
             self.analyze(pump)
-            self.assertTrue(sensor.baseline_n, pump.health_reasons)
+            self.assertTrue(sensor.mro_baseline_n, pump.mro_health_reasons)
         # A new pump, six hours of data, already vibrating at 3 mm/s: an anomaly, against its fleet.
         worn, worn_vib = self.new_pump("NEW1")
         self.write_history(worn_vib, [3.0, 3.02, 2.98, 3.01, 3.0, 2.99])
         self.analyze(worn)
-        self.assertTrue(worn.anomaly, worn.health_reasons)
-        self.assertIn("population baseline of 3 similar sensors of the asset model", worn.health_reasons)
-        self.assertIn("shrunk toward 6 own values", worn.health_reasons)
-        self.assertFalse(worn_vib.baseline_n, "the population's baseline is not stored as the sensor's own")
+        self.assertTrue(worn.mro_anomaly, worn.mro_health_reasons)
+        self.assertIn("population baseline of 3 similar sensors of the asset model", worn.mro_health_reasons)
+        self.assertIn("shrunk toward 6 own values", worn.mro_health_reasons)
+        self.assertFalse(worn_vib.mro_baseline_n, "the population's baseline is not stored as the sensor's own")
         # A healthy new pump is not an anomaly.
         calm, calm_vib = self.new_pump("NEW2")
         self.write_history(calm_vib, [1.15, 1.17, 1.14, 1.16, 1.15, 1.18])
         self.analyze(calm)
-        self.assertFalse(calm.anomaly, calm.health_reasons)
+        self.assertFalse(calm.mro_anomaly, calm.mro_health_reasons)
         # Without similar machines (another asset model, no default limits learned), six hours say nothing.
         alone, alone_vib = self.new_pump("NEW3")
         alone.mro_asset_model_id = False
         self.write_history(alone_vib, [3.0, 3.02, 2.98, 3.01, 3.0, 2.99])
         self.analyze(alone)
-        self.assertFalse(alone.anomaly)
+        self.assertFalse(alone.mro_anomaly)
 
     def test_the_asset_models_defaults_stand_in_for_a_fleet(self):
         worn, worn_vib = self.new_pump("NEW4")  # no pump of the model has a baseline yet
         self.write_history(worn_vib, [3.4, 3.42, 3.38, 3.41, 3.4, 3.39])
         self.analyze(worn)
-        self.assertTrue(worn.anomaly, worn.health_reasons)
-        self.assertIn("default healthy level of the asset model", worn.health_reasons)
+        self.assertTrue(worn.mro_anomaly, worn.mro_health_reasons)
+        self.assertIn("default healthy level of the asset model", worn.mro_health_reasons)

@@ -14,7 +14,7 @@ class TestLedger(PredictiveCase):
         Prediction = self.env["mro.prediction"]
         first = Prediction.search([("equipment_id", "=", self.pump.id)])
         self.assertEqual(len(first), 1)
-        self.assertAlmostEqual(first.rul_days, self.pump.rul_days, places=1)
+        self.assertAlmostEqual(first.rul_days, self.pump.mro_rul_days, places=1)
         self.assertTrue(first.data_from < first.data_to)
         self.assertEqual(len(first.quantiles), 99)
         # Analysed again on almost the same data: the same prediction stands, no new row.
@@ -43,8 +43,8 @@ class TestLedger(PredictiveCase):
         self.assertEqual(first.coverage_pct, 100.0 if held else 0.0)
         self.assertEqual(first.hit, abs(first.error_days) <= max(2.0, 0.25 * first.rul_days))
         # The repair restarts learning: baselines are cleared and relearned from after it.
-        self.assertFalse(self.vib.baseline_n)
-        self.assertTrue(self.pump.baseline_since)
+        self.assertFalse(self.vib.mro_baseline_n)
+        self.assertTrue(self.pump.mro_baseline_since)
 
     def test_accuracy_report_per_asset_model(self):
         model = self.env.ref("mro_predictive.asset_model_pump")

@@ -17,7 +17,7 @@ class TestRoles(PredictiveCase):
         cls.team.member_ids = [Command.link(cls.technician.id)]
         cls.manager = new_test_user(cls.env, login="mro-mgr", groups="maintenance.group_equipment_manager")
         cls.outsider = new_test_user(cls.env, login="mro-other", groups="base.group_user", name="Olga Outsider")
-        cls.fan = cls.env["maintenance.equipment"].create({"name": "Fan F-9", "criticality": "B"})
+        cls.fan = cls.env["maintenance.equipment"].create({"name": "Fan F-9", "mro_criticality": "B"})
         cls.rule = cls.env["mro.prescriptive.rule"].create(
             {"name": "Replace bearing", "condition": "rul_below", "rul_days": 30, "maintenance_type": "preventive"}
         )
@@ -31,15 +31,15 @@ class TestRoles(PredictiveCase):
         self.assertNotIn(self.fan, self.env["maintenance.equipment"].with_user(self.technician).search([]))
         pump.action_analyze_health()
         # Not half done: health, its alerts, the ledger row and the rule's request all exist.
-        self.assertIn(pump.health_state, ("warning", "critical"))
+        self.assertIn(pump.mro_health_state, ("warning", "critical"))
         alerts = self.env["mro.health.alert"].with_user(self.technician).search([("equipment_id", "=", self.pump.id)])
         self.assertTrue(alerts)
         self.assertEqual(self.env["mro.prediction"].search_count([("equipment_id", "=", self.pump.id)]), 1)
         request = self.env["maintenance.request"].search([("mro_rule_id", "=", self.rule.id)])
         self.assertEqual(request.equipment_id, self.pump)
         # The reasons name the sensor, never a database id.
-        self.assertIn("[P7-VIB] Pump vibration", pump.health_reasons)
-        self.assertNotIn(f"sensor {self.vib.id}", pump.health_reasons)
+        self.assertIn("[P7-VIB] Pump vibration", pump.mro_health_reasons)
+        self.assertNotIn(f"sensor {self.vib.id}", pump.mro_health_reasons)
         # The technician acknowledges and comments.
         alert = alerts[0].with_user(self.technician)
         alert.action_acknowledge()
@@ -73,16 +73,16 @@ class TestRoles(PredictiveCase):
         prediction = self.env["mro.prediction"].search([("equipment_id", "=", self.pump.id)])
         self.assertEqual(prediction.state, "scored")
         self.assertEqual(prediction.request_id, request)
-        self.assertEqual(self.vib.baseline_n, 0)
+        self.assertEqual(self.vib.mro_baseline_n, 0)
 
     def test_technician_refusals(self):
         self.write_history(self.vib, self.degradation())
         self.analyze()
         pump = self.pump.with_user(self.technician)
         with self.assertRaises(AccessError):
-            pump.write({"health_state": "good"})
+            pump.write({"mro_health_state": "good"})
         with self.assertRaises(AccessError):
-            pump.write({"rul_days": 365.0})
+            pump.write({"mro_rul_days": 365.0})
         alert = self.env["mro.health.alert"].search([("equipment_id", "=", self.pump.id)], limit=1)
         with self.assertRaises(AccessError):
             alert.with_user(self.technician).write({"equipment_id": self.fan.id})
@@ -100,7 +100,7 @@ class TestRoles(PredictiveCase):
                 {"name": "Forged", "equipment_id": self.pump.id, "mro_prediction_id": prediction.id}
             )
         with self.assertRaises(AccessError):
-            self.vib.with_user(self.technician).write({"baseline_median": 9.0})
+            self.vib.with_user(self.technician).write({"mro_baseline_median": 9.0})
         # Equipment outside the team and not followed stays out of reach.
         with self.assertRaises(AccessError):
             self.fan.with_user(self.technician).read(["name"])
@@ -110,7 +110,7 @@ class TestRoles(PredictiveCase):
     # ------------------------------------------------------------------ maintenance manager
     def test_manager_configures_and_analyses_but_never_forges_a_forecast(self):
         pump = self.pump.with_user(self.manager)
-        pump.write({"criticality": "B", "mro_asset_model_id": self.env.ref("mro_predictive.asset_model_pump").id})
+        pump.write({"mro_criticality": "B", "mro_asset_model_id": self.env.ref("mro_predictive.asset_model_pump").id})
         self.env["mro.sensor"].with_user(self.manager).create(
             {
                 "code": "P7-TMP",
@@ -124,16 +124,16 @@ class TestRoles(PredictiveCase):
         )
         self.write_history(self.vib, self.degradation())
         pump.action_analyze_health()
-        self.assertTrue(pump.last_analysis)
+        self.assertTrue(pump.mro_last_analysis)
         for values in (
-            {"rul_days": 1.0},
-            {"predicted_failure_date": "2026-01-01 00:00:00"},
-            {"failure_probability": 1},
+            {"mro_rul_days": 1.0},
+            {"mro_predicted_failure_date": "2026-01-01 00:00:00"},
+            {"mro_failure_probability": 1},
         ):
             with self.assertRaises(AccessError):
                 pump.write(values)
         with self.assertRaises(AccessError):
-            self.env["maintenance.equipment"].with_user(self.manager).create({"name": "X", "health_state": "good"})
+            self.env["maintenance.equipment"].with_user(self.manager).create({"name": "X", "mro_health_state": "good"})
         with self.assertRaises(AccessError):
             self.env["mro.prediction"].with_user(self.manager).create(
                 {"equipment_id": self.pump.id, "published_at": "2026-01-01 00:00:00"}

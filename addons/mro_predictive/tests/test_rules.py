@@ -43,7 +43,7 @@ class TestRules(PredictiveCase):
         self.assertIn("Replace the drive-end bearing", request.description)
         self.assertIn("remaining useful life", request.description)
         self.assertTrue(request.mro_prediction_id)
-        self.assertLess(request.schedule_date, self.pump.predicted_failure_date)
+        self.assertLess(request.schedule_date, self.pump.mro_predicted_failure_date)
         # Seen again while the request is open: no second request.
         self.write_history(self.vib, self.degradation(days=1, seed=3, start=2.1))
         self.analyze()
@@ -68,7 +68,7 @@ class TestRules(PredictiveCase):
         self.assertEqual(len(self.requests()), 2)
 
     def test_filters_and_other_conditions(self):
-        self.pump.criticality = "C"  # the rule is for criticality A only
+        self.pump.mro_criticality = "C"  # the rule is for criticality A only
         self.write_history(self.vib, self.degradation())
         self.analyze()
         self.assertFalse(self.requests())
@@ -88,7 +88,7 @@ class TestRules(PredictiveCase):
         self.assertEqual(by_rule[state_rule], 1)
         self.assertEqual(by_rule[prob_rule], 1)
         self.assertEqual(by_rule[limit_rule], int(self.vib.limit_state in ("warning", "alarm")))
-        self.assertEqual(by_rule[anomaly_rule], int(self.pump.anomaly))
+        self.assertEqual(by_rule[anomaly_rule], int(self.pump.mro_anomaly))
 
     def test_schedule_is_the_last_working_slot_before_failure_skipping_a_shutdown(self):
         calendar = self.env["resource.calendar"].create(
@@ -100,7 +100,7 @@ class TestRules(PredictiveCase):
                 ],
             }
         )
-        self.team.resource_calendar_id = calendar
+        self.team.mro_resource_calendar_id = calendar
         now = datetime(2026, 3, 2, 9, 0)  # a Monday
         deadline = datetime(2026, 3, 20, 10, 0)  # Friday of the third week, 10:00
         Rule = self.env["mro.prescriptive.rule"]
@@ -152,14 +152,14 @@ class TestRules(PredictiveCase):
         self.assertNotIn("&lt;", notes().body)
         # It gets worse (critical), 13 hours later: one more.
         with freeze_time(start + timedelta(hours=13)):
-            self.pump.sudo().write({"health_state": "critical"})
+            self.pump.sudo().write({"mro_health_state": "critical"})
             self.env["mro.prescriptive.rule"]._run_for(self.pump, rules=notify, now=fields.Datetime.now())
             self.env["mro.prescriptive.rule"]._run_for(self.pump, rules=notify, now=fields.Datetime.now())
         self.assertEqual(len(notes()), 2)
         self.assertIn("worse", notes()[0].body)
         # It clears: one last message for the episode.
         with freeze_time(start + timedelta(hours=14)):
-            self.pump.sudo().write({"health_state": "good"})
+            self.pump.sudo().write({"mro_health_state": "good"})
             for _run in range(3):
                 self.env["mro.prescriptive.rule"]._run_for(self.pump, rules=notify, now=fields.Datetime.now())
         self.assertEqual(len(notes()), 3)
@@ -167,9 +167,9 @@ class TestRules(PredictiveCase):
         # It flaps back within the cool-down of the last notification: a new episode, but no new message;
         # and it ends unannounced.
         with freeze_time(start + timedelta(hours=15)):
-            self.pump.sudo().write({"health_state": "warning"})
+            self.pump.sudo().write({"mro_health_state": "warning"})
             self.env["mro.prescriptive.rule"]._run_for(self.pump, rules=notify, now=fields.Datetime.now())
-            self.pump.sudo().write({"health_state": "good"})
+            self.pump.sudo().write({"mro_health_state": "good"})
             self.env["mro.prescriptive.rule"]._run_for(self.pump, rules=notify, now=fields.Datetime.now())
         self.assertEqual(len(notes()), 3)
         episodes = self.env["mro.rule.episode"].search([("rule_id", "=", notify.id)])

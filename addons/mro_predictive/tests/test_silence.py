@@ -56,7 +56,7 @@ class TestSilence(PredictiveCase):
         self.set_gateway_seen(fields.Datetime.now())
         self.Analysis._cron_analyze()
         self.pump.invalidate_recordset()
-        self.assertTrue(self.pump.predicted_failure_date)
+        self.assertTrue(self.pump.mro_predicted_failure_date)
         self.assertFalse(self.pump.mro_health_stale)
         last = self.vib.last_ts
         # The vibration sensor dies; the temperature keeps coming and so does the gateway. Three hours later:

@@ -19,7 +19,7 @@ class TestHealthUi(HttpCase):
         stamps = [round((end - (len(values) - 1 - i) * 3600) * 1_000_000) for i in range(len(values))]
         self.env["mro.sensor.reading"]._insert_readings([sensor.id] * len(values), stamps, list(map(float, values)))
         self.env["mro.health.analysis"]._analyze(equipment)
-        self.assertTrue(equipment.predicted_failure_date)
+        self.assertTrue(equipment.mro_predicted_failure_date)
         code = """
             const deadline = Date.now() + 20000;
             (function check() {

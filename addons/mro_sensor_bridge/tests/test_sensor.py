@@ -20,8 +20,8 @@ class TestSensor(MroSensorCase):
             self.assertEqual(form.unit, "°C")
         sensor = form.save()
         self.assertEqual(sensor.company_id, self.equipment.company_id)
-        self.assertEqual(self.equipment.sensor_count, 4)  # the archived sensor is not counted
-        self.assertIn(sensor, self.equipment.sensor_ids)
+        self.assertEqual(self.equipment.mro_sensor_count, 4)  # the archived sensor is not counted
+        self.assertIn(sensor, self.equipment.mro_sensor_ids)
 
     def test_custom_unit_is_kept(self):
         sensor = self.env["mro.sensor"].create(

@@ -37,7 +37,7 @@ registry.category("web_tour.tours").add("mro_health_to_purchase", {
         },
         {
             content: "The remaining useful life is shown with its interval",
-            trigger: ".o_field_widget[name='rul_days']:not(:empty)",
+            trigger: ".o_field_widget[name='mro_rul_days']:not(:empty)",
         },
         {
             content: "Scroll the chart into view",
