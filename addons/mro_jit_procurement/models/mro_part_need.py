@@ -93,5 +93,5 @@ class MroPartNeed(models.Model):
     def action_export_xlsx(self):
         """Download the spare-parts plan (these lines, or all open ones) as an XLSX workbook."""
         needs = self or self.search([("state", "not in", ("done", "cancel"))])
-        attachment = self.env["mro.jit.planner"]._export_xlsx(needs)
+        attachment = self.env["mro.jit.export"]._export_xlsx(needs)
         return {"type": "ir.actions.act_url", "url": f"/web/content/{attachment.id}?download=true", "target": "self"}

@@ -39,9 +39,9 @@ class MroRiskModeWizard(models.TransientModel):
         self.ensure_one()
         if self.factor <= 0:
             raise UserError(self.env._("The risk factor must be positive."))
-        planner = self.env["mro.jit.planner"].with_company(self.company_id)
-        now = planner._minmax_plan(self.company_id, 1.0)
-        risky = planner._minmax_plan(self.company_id, self.factor)
+        minmax = self.env["mro.jit.minmax"].with_company(self.company_id)
+        now = minmax._minmax_plan(self.company_id, 1.0)
+        risky = minmax._minmax_plan(self.company_id, self.factor)
         lines, added = [], 0.0
         for product, (result, _lead, cost) in risky.items():
             base = now[product][0]
@@ -92,7 +92,7 @@ class MroRiskModeWizard(models.TransientModel):
                 {"mro_saved_min": point.product_min_qty, "mro_saved_max": point.product_max_qty, "mro_saved": True}
             )
         company.write({"mro_risk_mode": True, "mro_risk_factor": self.factor})
-        touched = self.env["mro.jit.planner"]._apply_minmax(company, self.factor)
+        touched = self.env["mro.jit.minmax"]._apply_minmax(company, self.factor)
         for point in touched.filtered(lambda p: not p.mro_saved):
             point.write({"mro_saved_min": 0.0, "mro_saved_max": 0.0, "mro_saved": True})
         self.env["mro.jit.planner"]._plan(company)
