@@ -1,8 +1,6 @@
-import math
-
 from odoo import api, fields, models
 
-from ..mro_planning import LeadTimeStats, eoq, min_max, pooled_demand, rul_cdf
+from ..mro_planning import BufferInputs, BufferUser, orderpoint_levels, part_buffer
 
 
 class MroJitMinMax(models.AbstractModel):
@@ -13,41 +11,45 @@ class MroJitMinMax(models.AbstractModel):
 
     @api.model
     def _minmax_plan(self, company, factor=1.0):
-        """``{product: (MinMax, lead stats, unit cost)}`` for every storable spare part of the company:
-        pooled demand over the lead time (each equipment's probability of failing within it), safety
-        stock at the company's service level (times ``factor`` in risk mode), EOQ as the spread."""
+        """``{product: (MinMax, lead stats, unit cost)}`` for every storable spare part of the company, as
+        ``mro_planning.part_buffer`` and ``orderpoint_levels`` decide (the simulation's calls): demand over the
+        vendor's lead time and its variance from the machines no need covers (the plant's unwarned-failure
+        rate), the service level and on-site spare of the most critical user, the EOQ from unwarned
+        replacements only, plus what open needs claim; risk mode: lead times and safety stock x ``factor``."""
+        planner = self.env["mro.jit.planner"]
+        policy = planner._policy(company, factor)
         parts = self.env["mro.equipment.part"].search(
             [("company_id", "in", (company.id, False)), ("equipment_active", "=", True)]
         )
-        horizon = company.mro_planning_horizon_days or 30
         today = fields.Date.context_today(self)
+        rul_warnings, early_warnings = planner._warning_histories(company, today)
+        cache = {}
+        claimed = dict(
+            self.env["mro.part.need"]._read_group(
+                [
+                    ("product_id", "in", parts.product_id.ids),
+                    ("state", "in", ("stock", "ordered")),
+                    ("company_id", "in", (company.id, False)),
+                ],
+                ["product_id"],
+                ["quantity:sum"],
+            )
+        )
         plan = {}
         for product in parts.product_id.filtered("is_storable"):
             lines = parts.filtered(lambda p, pr=product: p.product_id == pr)
             seller = product._select_seller(date=today)
-            lead = self.env["mro.lead.time"]._for(seller.partner_id, product, company, seller) if seller else None
-            lead = lead or LeadTimeStats(7.0, 3.5, 0, None, "prior")
-            if factor != 1.0:
-                lead = lead.scaled(factor)
-            cover = lead.mean + company.mro_receiving_days + company.mro_kitting_days
-            probs, qtys, annual = [], [], 0.0
+            lead = planner._lead_stats(seller, product, company)
+            users = []
             for line in lines:
-                equipment = line.equipment_id
-                if equipment.rul_days is not None and equipment.predicted_failure_date:
-                    p = float(rul_cdf(cover, self.env["mro.jit.planner"]._rul_quantiles(equipment, today)))
-                else:
-                    ph = min(max(equipment.failure_probability or 0.0, 0.0), 0.999)
-                    p = 1.0 - (1.0 - ph) ** (cover / horizon)
-                probs.append(min(max(p, 0.0), 1.0))
-                qtys.append(math.ceil(line.quantity))
-                rate = -math.log(1.0 - min(max(equipment.failure_probability or 0.0, 0.0), 0.999)) / horizon
-                annual += 365.0 * rate * line.quantity
-            demand = pooled_demand(probs, qtys)
+                info = planner._equipment_inputs(line.equipment_id, today, cache)
+                users.append(BufferUser(info["criticality"], line.quantity, info["signals"]))
             cost = product.standard_price
-            holding = cost * company.mro_holding_rate
-            quantity = eoq(annual, company.mro_order_cost, holding) if holding > 0 else (1 if annual else 0)
-            result = min_max(demand, company.mro_service_level, quantity, risk_factor=factor)
-            plan[product] = (result, lead, cost)
+            inputs = BufferInputs(tuple(users), lead, cost, rul_warnings, early_warnings)
+            result = part_buffer(inputs, policy)
+            if result is None:
+                continue
+            plan[product] = (orderpoint_levels(result, claimed.get(product, 0.0)), policy.effective_lead(lead), cost)
         return plan
 
     @api.model

@@ -11,25 +11,31 @@ from odoo.tools import SQL
 from ..mro_planning import (
     PROBS,
     LeadTimeStats,
+    NeedInputs,
+    Policy,
+    Signal,
+    WarningHistory,
     lognormal_quantiles,
-    order_by_date,
+    plan_need,
 )
 
 _logger = logging.getLogger(__name__)
 
 #: Calendars are read this many days around today to find closed days.
 CALENDAR_SPAN = 400
+#: Lead time of a part without a vendor (days): a week, give or take half a week.
+PRIOR_LEAD = LeadTimeStats(7.0, 3.5, 0, None, "prior")
 
 
 class MroJitPlanner(models.AbstractModel):
     """Turns predictions into purchases, just in time.
 
-    For every equipment with a failure prediction and a spare-parts list, each part gets an order-by date
-    (mro_planning.order_by_date: the RUL distribution against the vendor's lead-time distribution, the risk
-    its criticality allows, receiving and kitting days, the plant's and the vendor's closed days). When
-    today reaches it and free stock (on hand - reserved + incoming + open RFQs, less what earlier needs
-    took) does not cover the part, the shortfall goes on an RFQ grouped by vendor, extended while it is
-    still a draft, with its reason; the auto-approval policy then confirms it or leaves it to the buyer.
+    Every decision is the pure policy's (``mro_planning.plan_need``, the functions the plant simulation in
+    bench/jit_sim.py calls with the same arguments): this model gathers its inputs from the records
+    (``_need_inputs``: the equipment's criticality and warnings, the vendor's lead time, the plant's warning
+    history and closed days, the need as stored) and writes the decision (planned, due, kept, released,
+    done). Due needs claim free stock and the shortfall goes on an RFQ grouped by vendor
+    (``mro.jit.purchasing``); the auto-approval policy then confirms it or leaves it to the buyer.
 
     One model per job: this one gathers the inputs and plans the needs; ``mro.jit.purchasing`` orders the due
     ones, ``mro.jit.minmax`` keeps the spare parts' orderpoints, ``mro.jit.export`` writes the XLSX plan.
@@ -74,105 +80,203 @@ class MroJitPlanner(models.AbstractModel):
     # ------------------------------------------------------------------ planning
     @api.model
     def _plan(self, company, today=None):
-        """Plan every equipment of ``company``; order what is due. Returns the purchase orders touched."""
+        """Plan every equipment of ``company`` (``mro_planning.plan_need`` for each part of each equipment); order
+        what is due. Returns the purchase orders touched."""
         today = today or fields.Date.context_today(self)
+        policy = self._policy(company)
         Need = self.env["mro.part.need"]
         equipments = self.env["maintenance.equipment"].search(
             [("company_id", "in", (company.id, False)), ("mro_part_ids", "!=", False)]
         )
         open_needs = Need.search([("equipment_id", "in", equipments.ids), ("state", "not in", ("done", "cancel"))])
         by_key = {(n.equipment_id.id, n.part_id.id): n for n in open_needs}
-        predictions = self._latest_predictions(equipments)
-        calendars = {}
+        cache = {"predictions": self._latest_predictions(equipments)}
+        due = {}
         for equipment in equipments:
-            predicted = equipment.predicted_failure_date and equipment.rul_days is not None and equipment.active
-            renewed = equipment.baseline_since
-            if predicted and renewed and (not equipment.last_analysis or equipment.last_analysis <= renewed):
-                continue  # the prediction describes the machine before its repair: wait for a new analysis
             for part in equipment.mro_part_ids:
                 need = by_key.get((equipment.id, part.id))
-                if not predicted:
-                    if need and need.state in ("planned", "due", "stock"):
-                        need.write(
-                            {"state": "cancel", "reason": self.env._("Prediction withdrawn: %s", need.reason or "")}
-                        )
-                    continue
-                if need and need.state == "ordered":
-                    continue  # already on a purchase: never twice
-                values = self._plan_part(equipment, part, company, today, calendars, predictions)
-                if values is None:
-                    if need and need.state in ("planned", "due"):
-                        need.write({"state": "cancel"})
-                    continue
-                if need:
-                    need.write(values)
-                else:
-                    Need.create(values)
-        due = Need.search(
-            [
-                ("company_id", "in", (company.id, False)),
-                ("state", "in", ("planned", "due", "stock")),
-                ("order_by_date", "<=", today),
-            ],
-            order="order_by_date, id",
-        )
-        return self.env["mro.jit.purchasing"]._order_due(due, company, today)
+                inputs, decision, seller = self._decide(equipment, part, need, company, today, policy, cache)
+                need = self._write_decision(need, inputs, decision, equipment, part, seller, policy, cache)
+                if need and decision.due and need.state in ("planned", "due", "stock"):
+                    due[need.id] = (inputs, decision)
+        needs = Need.browse(list(due)).sorted(lambda n: (n.order_by_date, n.id))
+        return self.env["mro.jit.purchasing"]._order_due(needs, company, today, due, policy)
 
     @api.model
-    def _plan_part(self, equipment, part, company, today, calendars, predictions=None):
-        """The need's values for one part of one equipment, or None when it is run to failure or unbuyable.
-        ``predictions``: {equipment id: its latest ledger prediction id} (looked up when not given)."""
-        product = part.product_id
-        seller = product._select_seller(quantity=part.quantity, date=today)
-        risk = company._mro_allowed_risk(equipment.criticality)
-        if risk is None:
-            return None
-        lead = self.env["mro.lead.time"]._for(seller.partner_id, product, company, seller) if seller else None
-        if lead is None:
-            lead = LeadTimeStats(7.0, 3.5, 0, None, "prior")
-        lead = self._risk_scaled(lead, company)
-        quantiles = self._rul_quantiles(equipment, today)
-        vendor = seller.partner_id
-        plan = order_by_date(
-            today,
-            quantiles,
-            lead,
-            risk,
+    def _policy(self, company, factor=None):
+        """The company's planning settings as the pure policy's ``Policy``. Risk mode: ``factor``, else the
+        preview's (``mro_risk_factor`` in the context), else the company's when its risk mode is on."""
+        if factor is None:
+            factor = self.env.context.get("mro_risk_factor")
+            if factor is None and company.mro_risk_mode:
+                factor = company.mro_risk_factor
+        return Policy(
+            risk_a=company.mro_risk_a,
+            risk_b=company.mro_risk_b,
+            risk_c=company.mro_risk_c,
+            # The company's service level is the buffer's for its default class (B); A and C keep the policy's.
+            service_b=company.mro_service_level or Policy.service_b,
             receiving_days=company.mro_receiving_days,
             kitting_days=company.mro_kitting_days,
-            plant_closed=self._closed_days(company.resource_calendar_id, today, calendars),
-            vendor_closed=self._leave_days(vendor.mro_closure_calendar_id),
-            criticality=equipment.criticality,
-            confidence=equipment.rul_confidence or company.mro_prediction_confidence or 0.8,
+            risk_factor=factor if factor and factor > 0 else 1.0,
+            order_cost=company.mro_order_cost,
+            holding_rate=company.mro_holding_rate,
         )
-        if plan.day is None:
-            return None
-        if predictions is None:
-            predictions = self._latest_predictions(equipment)
+
+    @api.model
+    def _decide(self, equipment, part, need, company, today, policy, cache):
+        """``(NeedInputs, NeedDecision, seller)`` for one part of one equipment (``need``: its open need, if
+        any); ``cache``: what the needs of one run share (calendars, histories, equipment inputs)."""
+        seller = part.product_id._select_seller(quantity=part.quantity, date=today)
+        inputs = self._need_inputs(equipment, part, need, company, today, seller, cache)
+        return inputs, plan_need(inputs, policy), seller
+
+    @api.model
+    def _need_inputs(self, equipment, part, need, company, today, seller, cache):
+        """The pure policy's ``NeedInputs`` of one part of one equipment, gathered from the records, as the
+        simulation gathers its own: the equipment's criticality and warnings, the vendor's lead time (no
+        expedite agreement: the addon has no data model for one yet), the plant's warning histories, the
+        plant's and the vendor's closed days and the need as stored."""
+        if "histories" not in cache:
+            cache["histories"] = self._warning_histories(company, today)
+        rul_warnings, early_warnings = cache["histories"]
+        info = self._equipment_inputs(equipment, today, cache)
+        calendars = cache.setdefault("calendars", {})
+        return NeedInputs(
+            today,
+            info["criticality"],
+            part.quantity,
+            self._lead_stats(seller, part.product_id, company),
+            info["signals"],
+            rul_warnings,
+            early_warnings,
+            None,
+            plant_closed=self._closed_days(company.resource_calendar_id, today, calendars),
+            vendor_closed=self._leave_days(seller.partner_id.mro_closure_calendar_id),
+            state=need.state if need else None,
+            order_by=need.order_by_date if need else None,
+            # Moments, not days: a need planned on the day of a repair but after it is not answered by it.
+            planned_on=(need.planned_at or None) if need else None,
+            last_signal_on=need.last_signal_on if need else None,
+            renewed_on=info["renewed_on"],
+            confidence=info["confidence"] or company.mro_prediction_confidence or 0.8,
+        )
+
+    @api.model
+    def _equipment_inputs(self, equipment, today, cache=None):
+        """What the policy reads of an equipment (the one place that reads its prediction fields): criticality,
+        warnings as ``Signal`` (a confident RUL of the latest analysis, unless it describes the machine before
+        its last renewal; the addon publishes no onset, fleet or Weibull warning yet), the last renewal, the
+        interval's confidence and what the need records of the prediction."""
+        cache = cache if cache is not None else {}
+        key = ("equipment", equipment.id)
+        if key not in cache:
+            renewed = equipment.baseline_since
+            predicted = bool(equipment.predicted_failure_date and equipment.rul_days is not None and equipment.active)
+            stale = renewed and (not equipment.last_analysis or equipment.last_analysis <= renewed)
+            signals = (Signal("rul", self._rul_quantiles(equipment, today)),) if predicted and not stale else ()
+            cache[key] = {
+                "criticality": equipment.criticality,
+                "signals": signals,
+                "renewed_on": renewed or None,
+                "confidence": equipment.rul_confidence,
+                "predicted_failure_date": equipment.predicted_failure_date,
+                "failure_probability": equipment.failure_probability,
+            }
+        return cache[key]
+
+    @api.model
+    def _lead_stats(self, seller, product, company):
+        """The vendor's lead-time statistics for the part (a week ± half a week without a vendor)."""
+        lead = self.env["mro.lead.time"]._for(seller.partner_id, product, company, seller) if seller else None
+        return lead or PRIOR_LEAD
+
+    @api.model
+    def _warning_histories(self, company, today):
+        """The plant's warning histories (``WarningHistory``: confident RULs, earliest warnings of any kind) from
+        its records: for each renewal (a corrective or preventive request done) of the company's equipment, the
+        days from the first prediction published since the equipment's previous renewal (0 when none); the
+        exposure is the machine-days of its equipment since each was registered. The addon publishes only
+        confident RULs, so both histories are the same."""
+        equipments = self.env["maintenance.equipment"].search([("company_id", "in", (company.id, False))])
+        exposure = float(sum(max((today - e.create_date.date()).days, 0) for e in equipments))
+        requests = self.env["maintenance.request"].search(
+            [
+                ("equipment_id", "in", equipments.ids),
+                ("stage_id.done", "=", True),
+                ("maintenance_type", "in", ("corrective", "preventive")),
+            ]
+        )
+        published = {}
+        for row in self.env["mro.prediction"].search_read(
+            [("equipment_id", "in", requests.equipment_id.ids)], ["equipment_id", "published_at"]
+        ):
+            published.setdefault(row["equipment_id"][0], []).append(row["published_at"].date())
+        days, last = [], {}
+        for request in requests.sorted(lambda r: (r.close_date or r.request_date, r.id)):
+            renewed = request.close_date or request.request_date
+            since = last.get(request.equipment_id.id)
+            warned = [
+                d for d in published.get(request.equipment_id.id, ()) if (since is None or d > since) and d <= renewed
+            ]
+            days.append(float((renewed - min(warned)).days) if warned else 0.0)
+            last[request.equipment_id.id] = renewed
+        history = WarningHistory(days, exposure)
+        return history, history
+
+    @api.model
+    def _write_decision(self, need, inputs, decision, equipment, part, seller, policy, cache):
+        """Write the policy's decision on the need (created for a new one); returns the need (or None)."""
+        action = decision.action
+        if action == "none":
+            return need
+        if action == "done":
+            need.write({"state": "done", "reason": f"{need.reason or ''} ({decision.reason})"})
+            return need
+        if action == "cancel":
+            need.write(
+                {
+                    "state": "cancel",
+                    "reason": self.env._("%(reason)s; %(why)s", reason=need.reason or "", why=decision.reason),
+                }
+            )
+            return need
+        if action == "keep":
+            if need.state != "ordered" and decision.last_signal_on != need.last_signal_on:
+                need.last_signal_on = decision.last_signal_on
+            return need
+        info = self._equipment_inputs(equipment, inputs.today, cache)
+        product, vendor = part.product_id, seller.partner_id
         reason = self.env._(
             "%(equipment)s: %(qty)s x %(part)s from %(vendor)s; %(plan)s",
             equipment=equipment.display_name,
             qty=part.quantity,
             part=product.display_name,
             vendor=vendor.display_name or self.env._("no vendor"),
-            plan=plan.reason,
+            plan=decision.reason,
         )
-        return {
+        lead = policy.effective_lead(inputs.lead)
+        values = {
             "equipment_id": equipment.id,
             "part_id": part.id,
             "product_id": product.id,
             "quantity": part.quantity,
-            "prediction_id": predictions.get(equipment.id, False),
-            "predicted_failure_date": equipment.predicted_failure_date,
-            "failure_probability": equipment.failure_probability,
+            "prediction_id": cache["predictions"].get(equipment.id, False),
+            "predicted_failure_date": info["predicted_failure_date"],
+            "failure_probability": info["failure_probability"],
             "partner_id": vendor.id,
             "lead_mean": lead.mean,
             "lead_std": lead.std,
-            "order_by_date": plan.day,
-            "late": plan.late,
-            "risk_if_today": plan.risk_if_today or 0.0,
+            "order_by_date": decision.order_by,
+            "late": decision.late,
+            "risk_if_today": decision.risk_if_today or 0.0,
+            "last_signal_on": decision.last_signal_on,
             "reason": reason,
         }
+        if need:
+            need.write(values)
+            return need
+        return self.env["mro.part.need"].create(values)
 
     @api.model
     def _latest_predictions(self, equipments):
@@ -188,15 +292,6 @@ class MroJitPlanner(models.AbstractModel):
             )
         )
         return dict(self.env.cr.fetchall())
-
-    @api.model
-    def _risk_scaled(self, lead, company):
-        """In supply-chain risk mode (or its preview, ``mro_risk_factor`` in the context), lead times are
-        stretched by the factor."""
-        factor = self.env.context.get("mro_risk_factor")
-        if factor is None and company.mro_risk_mode:
-            factor = company.mro_risk_factor
-        return lead.scaled(factor) if factor and factor > 0 and factor != 1.0 else lead
 
     @api.model
     def _rul_quantiles(self, equipment, today):

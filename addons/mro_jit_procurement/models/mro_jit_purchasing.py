@@ -5,6 +5,8 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 
+from ..mro_planning import claim_until, cover_need, free_stock, purchase_mode
+
 
 class MroJitPurchasing(models.AbstractModel):
     """Buys the planner's due needs: free stock first, else a line on the vendor's open spare-parts RFQ (a
@@ -16,21 +18,11 @@ class MroJitPurchasing(models.AbstractModel):
 
     @api.model
     def _free_stock(self, products, company):
-        """Free stock per product: on hand - reserved (outgoing) + incoming (confirmed purchases, transfers)
-        + draft RFQs not yet counted as incoming, less what open needs already claimed."""
-        warehouse = self.env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
+        """Stock per product, for ``mro_planning.free_stock``: on hand, reserved (outgoing) and what open needs
+        already claimed (covered by stock or ordered); incoming purchases are counted per need, up to the day
+        it may claim them (:meth:`_incoming`)."""
+        warehouse = self._warehouse(company)
         located = products.with_context(warehouse_id=warehouse.id) if warehouse else products
-        draft = dict(
-            self.env["purchase.order.line"]._read_group(
-                [
-                    ("product_id", "in", products.ids),
-                    ("order_id.state", "in", ("draft", "sent", "to approve")),
-                    ("company_id", "=", company.id),
-                ],
-                ["product_id"],
-                ["product_qty:sum"],
-            )
-        )
         claimed = dict(
             self.env["mro.part.need"]._read_group(
                 [
@@ -43,42 +35,81 @@ class MroJitPurchasing(models.AbstractModel):
             )
         )
         return {
-            p: {
-                "on_hand": p.qty_available,
-                "reserved": p.outgoing_qty,
-                "incoming": p.incoming_qty + draft.get(p, 0.0),
-                "claimed": claimed.get(p, 0.0),
-            }
-            for p in located
+            p: {"on_hand": p.qty_available, "reserved": p.outgoing_qty, "claimed": claimed.get(p, 0.0)} for p in located
         }
 
     @api.model
-    def _order_due(self, due, company, today):
-        """Cover the due needs: by free stock first (oldest order-by date first), else on an RFQ of the
-        need's vendor. Returns the purchase orders created or extended."""
+    def _warehouse(self, company):
+        return self.env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
+
+    @api.model
+    def _incoming(self, product, company, until, cache):
+        """Units of ``product`` on the way that arrive by ``until``: confirmed purchases and transfers planned by
+        then, and draft RFQ lines planned by then (not yet counted as incoming)."""
+        key = (product.id, until)
+        if key not in cache:
+            warehouse = self._warehouse(company)
+            end = datetime.combine(until, time.max)
+            located = product.with_context(to_date=end, **({"warehouse_id": warehouse.id} if warehouse else {}))
+            draft = sum(
+                self.env["purchase.order.line"]
+                .search(
+                    [
+                        ("product_id", "=", product.id),
+                        ("order_id.state", "in", ("draft", "sent", "to approve")),
+                        ("company_id", "=", company.id),
+                        ("date_planned", "<=", end),
+                    ]
+                )
+                .mapped("product_qty")
+            )
+            cache[key] = located.incoming_qty + draft
+        return cache[key]
+
+    @api.model
+    def _order_due(self, due, company, today, decisions=None, policy=None):
+        """Cover the due needs (oldest order-by date first), as ``mro_planning`` decides: each claims free stock
+        (``free_stock`` with the incoming purchases due by ``claim_until``), ``cover_need`` says what to order,
+        ``purchase_mode`` how (no expedite agreement in the addon yet: normal or emergency); the shortfall goes
+        on an RFQ of the need's vendor. ``decisions``: ``{need id: (NeedInputs, NeedDecision)}`` from the planner
+        (re-decided when missing). Returns the purchase orders created or extended."""
         if not due:
             return self.env["purchase.order"]
+        planner = self.env["mro.jit.planner"]
+        policy = policy or planner._policy(company)
+        decisions = dict(decisions or {})
+        cache = {"predictions": {}}
+        for need in due.filtered(lambda n: n.id not in decisions):
+            inputs, decision, _seller = planner._decide(
+                need.equipment_id, need.part_id, need, company, today, policy, cache
+            )
+            decisions[need.id] = (inputs, decision)
         stock = {p.id: s for p, s in self._free_stock(due.product_id, company).items()}
         # A need already "covered by stock" keeps its claim only if the stock is still there.
         for need in due.filtered(lambda n: n.state == "stock"):
             stock[need.product_id.id]["claimed"] -= need.quantity
-        to_buy = {}
+        to_buy, incoming = {}, {}
         for need in due:
+            inputs, decision = decisions[need.id]
             s = stock[need.product_id.id]
-            free = s["on_hand"] - s["reserved"] + s["incoming"] - s["claimed"]
-            if free >= need.quantity:
-                s["claimed"] += need.quantity
+            until = claim_until(decision, today, inputs.lead, policy)
+            arriving = self._incoming(need.product_id, company, until, incoming)
+            free = free_stock(s["on_hand"], s["reserved"], arriving, s["claimed"])
+            cover = cover_need(need.quantity, free)
+            s["claimed"] += cover.claim
+            if not cover.order:
                 if need.state != "stock":
                     need.write(
                         {
                             "state": "stock",
                             "reason": self.env._(
                                 "%(reason)s. Covered by free stock: on hand %(on_hand)s, reserved %(reserved)s, "
-                                "incoming %(incoming)s.",
+                                "incoming by %(until)s %(incoming)s.",
                                 reason=need.reason,
                                 on_hand=s["on_hand"],
                                 reserved=s["reserved"],
-                                incoming=s["incoming"],
+                                until=until,
+                                incoming=arriving,
                             ),
                         }
                     )
@@ -91,17 +122,19 @@ class MroJitPurchasing(models.AbstractModel):
                     )
                 )
                 continue
-            to_buy.setdefault(need.partner_id, []).append(need)
+            purchase = purchase_mode(decision, inputs.criticality, policy, inputs.expedite)
+            to_buy.setdefault(need.partner_id, []).append((need, cover.order, purchase))
         orders = self.env["purchase.order"]
-        for vendor, needs in to_buy.items():
-            orders |= self._add_to_rfq(vendor, needs, company, today)
+        for vendor, lines in to_buy.items():
+            orders |= self._add_to_rfq(vendor, lines, company, today)
         for order in orders:
             order._mro_apply_approval_policy()
         return orders
 
     @api.model
-    def _add_to_rfq(self, vendor, needs, company, today):
-        """Put ``needs`` on the vendor's open JIT RFQ (a draft), creating it if there is none."""
+    def _add_to_rfq(self, vendor, lines, company, today):
+        """Put ``lines`` (``(need, units to order, Purchase)``) on the vendor's open JIT RFQ (a draft), creating
+        it if there is none."""
         PurchaseOrder = self.env["purchase.order"]
         order = PurchaseOrder.search(
             [
@@ -114,29 +147,31 @@ class MroJitPurchasing(models.AbstractModel):
         )
         if not order:
             order = PurchaseOrder.create(self._prepare_rfq_vals(vendor, company))
-        lines = []
-        for need in needs:
+        ordered = self.env["mro.part.need"]
+        for need, units, purchase in lines:
             product = need.product_id
-            seller = product._select_seller(partner_id=vendor, quantity=need.quantity, date=today)
+            seller = product._select_seller(partner_id=vendor, quantity=units, date=today)
             line = order.order_line.filtered(lambda ln, p=product: ln.product_id == p)[:1]
             planned = datetime.combine(today + timedelta(days=math.ceil(need.lead_mean)), time(12))
             if line:
-                line.product_qty += need.quantity
+                line.product_qty += units
                 line.date_planned = min(line.date_planned, planned)
             else:
                 line = self.env["purchase.order.line"].create(
-                    self._prepare_rfq_line_vals(order, need, max(need.quantity, seller.min_qty or 0.0), planned)
+                    self._prepare_rfq_line_vals(order, need, max(units, seller.min_qty or 0.0), planned)
                 )
             values = {"state": "ordered", "purchase_line_id": line.id, "ordered_at": fields.Datetime.now()}
-            if (need.order_by_date and need.order_by_date < today) or need.late:
+            if purchase.emergency:
                 values["emergency"] = True
+            if need.late or purchase.mode != "normal":
+                values["reason"] = f"{need.reason} ({purchase.reason})"
             need.write(values)
-            lines.append(need)
+            ordered |= need
         equipment_names = sorted(set(order.mro_need_ids.equipment_id.mapped("display_name")))
         order.origin = self.env._("MRO JIT: %s", ", ".join(equipment_names))[:250]
         if any(n.emergency for n in order.mro_need_ids):
             order.priority = "1"
-        items = Markup("").join(Markup("<li>%s</li>") % n.reason for n in lines)
+        items = Markup("").join(Markup("<li>%s</li>") % n.reason for n in ordered)
         order._mro_post(
             body=Markup("%s<ul>%s</ul>") % (self.env._("Spare parts planned from predicted failures:"), items)
         )

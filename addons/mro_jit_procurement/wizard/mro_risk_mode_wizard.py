@@ -62,9 +62,9 @@ class MroRiskModeWizard(models.TransientModel):
         open_needs = self.env["mro.part.need"].search(
             [("company_id", "=", self.company_id.id), ("state", "in", ("planned", "due", "stock"))]
         )
-        calendars, predictions = {}, self.env["mro.jit.planner"]._latest_predictions(open_needs.equipment_id)
+        cache = {}
         for need in open_needs:
-            moved = self._risk_order_by(need, today, calendars, predictions)
+            moved = self._risk_order_by(need, today, cache)
             if moved:
                 needs.append({"need_id": need.id, "order_by_now": need.order_by_date, "order_by_risk": moved})
         self.line_ids = [(5, 0, 0)] + [(0, 0, v) for v in lines]
@@ -73,12 +73,15 @@ class MroRiskModeWizard(models.TransientModel):
         return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id, "view_mode": "form",
                 "target": "new"}  # fmt: skip
 
-    def _risk_order_by(self, need, today, calendars, predictions):
-        """The need's order-by date with lead times stretched by the factor (``calendars``, ``predictions``:
-        the planner's caches, shared by the needs of one preview)."""
-        planner = self.env["mro.jit.planner"].with_context(mro_risk_factor=self.factor)
-        values = planner._plan_part(need.equipment_id, need.part_id, self.company_id, today, calendars, predictions)
-        return values and values["order_by_date"]
+    def _risk_order_by(self, need, today, cache):
+        """The need's order-by date with lead times stretched by the factor (``cache``: the planner's, shared by
+        the needs of one preview)."""
+        planner = self.env["mro.jit.planner"]
+        policy = planner._policy(self.company_id, self.factor)
+        _inputs, decision, _seller = planner._decide(
+            need.equipment_id, need.part_id, need, self.company_id, today, policy, cache
+        )
+        return decision.action == "plan" and decision.order_by
 
     def action_apply(self):
         """Switch risk mode on: save the current min/max, apply the stretched ones, re-plan."""
