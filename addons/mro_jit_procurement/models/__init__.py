@@ -8,6 +8,9 @@ from . import mro_lead_time
 from . import product_supplierinfo
 from . import mro_part_need
 from . import mro_jit_planner
+from . import mro_jit_purchasing
+from . import mro_jit_minmax
+from . import mro_jit_export
 from . import purchase_order
 from . import maintenance_request
 from . import stock_warehouse_orderpoint

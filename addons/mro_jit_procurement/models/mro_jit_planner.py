@@ -1,43 +1,44 @@
-import base64
-import io
 import logging
-import math
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import numpy as np
-from markupsafe import Markup
 from pytz import utc
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import SQL, format_date
+from odoo.tools import SQL
 
 from ..mro_planning import (
     PROBS,
     LeadTimeStats,
-    eoq,
+    NeedInputs,
+    Policy,
+    Signal,
+    WarningHistory,
     lognormal_quantiles,
-    min_max,
-    order_by_date,
-    pooled_demand,
-    rul_cdf,
+    plan_need,
 )
 
 _logger = logging.getLogger(__name__)
 
 #: Calendars are read this many days around today to find closed days.
 CALENDAR_SPAN = 400
+#: Lead time of a part without a vendor (days): a week, give or take half a week.
+PRIOR_LEAD = LeadTimeStats(7.0, 3.5, 0, None, "prior")
 
 
 class MroJitPlanner(models.AbstractModel):
     """Turns predictions into purchases, just in time.
 
-    For every equipment with a failure prediction and a spare-parts list, each part gets an order-by date
-    (mro_planning.order_by_date: the RUL distribution against the vendor's lead-time distribution, the risk
-    its criticality allows, receiving and kitting days, the plant's and the vendor's closed days). When
-    today reaches it and free stock (on hand - reserved + incoming + open RFQs, less what earlier needs
-    took) does not cover the part, the shortfall goes on an RFQ grouped by vendor, extended while it is
-    still a draft, with its reason; the auto-approval policy then confirms it or leaves it to the buyer.
+    Every decision is the pure policy's (``mro_planning.plan_need``, the functions the plant simulation in
+    bench/jit_sim.py calls with the same arguments): this model gathers its inputs from the records
+    (``_need_inputs``: the equipment's criticality and warnings, the vendor's lead time, the plant's warning
+    history and closed days, the need as stored) and writes the decision (planned, due, kept, released,
+    done). Due needs claim free stock and the shortfall goes on an RFQ grouped by vendor
+    (``mro.jit.purchasing``); the auto-approval policy then confirms it or leaves it to the buyer.
+
+    One model per job: this one gathers the inputs and plans the needs; ``mro.jit.purchasing`` orders the due
+    ones, ``mro.jit.minmax`` keeps the spare parts' orderpoints, ``mro.jit.export`` writes the XLSX plan.
     """
 
     _name = "mro.jit.planner"
@@ -52,6 +53,11 @@ class MroJitPlanner(models.AbstractModel):
                     self.with_company(company)._plan(company)
             except Exception:  # one company's failure must not stop the others
                 _logger.exception("Just-in-time planning failed for company %s", company.id)
+
+    @api.model
+    def _cron_minmax(self):
+        """The weekly min/max cron's entry point (databases keep the cron on this model: its data is noupdate)."""
+        return self.env["mro.jit.minmax"]._cron_minmax()
 
     @api.model
     def action_plan_now(self):
@@ -74,105 +80,221 @@ class MroJitPlanner(models.AbstractModel):
     # ------------------------------------------------------------------ planning
     @api.model
     def _plan(self, company, today=None):
-        """Plan every equipment of ``company``; order what is due. Returns the purchase orders touched."""
+        """Plan every equipment of ``company`` (``mro_planning.plan_need`` for each part of each equipment); order
+        what is due. Returns the purchase orders touched."""
         today = today or fields.Date.context_today(self)
+        policy = self._policy(company)
         Need = self.env["mro.part.need"]
         equipments = self.env["maintenance.equipment"].search(
             [("company_id", "in", (company.id, False)), ("mro_part_ids", "!=", False)]
         )
         open_needs = Need.search([("equipment_id", "in", equipments.ids), ("state", "not in", ("done", "cancel"))])
         by_key = {(n.equipment_id.id, n.part_id.id): n for n in open_needs}
-        predictions = self._latest_predictions(equipments)
-        calendars = {}
+        cache = {"predictions": self._latest_predictions(equipments)}
+        due = {}
         for equipment in equipments:
-            predicted = equipment.mro_predicted_failure_date and equipment.mro_rul_days is not None and equipment.active
-            renewed = equipment.mro_baseline_since
-            if predicted and renewed and (not equipment.mro_last_analysis or equipment.mro_last_analysis <= renewed):
-                continue  # the prediction describes the machine before its repair: wait for a new analysis
             for part in equipment.mro_part_ids:
                 need = by_key.get((equipment.id, part.id))
-                if not predicted:
-                    if need and need.state in ("planned", "due", "stock"):
-                        need.write(
-                            {"state": "cancel", "reason": self.env._("Prediction withdrawn: %s", need.reason or "")}
-                        )
-                    continue
-                if need and need.state == "ordered":
-                    continue  # already on a purchase: never twice
-                values = self._plan_part(equipment, part, company, today, calendars, predictions)
-                if values is None:
-                    if need and need.state in ("planned", "due"):
-                        need.write({"state": "cancel"})
-                    continue
-                if need:
-                    need.write(values)
-                else:
-                    Need.create(values)
-        due = Need.search(
-            [
-                ("company_id", "in", (company.id, False)),
-                ("state", "in", ("planned", "due", "stock")),
-                ("order_by_date", "<=", today),
-            ],
-            order="order_by_date, id",
-        )
-        return self._order_due(due, company, today)
+                inputs, decision, seller = self._decide(equipment, part, need, company, today, policy, cache)
+                need = self._write_decision(need, inputs, decision, equipment, part, seller, policy, cache)
+                if need and decision.due and need.state in ("planned", "due", "stock"):
+                    due[need.id] = (inputs, decision)
+        needs = Need.browse(list(due)).sorted(lambda n: (n.order_by_date, n.id))
+        return self.env["mro.jit.purchasing"]._order_due(needs, company, today, due, policy)
 
     @api.model
-    def _plan_part(self, equipment, part, company, today, calendars, predictions=None):
-        """The need's values for one part of one equipment, or None when it is run to failure or unbuyable.
-        ``predictions``: {equipment id: its latest ledger prediction id} (looked up when not given)."""
-        product = part.product_id
-        seller = product._select_seller(quantity=part.quantity, date=today)
-        risk = company._mro_allowed_risk(equipment.mro_criticality)
-        if risk is None:
-            return None
-        lead = self.env["mro.lead.time"]._for(seller.partner_id, product, company, seller) if seller else None
-        if lead is None:
-            lead = LeadTimeStats(7.0, 3.5, 0, None, "prior")
-        lead = self._risk_scaled(lead, company)
-        quantiles = self._rul_quantiles(equipment, today)
-        vendor = seller.partner_id
-        plan = order_by_date(
-            today,
-            quantiles,
-            lead,
-            risk,
+    def _policy(self, company, factor=None):
+        """The company's planning settings as the pure policy's ``Policy``. Risk mode: ``factor``, else the
+        preview's (``mro_risk_factor`` in the context), else the company's when its risk mode is on."""
+        if factor is None:
+            factor = self.env.context.get("mro_risk_factor")
+            if factor is None and company.mro_risk_mode:
+                factor = company.mro_risk_factor
+        return Policy(
+            risk_a=company.mro_risk_a,
+            risk_b=company.mro_risk_b,
+            risk_c=company.mro_risk_c,
+            # The company's service level is the buffer's for its default class (B); A and C keep the policy's.
+            service_b=company.mro_service_level or Policy.service_b,
             receiving_days=company.mro_receiving_days,
             kitting_days=company.mro_kitting_days,
-            plant_closed=self._closed_days(company.resource_calendar_id, today, calendars),
-            vendor_closed=self._leave_days(vendor.mro_closure_calendar_id),
-            criticality=equipment.mro_criticality,
-            confidence=equipment.mro_rul_confidence or company.mro_prediction_confidence or 0.8,
+            risk_factor=factor if factor and factor > 0 else 1.0,
+            order_cost=company.mro_order_cost,
+            holding_rate=company.mro_holding_rate,
         )
-        if plan.day is None:
-            return None
-        if predictions is None:
-            predictions = self._latest_predictions(equipment)
+
+    @api.model
+    def _decide(self, equipment, part, need, company, today, policy, cache):
+        """``(NeedInputs, NeedDecision, seller)`` for one part of one equipment (``need``: its open need, if
+        any); ``cache``: what the needs of one run share (calendars, histories, equipment inputs)."""
+        seller = part.product_id._select_seller(quantity=part.quantity, date=today)
+        inputs = self._need_inputs(equipment, part, need, company, today, seller, cache)
+        return inputs, plan_need(inputs, policy), seller
+
+    @api.model
+    def _need_inputs(self, equipment, part, need, company, today, seller, cache):
+        """The pure policy's ``NeedInputs`` of one part of one equipment, gathered from the records, as the
+        simulation gathers its own: the equipment's criticality and warnings, the vendor's lead time (no
+        expedite agreement: the addon has no data model for one yet), the plant's warning histories, the
+        plant's and the vendor's closed days and the need as stored."""
+        if "histories" not in cache:
+            cache["histories"] = self._warning_histories(company, today)
+        rul_warnings, early_warnings = cache["histories"]
+        info = self._equipment_inputs(equipment, today, cache)
+        calendars = cache.setdefault("calendars", {})
+        return NeedInputs(
+            today,
+            info["criticality"],
+            part.quantity,
+            self._lead_stats(seller, part.product_id, company),
+            info["signals"],
+            rul_warnings,
+            early_warnings,
+            None,
+            plant_closed=self._closed_days(company.resource_calendar_id, today, calendars),
+            vendor_closed=self._leave_days(seller.partner_id.mro_closure_calendar_id),
+            state=need.state if need else None,
+            order_by=need.order_by_date if need else None,
+            # Moments, not days: a need planned on the day of a repair but after it is not answered by it.
+            planned_on=(need.planned_at or None) if need else None,
+            last_signal_on=need.last_signal_on if need else None,
+            renewed_on=info["renewed_on"],
+            confidence=info["confidence"] or company.mro_prediction_confidence or 0.8,
+            deadline=self._scheduled_job(equipment, cache),
+        )
+
+    @api.model
+    def _scheduled_job(self, equipment, cache):
+        """The start of the equipment's next scheduled job not done yet (a shutdown may pull it forward): a hard
+        deadline for its parts, which must be received and kitted before it; None without one."""
+        if "scheduled" not in cache:
+            jobs = self.env["maintenance.request"].search(
+                [("schedule_date", "!=", False), ("stage_id.done", "=", False), ("equipment_id", "!=", False)],
+                order="schedule_date",
+            )
+            scheduled = {}
+            for job in jobs:
+                scheduled.setdefault(job.equipment_id.id, job.schedule_date)
+            cache["scheduled"] = scheduled
+        return cache["scheduled"].get(equipment.id)
+
+    @api.model
+    def _equipment_inputs(self, equipment, today, cache=None):
+        """What the policy reads of an equipment (the one place that reads its prediction fields): criticality,
+        warnings as ``Signal`` (a confident RUL of the latest analysis, unless it describes the machine before
+        its last renewal; the addon publishes no onset, fleet or Weibull warning yet), the last renewal, the
+        interval's confidence and what the need records of the prediction."""
+        cache = cache if cache is not None else {}
+        key = ("equipment", equipment.id)
+        if key not in cache:
+            renewed = equipment.mro_baseline_since
+            predicted = bool(
+                equipment.mro_predicted_failure_date and equipment.mro_rul_days is not None and equipment.active
+            )
+            stale = renewed and (not equipment.mro_last_analysis or equipment.mro_last_analysis <= renewed)
+            signals = (Signal("rul", self._rul_quantiles(equipment, today)),) if predicted and not stale else ()
+            cache[key] = {
+                "criticality": equipment.mro_criticality,
+                "signals": signals,
+                "renewed_on": renewed or None,
+                "confidence": equipment.mro_rul_confidence,
+                "predicted_failure_date": equipment.mro_predicted_failure_date,
+                "failure_probability": equipment.mro_failure_probability,
+            }
+        return cache[key]
+
+    @api.model
+    def _lead_stats(self, seller, product, company):
+        """The vendor's lead-time statistics for the part (a week ± half a week without a vendor)."""
+        lead = self.env["mro.lead.time"]._for(seller.partner_id, product, company, seller) if seller else None
+        return lead or PRIOR_LEAD
+
+    @api.model
+    def _warning_histories(self, company, today):
+        """The plant's warning histories (``WarningHistory``: confident RULs, earliest warnings of any kind) from
+        its records: for each renewal (a corrective or preventive request done) of the company's equipment, the
+        days from the first prediction published since the equipment's previous renewal (0 when none); the
+        exposure is the machine-days of its equipment since each was registered. The addon publishes only
+        confident RULs, so both histories are the same."""
+        equipments = self.env["maintenance.equipment"].search([("company_id", "in", (company.id, False))])
+        exposure = float(sum(max((today - e.create_date.date()).days, 0) for e in equipments))
+        requests = self.env["maintenance.request"].search(
+            [
+                ("equipment_id", "in", equipments.ids),
+                ("stage_id.done", "=", True),
+                ("maintenance_type", "in", ("corrective", "preventive")),
+            ]
+        )
+        published = {}
+        for row in self.env["mro.prediction"].search_read(
+            [("equipment_id", "in", requests.equipment_id.ids)], ["equipment_id", "published_at"]
+        ):
+            published.setdefault(row["equipment_id"][0], []).append(row["published_at"].date())
+        days, last = [], {}
+        for request in requests.sorted(lambda r: (r.close_date or r.request_date, r.id)):
+            renewed = request.close_date or request.request_date
+            since = last.get(request.equipment_id.id)
+            warned = [
+                d for d in published.get(request.equipment_id.id, ()) if (since is None or d > since) and d <= renewed
+            ]
+            days.append(float((renewed - min(warned)).days) if warned else 0.0)
+            last[request.equipment_id.id] = renewed
+        history = WarningHistory(days, exposure)
+        return history, history
+
+    @api.model
+    def _write_decision(self, need, inputs, decision, equipment, part, seller, policy, cache):
+        """Write the policy's decision on the need (created for a new one); returns the need (or None)."""
+        action = decision.action
+        if action == "none":
+            return need
+        if action == "done":
+            need.write({"state": "done", "reason": f"{need.reason or ''} ({decision.reason})"})
+            return need
+        if action == "cancel":
+            need.write(
+                {
+                    "state": "cancel",
+                    "reason": self.env._("%(reason)s; %(why)s", reason=need.reason or "", why=decision.reason),
+                }
+            )
+            return need
+        if action == "keep":
+            if need.state != "ordered" and decision.last_signal_on != need.last_signal_on:
+                need.last_signal_on = decision.last_signal_on
+            return need
+        info = self._equipment_inputs(equipment, inputs.today, cache)
+        product, vendor = part.product_id, seller.partner_id
         reason = self.env._(
             "%(equipment)s: %(qty)s x %(part)s from %(vendor)s; %(plan)s",
             equipment=equipment.display_name,
             qty=part.quantity,
             part=product.display_name,
             vendor=vendor.display_name or self.env._("no vendor"),
-            plan=plan.reason,
+            plan=decision.reason,
         )
-        return {
+        lead = policy.effective_lead(inputs.lead)
+        values = {
             "equipment_id": equipment.id,
             "part_id": part.id,
             "product_id": product.id,
             "quantity": part.quantity,
-            "prediction_id": predictions.get(equipment.id, False),
-            "predicted_failure_date": equipment.mro_predicted_failure_date,
-            "failure_probability": equipment.mro_failure_probability,
+            "prediction_id": cache["predictions"].get(equipment.id, False),
+            "predicted_failure_date": info["predicted_failure_date"],
+            "failure_probability": info["failure_probability"],
             "partner_id": vendor.id,
             "lead_mean": lead.mean,
             "lead_std": lead.std,
-            "order_by_date": plan.day,
-            "late": plan.late,
-            "risk_if_today": plan.risk_if_today or 0.0,
+            "order_by_date": decision.order_by,
+            "late": decision.late,
+            "risk_if_today": decision.risk_if_today or 0.0,
+            "last_signal_on": decision.last_signal_on,
             "reason": reason,
         }
+        if need:
+            need.write(values)
+            return need
+        return self.env["mro.part.need"].create(values)
 
     @api.model
     def _latest_predictions(self, equipments):
@@ -188,15 +310,6 @@ class MroJitPlanner(models.AbstractModel):
             )
         )
         return dict(self.env.cr.fetchall())
-
-    @api.model
-    def _risk_scaled(self, lead, company):
-        """In supply-chain risk mode (or its preview, ``mro_risk_factor`` in the context), lead times are
-        stretched by the factor."""
-        factor = self.env.context.get("mro_risk_factor")
-        if factor is None and company.mro_risk_mode:
-            factor = company.mro_risk_factor
-        return lead.scaled(factor) if factor and factor > 0 and factor != 1.0 else lead
 
     @api.model
     def _rul_quantiles(self, equipment, today):
@@ -245,296 +358,3 @@ class MroJitPlanner(models.AbstractModel):
                 days.add(day)
                 day += timedelta(days=1)
         return days
-
-    # ------------------------------------------------------------------ ordering
-    @api.model
-    def _free_stock(self, products, company):
-        """Free stock per product: on hand - reserved (outgoing) + incoming (confirmed purchases, transfers)
-        + draft RFQs not yet counted as incoming, less what open needs already claimed."""
-        warehouse = self.env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
-        located = products.with_context(warehouse_id=warehouse.id) if warehouse else products
-        draft = dict(
-            self.env["purchase.order.line"]._read_group(
-                [
-                    ("product_id", "in", products.ids),
-                    ("order_id.state", "in", ("draft", "sent", "to approve")),
-                    ("company_id", "=", company.id),
-                ],
-                ["product_id"],
-                ["product_qty:sum"],
-            )
-        )
-        claimed = dict(
-            self.env["mro.part.need"]._read_group(
-                [
-                    ("product_id", "in", products.ids),
-                    ("state", "in", ("stock", "ordered")),
-                    ("company_id", "=", company.id),
-                ],
-                ["product_id"],
-                ["quantity:sum"],
-            )
-        )
-        return {
-            p: {
-                "on_hand": p.qty_available,
-                "reserved": p.outgoing_qty,
-                "incoming": p.incoming_qty + draft.get(p, 0.0),
-                "claimed": claimed.get(p, 0.0),
-            }
-            for p in located
-        }
-
-    @api.model
-    def _order_due(self, due, company, today):
-        """Cover the due needs: by free stock first (oldest order-by date first), else on an RFQ of the
-        need's vendor. Returns the purchase orders created or extended."""
-        if not due:
-            return self.env["purchase.order"]
-        stock = {p.id: s for p, s in self._free_stock(due.product_id, company).items()}
-        # A need already "covered by stock" keeps its claim only if the stock is still there.
-        for need in due.filtered(lambda n: n.state == "stock"):
-            stock[need.product_id.id]["claimed"] -= need.quantity
-        to_buy = {}
-        for need in due:
-            s = stock[need.product_id.id]
-            free = s["on_hand"] - s["reserved"] + s["incoming"] - s["claimed"]
-            if free >= need.quantity:
-                s["claimed"] += need.quantity
-                if need.state != "stock":
-                    need.write(
-                        {
-                            "state": "stock",
-                            "reason": self.env._(
-                                "%(reason)s. Covered by free stock: on hand %(on_hand)s, reserved %(reserved)s, "
-                                "incoming %(incoming)s.",
-                                reason=need.reason,
-                                on_hand=s["on_hand"],
-                                reserved=s["reserved"],
-                                incoming=s["incoming"],
-                            ),
-                        }
-                    )
-                continue
-            if not need.partner_id:
-                need.write({"state": "due"})
-                need._mro_post(
-                    body=self.env._(
-                        "No vendor on the part's purchase tab: cannot order %s.", need.product_id.display_name
-                    )
-                )
-                continue
-            to_buy.setdefault(need.partner_id, []).append(need)
-        orders = self.env["purchase.order"]
-        for vendor, needs in to_buy.items():
-            orders |= self._add_to_rfq(vendor, needs, company, today)
-        for order in orders:
-            order._mro_apply_approval_policy()
-        return orders
-
-    @api.model
-    def _add_to_rfq(self, vendor, needs, company, today):
-        """Put ``needs`` on the vendor's open JIT RFQ (a draft), creating it if there is none."""
-        PurchaseOrder = self.env["purchase.order"]
-        order = PurchaseOrder.search(
-            [
-                ("partner_id", "=", vendor.id),
-                ("company_id", "=", company.id),
-                ("state", "=", "draft"),
-                ("mro_jit", "=", True),
-            ],
-            limit=1,
-        )
-        if not order:
-            order = PurchaseOrder.create(self._prepare_rfq_vals(vendor, company))
-        lines = []
-        for need in needs:
-            product = need.product_id
-            seller = product._select_seller(partner_id=vendor, quantity=need.quantity, date=today)
-            line = order.order_line.filtered(lambda ln, p=product: ln.product_id == p)[:1]
-            planned = datetime.combine(today + timedelta(days=math.ceil(need.lead_mean)), time(12))
-            if line:
-                line.product_qty += need.quantity
-                line.date_planned = min(line.date_planned, planned)
-            else:
-                line = self.env["purchase.order.line"].create(
-                    self._prepare_rfq_line_vals(order, need, max(need.quantity, seller.min_qty or 0.0), planned)
-                )
-            values = {"state": "ordered", "purchase_line_id": line.id, "ordered_at": fields.Datetime.now()}
-            if (need.order_by_date and need.order_by_date < today) or need.late:
-                values["emergency"] = True
-            need.write(values)
-            lines.append(need)
-        equipment_names = sorted(set(order.mro_need_ids.equipment_id.mapped("display_name")))
-        order.origin = self.env._("MRO JIT: %s", ", ".join(equipment_names))[:250]
-        if any(n.emergency for n in order.mro_need_ids):
-            order.priority = "1"
-        items = Markup("").join(Markup("<li>%s</li>") % n.reason for n in lines)
-        order._mro_post(
-            body=Markup("%s<ul>%s</ul>") % (self.env._("Spare parts planned from predicted failures:"), items)
-        )
-        return order
-
-    @api.model
-    def _prepare_rfq_vals(self, vendor, company):
-        """Values of a new spare-parts RFQ for ``vendor`` (a hook for integrators)."""
-        return {
-            "partner_id": vendor.id,
-            "company_id": company.id,
-            "currency_id": (vendor.property_purchase_currency_id or company.currency_id).id,
-            "mro_jit": True,
-            "origin": self.env._("MRO JIT"),
-        }
-
-    @api.model
-    def _prepare_rfq_line_vals(self, order, need, quantity, date_planned):
-        """Values of the RFQ line that buys ``need`` (a hook for integrators)."""
-        return {
-            "order_id": order.id,
-            "product_id": need.product_id.id,
-            "product_qty": quantity,
-            "date_planned": date_planned,
-        }
-
-    # ------------------------------------------------------------------ min / max
-    @api.model
-    def _minmax_plan(self, company, factor=1.0):
-        """``{product: (MinMax, lead stats, unit cost)}`` for every storable spare part of the company:
-        pooled demand over the lead time (each equipment's probability of failing within it), safety
-        stock at the company's service level (times ``factor`` in risk mode), EOQ as the spread."""
-        parts = self.env["mro.equipment.part"].search(
-            [("company_id", "in", (company.id, False)), ("equipment_active", "=", True)]
-        )
-        horizon = company.mro_planning_horizon_days or 30
-        today = fields.Date.context_today(self)
-        plan = {}
-        for product in parts.product_id.filtered("is_storable"):
-            lines = parts.filtered(lambda p, pr=product: p.product_id == pr)
-            seller = product._select_seller(date=today)
-            lead = self.env["mro.lead.time"]._for(seller.partner_id, product, company, seller) if seller else None
-            lead = lead or LeadTimeStats(7.0, 3.5, 0, None, "prior")
-            if factor != 1.0:
-                lead = lead.scaled(factor)
-            cover = lead.mean + company.mro_receiving_days + company.mro_kitting_days
-            probs, qtys, annual = [], [], 0.0
-            for line in lines:
-                equipment = line.equipment_id
-                if equipment.mro_rul_days is not None and equipment.mro_predicted_failure_date:
-                    p = float(rul_cdf(cover, self._rul_quantiles(equipment, today)))
-                else:
-                    ph = min(max(equipment.mro_failure_probability or 0.0, 0.0), 0.999)
-                    p = 1.0 - (1.0 - ph) ** (cover / horizon)
-                probs.append(min(max(p, 0.0), 1.0))
-                qtys.append(math.ceil(line.quantity))
-                rate = -math.log(1.0 - min(max(equipment.mro_failure_probability or 0.0, 0.0), 0.999)) / horizon
-                annual += 365.0 * rate * line.quantity
-            demand = pooled_demand(probs, qtys)
-            cost = product.standard_price
-            holding = cost * company.mro_holding_rate
-            quantity = eoq(annual, company.mro_order_cost, holding) if holding > 0 else (1 if annual else 0)
-            result = min_max(demand, company.mro_service_level, quantity, risk_factor=factor)
-            plan[product] = (result, lead, cost)
-        return plan
-
-    @api.model
-    def _apply_minmax(self, company, factor=1.0):
-        """Create or update the spare parts' orderpoints from :meth:`_minmax_plan`."""
-        warehouse = self.env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
-        if not warehouse:
-            return self.env["stock.warehouse.orderpoint"]
-        Orderpoint = self.env["stock.warehouse.orderpoint"]
-        touched = Orderpoint
-        for product, (result, lead, _cost) in self._minmax_plan(company, factor).items():
-            point = Orderpoint.search(
-                [("product_id", "=", product.id), ("warehouse_id", "=", warehouse.id), ("company_id", "=", company.id)],
-                limit=1,
-            )
-            values = {
-                "product_min_qty": result.min_qty,
-                "product_max_qty": max(result.max_qty, result.min_qty),
-                "mro_managed": True,
-                "mro_reason": result.reason + self.env._("; lead time %(m).1f ± %(s).1f d", m=lead.mean, s=lead.std),
-                "trigger": "auto",
-            }
-            if point:
-                point.write(values)
-            else:
-                point = Orderpoint.create(
-                    {
-                        **values,
-                        "product_id": product.id,
-                        "warehouse_id": warehouse.id,
-                        "company_id": company.id,
-                        "location_id": warehouse.lot_stock_id.id,
-                    }
-                )
-            touched |= point
-        # Parts no longer on any equipment in service keep no spare-parts orderpoint.
-        Orderpoint.search(
-            [("company_id", "=", company.id), ("mro_managed", "=", True), ("id", "not in", touched.ids)]
-        ).write({"active": False})
-        return touched
-
-    @api.model
-    def _cron_minmax(self):
-        for company in self.env["res.company"].search([]):
-            factor = company.mro_risk_factor if company.mro_risk_mode else 1.0
-            self.with_company(company)._apply_minmax(company, factor)
-
-    # ------------------------------------------------------------------ export
-    @api.model
-    def _export_xlsx(self, needs):
-        """The spare-parts plan as an XLSX attachment (xlsxwriter): one row per need."""
-        import xlsxwriter
-
-        buffer = io.BytesIO()
-        book = xlsxwriter.Workbook(buffer, {"in_memory": True, "default_date_format": "yyyy-mm-dd"})
-        sheet = book.add_worksheet(self.env._("Spare-parts plan"))
-        bold = book.add_format({"bold": True})
-        _ = self.env._
-        headers = [
-            _("Equipment"), _("Criticality"), _("Part"), _("Quantity"), _("Vendor"), _("Lead time (d)"),
-            _("Lead time std (d)"), _("Predicted failure"), _("Order by"), _("State"), _("Purchase"),
-            _("Emergency"), _("Value"), _("Reason"),
-        ]  # fmt: skip
-        sheet.write_row(0, 0, headers, bold)
-        states = dict(self.env["mro.part.need"]._fields["state"].selection)
-        for row, need in enumerate(needs, start=1):
-            failure = need.predicted_failure_date
-            sheet.write_row(
-                row,
-                0,
-                [
-                    need.equipment_id.display_name,
-                    need.criticality or "",
-                    need.product_id.display_name,
-                    need.quantity,
-                    need.partner_id.display_name or "",
-                    round(need.lead_mean, 1),
-                    round(need.lead_std, 1),
-                ],
-            )
-            if failure:
-                sheet.write_datetime(row, 7, failure)
-            if need.order_by_date:
-                sheet.write_datetime(row, 8, datetime.combine(need.order_by_date, time.min))
-            sheet.write_row(
-                row,
-                9,
-                [states[need.state], need.purchase_id.name or "", "yes" if need.emergency else "", need.value,
-                 need.reason or ""],
-            )  # fmt: skip
-        sheet.set_column(0, 0, 24)
-        sheet.set_column(2, 2, 28)
-        sheet.set_column(7, 8, 12)
-        sheet.set_column(13, 13, 80)
-        book.close()
-        name = f"spare-parts-plan-{format_date(self.env, date.today(), date_format='yyyy-MM-dd')}.xlsx"
-        return self.env["ir.attachment"].create(
-            {
-                "name": name,
-                "datas": base64.b64encode(buffer.getvalue()),
-                "mimetype": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "res_model": "mro.part.need",
-            }
-        )

@@ -43,6 +43,17 @@ class MroPartNeed(models.Model):
     order_by_date = fields.Date("Order by", index=True)
     late = fields.Boolean(help="The order-by date had passed when the part was planned or ordered.")
     risk_if_today = fields.Float("Late risk if ordered today")
+    planned_at = fields.Datetime(
+        "Planned on",
+        readonly=True,
+        default=lambda self: fields.Datetime.now(),
+        help="When the planner first planned it: a renewal of the equipment after that answers it.",
+    )
+    last_signal_on = fields.Date(
+        "Last warning",
+        readonly=True,
+        help="The last day the planner saw a warning it may act on (released after " "some quiet days).",
+    )
     reason = fields.Text(readonly=True)
     state = fields.Selection(STATES, default="planned", required=True, index=True, tracking=True)
     state_rank = fields.Integer(compute="_compute_state_rank", store=True)
@@ -93,5 +104,5 @@ class MroPartNeed(models.Model):
     def action_export_xlsx(self):
         """Download the spare-parts plan (these lines, or all open ones) as an XLSX workbook."""
         needs = self or self.search([("state", "not in", ("done", "cancel"))])
-        attachment = self.env["mro.jit.planner"]._export_xlsx(needs)
+        attachment = self.env["mro.jit.export"]._export_xlsx(needs)
         return {"type": "ir.actions.act_url", "url": f"/web/content/{attachment.id}?download=true", "target": "self"}

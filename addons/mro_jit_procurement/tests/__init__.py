@@ -13,3 +13,4 @@ from . import test_timer
 from . import test_phone_tour
 from . import test_setup
 from . import test_setup_tour
+from . import test_planner_policy

@@ -32,6 +32,7 @@ class JitCase(TransactionCase):
             ]
         )
         cls.Planner = cls.env["mro.jit.planner"]
+        cls.MinMax = cls.env["mro.jit.minmax"]
         cls.Need = cls.env["mro.part.need"]
 
     @classmethod

@@ -92,7 +92,10 @@ class TestPlanner(JitCase):
         self.plan()
         needs = self.needs(self.pump)
         self.pump.write({"mro_predicted_failure_date": False, "mro_rul_days": False})
+        # The policy releases a need after a week without a usable warning (a prediction may come back).
         self.plan()
+        self.assertEqual(set(needs.mapped("state")), {"planned"})
+        self.plan(fields.Date.context_today(self.Planner) + timedelta(days=7))
         self.assertEqual(set(needs.mapped("state")), {"cancel"})
         self.predict(self.fan, rul=9)
         self.plan()
@@ -125,6 +128,26 @@ class TestPlanner(JitCase):
         self.assertLess(need.order_by_date, before - timedelta(days=2))
         self.assertLess(need.order_by_date.weekday(), 5)  # a working day of the standard calendar
         self.assertIn("plant closed", need.reason)
+
+    def test_a_scheduled_job_pulls_the_order_forward(self):
+        """The part must be in the kit before the job starts: a job scheduled before the predicted failure
+        (a shutdown window) is the deadline its order-by date aims at, not the failure."""
+        self.predict(self.pump, rul=60)
+        self.plan()
+        before = self.needs(self.pump, self.bearing).order_by_date
+        job_start = datetime.combine(fields.Date.context_today(self.Planner) + timedelta(days=25), datetime.min.time())
+        job = self.env["maintenance.request"].create(
+            {"name": "Shutdown: replace bearing", "equipment_id": self.pump.id, "schedule_date": job_start}
+        )
+        self.plan()
+        need = self.needs(self.pump, self.bearing)
+        self.assertLess(need.order_by_date, before)
+        self.assertLessEqual(need.order_by_date, job_start.date() - timedelta(days=5))  # lead time 5 d at least
+        self.assertIn("scheduled job", need.reason)
+        # Moved later than the failure's own date, the job no longer sets the date: the failure does again.
+        job.schedule_date = job_start + timedelta(days=120)
+        self.plan()
+        self.assertEqual(self.needs(self.pump, self.bearing).order_by_date, before)
 
     def test_vendor_closure_moves_the_order_earlier(self):
         self.predict(self.pump, rul=60)

@@ -39,9 +39,9 @@ class MroRiskModeWizard(models.TransientModel):
         self.ensure_one()
         if self.factor <= 0:
             raise UserError(self.env._("The risk factor must be positive."))
-        planner = self.env["mro.jit.planner"].with_company(self.company_id)
-        now = planner._minmax_plan(self.company_id, 1.0)
-        risky = planner._minmax_plan(self.company_id, self.factor)
+        minmax = self.env["mro.jit.minmax"].with_company(self.company_id)
+        now = minmax._minmax_plan(self.company_id, 1.0)
+        risky = minmax._minmax_plan(self.company_id, self.factor)
         lines, added = [], 0.0
         for product, (result, _lead, cost) in risky.items():
             base = now[product][0]
@@ -62,9 +62,9 @@ class MroRiskModeWizard(models.TransientModel):
         open_needs = self.env["mro.part.need"].search(
             [("company_id", "=", self.company_id.id), ("state", "in", ("planned", "due", "stock"))]
         )
-        calendars, predictions = {}, self.env["mro.jit.planner"]._latest_predictions(open_needs.equipment_id)
+        cache = {}
         for need in open_needs:
-            moved = self._risk_order_by(need, today, calendars, predictions)
+            moved = self._risk_order_by(need, today, cache)
             if moved:
                 needs.append({"need_id": need.id, "order_by_now": need.order_by_date, "order_by_risk": moved})
         self.line_ids = [(5, 0, 0)] + [(0, 0, v) for v in lines]
@@ -73,12 +73,15 @@ class MroRiskModeWizard(models.TransientModel):
         return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id, "view_mode": "form",
                 "target": "new"}  # fmt: skip
 
-    def _risk_order_by(self, need, today, calendars, predictions):
-        """The need's order-by date with lead times stretched by the factor (``calendars``, ``predictions``:
-        the planner's caches, shared by the needs of one preview)."""
-        planner = self.env["mro.jit.planner"].with_context(mro_risk_factor=self.factor)
-        values = planner._plan_part(need.equipment_id, need.part_id, self.company_id, today, calendars, predictions)
-        return values and values["order_by_date"]
+    def _risk_order_by(self, need, today, cache):
+        """The need's order-by date with lead times stretched by the factor (``cache``: the planner's, shared by
+        the needs of one preview)."""
+        planner = self.env["mro.jit.planner"]
+        policy = planner._policy(self.company_id, self.factor)
+        _inputs, decision, _seller = planner._decide(
+            need.equipment_id, need.part_id, need, self.company_id, today, policy, cache
+        )
+        return decision.action == "plan" and decision.order_by
 
     def action_apply(self):
         """Switch risk mode on: save the current min/max, apply the stretched ones, re-plan."""
@@ -92,7 +95,7 @@ class MroRiskModeWizard(models.TransientModel):
                 {"mro_saved_min": point.product_min_qty, "mro_saved_max": point.product_max_qty, "mro_saved": True}
             )
         company.write({"mro_risk_mode": True, "mro_risk_factor": self.factor})
-        touched = self.env["mro.jit.planner"]._apply_minmax(company, self.factor)
+        touched = self.env["mro.jit.minmax"]._apply_minmax(company, self.factor)
         for point in touched.filtered(lambda p: not p.mro_saved):
             point.write({"mro_saved_min": 0.0, "mro_saved_max": 0.0, "mro_saved": True})
         self.env["mro.jit.planner"]._plan(company)
