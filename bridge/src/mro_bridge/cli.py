@@ -79,7 +79,7 @@ def _transport(config: Config):
     from mro_bridge.odoo import XmlRpcOdoo
 
     o = config.odoo
-    return XmlRpcOdoo(o.url, o.database, o.user, o.api_key, o.timeout)
+    return XmlRpcOdoo(o.url, o.database, o.user, o.api_key, o.timeout, in_flight=config.batch.in_flight)
 
 
 # ---------------------------------------------------------------------- run
@@ -98,7 +98,10 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> int:
     spool = Spool(config.spool.path, config.spool.max_rows, config.spool.max_dead_letters)
     odoo = _transport(config)
     tags = {tag.code: tag for source in config.sources for tag in source.tags}
-    pipeline = Pipeline(spool, odoo, tags, config.batch.size, config.batch.flush_interval)
+    pipeline = Pipeline(
+        spool, odoo, tags, config.batch.size, config.batch.flush_interval, in_flight=config.batch.in_flight,
+        commit_interval=config.spool.commit_interval, commit_max=config.spool.commit_max,
+    )  # fmt: skip
     devices = [DeviceState(source.name, source.kind) for source in config.sources]
     for source in config.sources:
         if hasattr(source, "dead_letter"):

@@ -2,8 +2,9 @@
 
 [odoo]        url, database, user, api_key | api_key_env, gateway (code, for pull-config), timeout,
               allow_insecure_http
-[spool]       path, max_rows (cap), overflow = "drop_oldest", max_dead_letters
-[batch]       size, flush_interval (seconds)
+[spool]       path, max_rows (cap), overflow = "drop_oldest", max_dead_letters, commit_interval (seconds),
+              commit_max
+[batch]       size, flush_interval (seconds), in_flight
 [http]        listen = "host:port" (/healthz and /metrics; "" = off), show_errors, max_connections,
               request_timeout
 [supervisor]  backoff_initial, backoff_max, silent_periods, demote_after, demote_for
@@ -66,12 +67,18 @@ class SpoolConfig:
     overflow: str = "drop_oldest"
     #: Dead letters kept; beyond, the oldest go (counted in mro_bridge_dead_letters_dropped_total).
     max_dead_letters: int = 100_000
+    #: Group commit: readings wait at most this long (seconds) for others to share their transaction ...
+    commit_interval: float = 0.01
+    #: ... and a transaction holds at most this many readings.
+    commit_max: int = 50_000
 
 
 @dataclass
 class BatchConfig:
     size: int = 5000
     flush_interval: float = 1.0
+    #: Ingest calls sent at once (each on its own sensors), acknowledged in order.
+    in_flight: int = 2
 
 
 @dataclass
@@ -220,7 +227,9 @@ def parse(data: dict[str, Any], base: Path | None = None, require_sources: bool 
         ),
         raw=data,
     )
-    spool = _table(data, "spool", keys=("path", "max_rows", "overflow", "max_dead_letters"))
+    spool = _table(
+        data, "spool", keys=("path", "max_rows", "overflow", "max_dead_letters", "commit_interval", "commit_max")
+    )
     spool_path = Path(text(spool, "path", "spool", SpoolConfig.path))
     if base is not None and not spool_path.is_absolute():
         spool_path = base / spool_path
@@ -229,11 +238,14 @@ def parse(data: dict[str, Any], base: Path | None = None, require_sources: bool 
         max_rows=integer(spool, "max_rows", "spool", SpoolConfig.max_rows, minimum=1),
         overflow=text(spool, "overflow", "spool", "drop_oldest", choices=OVERFLOW_POLICIES),
         max_dead_letters=integer(spool, "max_dead_letters", "spool", SpoolConfig.max_dead_letters, minimum=1),
+        commit_interval=real(spool, "commit_interval", "spool", SpoolConfig.commit_interval, minimum=0, maximum=1),
+        commit_max=integer(spool, "commit_max", "spool", SpoolConfig.commit_max, minimum=1),
     )
-    batch = _table(data, "batch", keys=("size", "flush_interval"))
+    batch = _table(data, "batch", keys=("size", "flush_interval", "in_flight"))
     config.batch = BatchConfig(
         size=integer(batch, "size", "batch", BatchConfig.size, minimum=1, maximum=100_000),
         flush_interval=real(batch, "flush_interval", "batch", BatchConfig.flush_interval, positive=True),
+        in_flight=integer(batch, "in_flight", "batch", BatchConfig.in_flight, minimum=1, maximum=8),
     )
     http = _table(data, "http", keys=("listen", "show_errors", "max_connections", "request_timeout"))
     listen = http.get("listen", HttpConfig.listen)
