@@ -60,6 +60,7 @@ class SlowOdoo:
         self.fail_next: dict[str, int] = {}  # code -> transient failures left for calls holding it
         self.stored: dict[tuple[str, float], float] = {}
         self.calls: list[list[str]] = []
+        self.sizes: list[int] = []
         self.running = 0
         self.most_running = 0
         self.together: list[set[str]] = []  # the sensors of the calls under way, at each call's start
@@ -70,6 +71,7 @@ class SlowOdoo:
     async def ingest(self, items):
         codes = {code for code, _, _ in items}
         self.calls.append(sorted(codes))
+        self.sizes.append(len(items))
         key = len(self.calls)
         self._under_way[key] = codes
         self.together.append(set().union(*(c for k, c in self._under_way.items() if k != key)) & codes)
@@ -325,6 +327,21 @@ def test_one_call_at_a_time_is_todays_sequential_sender(tmp_path):
             await pipe.emit(readings(20, code=f"S{k}"))
         assert await pipe.flush(timeout=10)
         assert odoo.most_running == 1 and len(odoo.stored) == 100
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_backlog_goes_in_large_calls_on_every_lane(tmp_path):
+    async def scenario():
+        odoo = SlowOdoo()
+        pipe, first, second = two_sensor_pipe(tmp_path, odoo)
+        both = zip(readings(500, code=first), readings(500, code=second), strict=True)
+        await pipe.emit([reading for pair in both for reading in pair])  # the sensors interleaved, as polled
+        assert await pipe.send_round() == 800  # a backlog: two calls of four batches at once
+        assert sorted(odoo.sizes) == [400, 400]
+        assert await pipe.send_round() == 200
+        assert sorted(odoo.sizes[2:]) == [100, 100]
         pipe.close()
 
     asyncio.run(scenario())

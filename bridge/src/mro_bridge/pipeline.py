@@ -114,6 +114,8 @@ class _Round:
     answered (then it is settled in one go), so that a call retried never loses or resends the others."""
 
     rows: list[Row]
+    #: Readings per call at most (what ``call_size`` was when the round began).
+    call_size: int = MAX_CALL
     answered: list[tuple[list[Row], dict]] = field(default_factory=list)
     lone: list[tuple[Row, str]] = field(default_factory=list)
 
@@ -290,7 +292,7 @@ class Pipeline:
             rows: list[Row] = await self._io(self.spool.peek, size * self.in_flight)
             if not rows:
                 return 0
-            self._round = _Round(rows)
+            self._round = _Round(rows, size)
         batch = self._round
         lanes = self._lanes(batch.todo())
         results = await asyncio.gather(*(self._send_lane(lane, batch) for lane in lanes), return_exceptions=True)
@@ -317,9 +319,9 @@ class Pipeline:
         return [lane for lane in lanes if lane]
 
     async def _send_lane(self, rows: list[Row], batch: _Round) -> None:
-        """One lane's readings, in calls of at most ``call_size`` one after the other (never two calls on the
-        same sensors at once)."""
-        size = self.call_size(len(rows))
+        """One lane's readings, in calls of at most the round's call size one after the other (never two
+        calls on the same sensors at once)."""
+        size = batch.call_size
         for start in range(0, len(rows), size):
             await self._send_call(rows[start : start + size], batch)
 
