@@ -287,7 +287,7 @@ def bridge_config(path: Path, server, login: str, key: str, plant: Plant, hz: fl
     data = {
         "odoo": {"url": server.url, "database": server.db, "user": login, "api_key": key, "timeout": 60},
         "spool": {"path": str(args.spool_dir / f"{path.stem}-spool.db"), "max_rows": 5_000_000},
-        "batch": {"size": args.batch_size, "flush_interval": args.flush_interval},
+        "batch": {"size": args.batch_size, "flush_interval": args.flush_interval, "in_flight": args.in_flight},
         "http": {"listen": f"127.0.0.1:{http_port}"},
         "modbus": [
             {"name": name, "host": "127.0.0.1", "port": port, "poll_interval": 1 / hz, "tags": tags[name]}
@@ -515,7 +515,7 @@ def run_phase(setup: Setup, name: str, rate: float, duration: float, latency: bo
         f"{name}: offered {plant.tags * hz:,.0f} readings/s — {plant.devices} Modbus devices x "
         f"{plant.tags_per_device} {plant.data_type} tags ({plant.registers} holding registers each) and "
         f"{plant.mqtt_topics} MQTT topics x {plant.mqtt_values} values, all at {hz:.2f} Hz; "
-        f"bridge batches of {args.batch_size}, flush every {args.flush_interval:g} s",
+        f"bridge batches of {args.batch_size}, flush every {args.flush_interval:g} s, {args.in_flight} calls at once",
         flush=True,
     )
     control = DeviceControl()
@@ -670,6 +670,7 @@ def main() -> int:
     parser.add_argument("--poll", type=float, default=0.1, help="seconds between the latency poller's queries")
     parser.add_argument("--batch-size", type=int, default=5000, help="the bridge's [batch] size")
     parser.add_argument("--flush-interval", type=float, default=1.0, help="the bridge's [batch] flush_interval")
+    parser.add_argument("--in-flight", type=int, default=2, help="the bridge's [batch] in_flight (calls at once)")
     parser.add_argument(
         "--spool-dir",
         type=Path,

@@ -19,6 +19,8 @@ from ..mro_ingestion.partitions import (
 )
 
 _logger = logging.getLogger(__name__)
+#: Seconds between updates of a gateway's last-seen time by ingest (see _touch_gateway).
+GATEWAY_SEEN_EVERY = 10
 
 
 def _count_partitioned_tables_as_tables():
@@ -368,15 +370,47 @@ class MroSensorReading(models.Model):
         )
         accepted = self._insert_readings(batch.sensor_ids, batch.micros, batch.values) if batch.sensor_ids else 0
         if gateway:
-            self.env.cr.execute(
-                SQL("UPDATE mro_sensor_gateway SET last_seen = now() AT TIME ZONE 'UTC' WHERE id = %s", gateway.id)
-            )
-            gateway.invalidate_recordset(["last_seen"])
+            self._touch_gateway(gateway)
         return {
             "accepted": accepted,
             "duplicates": len(batch.sensor_ids) - accepted + batch.duplicates,
             "rejected": batch.rejected,
         }
+
+    @api.model
+    def _touch_gateway(self, gateway):
+        """Set the gateway's last-seen time, at most every few seconds and never waiting or failing for it;
+        True when it was set.
+
+        A bridge sends several calls at once (on disjoint sensors); were each to update its gateway's row,
+        the second would wait for the first and then fail with a serialization error (and Odoo would retry
+        the whole call after a random pause). So the row is updated only when its time is older than
+        GATEWAY_SEEN_EVERY seconds, and skipped when another transaction holds it or changed it since this
+        one began.
+        """
+        cr = self.env.cr
+        try:
+            with mute_logger("odoo.sql_db"), cr.savepoint(flush=False):
+                cr.execute(
+                    SQL(
+                        """
+                        WITH mine AS (SELECT id FROM mro_sensor_gateway
+                                       WHERE id = %s
+                                         AND (last_seen IS NULL
+                                              OR last_seen < now() AT TIME ZONE 'UTC' - %s * interval '1 second')
+                                         FOR NO KEY UPDATE SKIP LOCKED)
+                        UPDATE mro_sensor_gateway g SET last_seen = now() AT TIME ZONE 'UTC'
+                          FROM mine WHERE g.id = mine.id
+                        """,
+                        gateway.id,
+                        GATEWAY_SEEN_EVERY,
+                    )
+                )
+                updated = bool(cr.rowcount)
+        except psycopg2.errors.SerializationFailure:
+            return False  # a concurrent call of the same bridge set it
+        gateway.invalidate_recordset(["last_seen"])
+        return updated
 
     @api.model
     def _check_ingest_access(self):

@@ -95,6 +95,26 @@ class TestIngest(MroSensorCase):
         held.invalidate_recordset()
         self.assertEqual((held.last_value, held.last_ts), (3.25, utc(t)))
 
+    def test_a_gateway_row_held_by_another_call_does_not_stall_ingest(self):
+        """A bridge sends several calls at once: one holding its gateway's row (setting its last-seen time)
+        neither stalls nor fails the others; a later call sets it, at most every GATEWAY_SEEN_EVERY seconds."""
+        gateway = self.env.ref("mro_sensor_bridge.demo_gateway_line1")  # a committed row, seen by another cursor
+        other = sql_db.db_connect(self.env.cr.dbname).cursor()
+        try:
+            other.execute("SELECT id FROM mro_sensor_gateway WHERE id = %s FOR NO KEY UPDATE", [gateway.id])
+            # Waiting for that lock would wait forever (the holder is this very test): a timeout makes it fail.
+            self.env.cr.execute("SET LOCAL statement_timeout = '10s'")
+            self.assertFalse(self.Reading._touch_gateway(gateway))  # skipped, not waited for
+            self.env.cr.execute("SET LOCAL statement_timeout = 0")
+        finally:
+            other.rollback()
+            other.close()
+        gateway.last_seen = "2020-01-01 00:00:00"
+        self.env.flush_all()
+        self.assertTrue(self.Reading._touch_gateway(gateway))
+        self.assertGreater(gateway.last_seen, utc(self.now(-60)))
+        self.assertFalse(self.Reading._touch_gateway(gateway))  # seen less than GATEWAY_SEEN_EVERY s ago
+
     def test_bad_items_rejected_one_by_one_good_ones_kept(self):
         t = self.now(-10)
         batch = [

@@ -80,7 +80,7 @@ def _transport(config: Config):
     from mro_bridge.odoo import XmlRpcOdoo
 
     o = config.odoo
-    return XmlRpcOdoo(o.url, o.database, o.user, o.api_key, o.timeout)
+    return XmlRpcOdoo(o.url, o.database, o.user, o.api_key, o.timeout, in_flight=config.batch.in_flight)
 
 
 # ---------------------------------------------------------------------- run
@@ -107,6 +107,9 @@ async def run(config: Config, stop: asyncio.Event | None = None) -> int:
         config.batch.flush_interval,
         retry_initial=config.odoo.retry_initial,
         retry_max=config.odoo.retry_max,
+        in_flight=config.batch.in_flight,
+        commit_interval=config.spool.commit_interval,
+        commit_max=config.spool.commit_max,
     )
     devices = [DeviceState(source.name, source.kind) for source in config.sources]
     for source in config.sources:

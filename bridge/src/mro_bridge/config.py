@@ -91,6 +91,14 @@ class SpoolConfig:
         minimum=1,
         doc="dead letters kept; beyond, the oldest go (counted in `mro_bridge_dead_letters_dropped_total`)",
     )
+    commit_interval: float = option(
+        0.01,
+        minimum=0,
+        maximum=1,
+        unit="s",
+        doc="group commit: a reading waits at most this long for others to share its transaction (one fsync)",
+    )
+    commit_max: int = option(50_000, minimum=1, doc="group commit: readings in one transaction at most")
 
 
 @dataclass
@@ -100,6 +108,9 @@ class BatchConfig:
     size: int = option(5000, minimum=1, maximum=100_000, doc="readings per ingest call")
     flush_interval: float = option(
         1.0, positive=True, unit="s", doc="seconds a partial batch waits; a full batch goes at once"
+    )
+    in_flight: int = option(
+        2, minimum=1, maximum=8, doc="ingest calls sent at once, each on its own sensors, acknowledged in order"
     )
 
 

@@ -102,13 +102,14 @@ class XmlRpcOdoo(OdooTransport):
         api_key: str,
         timeout: float = 30.0,
         max_request_bytes: int = MAX_REQUEST_BYTES,
+        in_flight: int = 1,
     ):
         self.url, self.database, self.user, self._key = url.rstrip("/"), database, user, api_key
         self.timeout = timeout
         self.max_request_bytes = max_request_bytes
         self._uid: int | None = None
-        # One worker: calls go out in order, never two at once from one bridge.
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="odoo")
+        # ``in_flight`` workers: the pipeline sends that many calls at once (on disjoint sensors), never more.
+        self._pool = ThreadPoolExecutor(max_workers=max(1, in_flight), thread_name_prefix="odoo")
 
     def _proxy(self, endpoint: str) -> xmlrpc.client.ServerProxy:
         kind = _TimeoutSafeTransport if self.url.startswith("https") else _TimeoutTransport

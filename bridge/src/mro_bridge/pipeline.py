@@ -1,12 +1,21 @@
 """From sources to Odoo: deadband -> durable spool -> batches to ``ingest`` -> acknowledged or dead-lettered.
 
 ``emit`` (what sources call) filters by each tag's deadband and maximum silence, then returns only once the
-readings are committed to the spool. The sender sends the oldest spooled readings in batches every
-``flush_interval`` (at once when a full batch waits; with a backlog, up to four batches a call); rows leave
-the spool only after Odoo answered: the
-accepted and duplicate ones are removed, the rejected ones move to the dead letters with Odoo's reason.
-On a transient failure (Odoo or the network down) nothing is removed and the batch is retried with
-exponential backoff; Odoo's unique (sensor, time) key makes every replay harmless.
+readings are committed to the spool. The commits are grouped (:class:`GroupCommit`): the readings of every
+``emit`` that arrives while a commit is under way, or within ``commit_interval`` of the first, go into the
+spool in one transaction (one fsync), in the order they were emitted; each ``emit`` returns once its own
+readings are in a committed transaction, so a source acknowledges nothing that a crash could lose.
+
+The sender sends the oldest spooled readings every ``flush_interval`` (at once when a full batch waits;
+with a backlog, up to four batches a call) in *rounds*: a round takes the oldest ``in_flight`` calls' worth
+of readings and splits them by sensor into up to ``in_flight`` calls sent at once (each sensor always in
+the same call, so the calls never write the same rows in Odoo and never wait for one another there). Rows
+leave the spool only after Odoo answered, and in order: a round is settled (the accepted and duplicate
+readings removed, the rejected ones moved to the dead letters with Odoo's reason) only once every call of
+it has been answered, and the next round starts after. On a transient failure (Odoo or the network down)
+the round keeps what Odoo already answered for, nothing is removed, and the calls that failed are retried
+with exponential backoff (only their readings are sent again); Odoo's unique (sensor, time) key makes
+every replay harmless.
 
 A batch Odoo fails as a whole (:class:`BatchError`: an error inside Odoo, whatever item caused it, or a
 call too large to send) is split in halves, and halves of halves, each sent on its own: the parts Odoo
@@ -25,6 +34,7 @@ import logging
 import math
 import random
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -99,6 +109,85 @@ class Metrics:
 
 
 @dataclass
+class _Round:
+    """The readings the sender is settling: what Odoo answered for stays here until the whole round has been
+    answered (then it is settled in one go), so that a call retried never loses or resends the others."""
+
+    rows: list[Row]
+    #: Readings per call at most (what ``call_size`` was when the round began).
+    call_size: int = MAX_CALL
+    answered: list[tuple[list[Row], dict]] = field(default_factory=list)
+    lone: list[tuple[Row, str]] = field(default_factory=list)
+
+    def todo(self) -> list[Row]:
+        """The rows Odoo has not answered for yet, in spool order."""
+        done = {row.id for part, _ in self.answered for row in part} | {row.id for row, _ in self.lone}
+        return [row for row in self.rows if row.id not in done]
+
+
+class GroupCommit:
+    """Readings from many ``emit`` calls committed to the spool in one transaction.
+
+    :meth:`put` queues the readings and waits for the commit of the transaction that holds them. One commit
+    runs at a time (in the spool's thread, through ``io``); the first ``put`` that finds none running starts
+    one, which first waits up to ``interval`` seconds for more readings (or until ``max_readings`` are
+    queued), then commits everything queued, in arrival order (several transactions of at most
+    ``max_readings`` when more are queued), and repeats while readings keep arriving. A failed commit fails
+    the ``put`` of each of its readings (none of them was acknowledged).
+    """
+
+    def __init__(self, put, io, interval: float = 0.01, max_readings: int = 50_000):
+        self._put, self._io = put, io
+        self.interval = interval
+        self.max_readings = max_readings
+        self._queue: list[tuple[list[Reading], asyncio.Future]] = []
+        self._queued = 0
+        self._full = asyncio.Event()
+        self._committer: asyncio.Task | None = None
+        self.commits = 0
+
+    async def put(self, readings: list[Reading]) -> None:
+        """Return once ``readings`` are committed (raise what the commit raised)."""
+        done = asyncio.get_running_loop().create_future()
+        self._queue.append((readings, done))
+        self._queued += len(readings)
+        if self._queued >= self.max_readings:
+            self._full.set()
+        if self._committer is None:
+            # A task of its own, not this caller's: cancelling one source must not cancel the others' commit.
+            self._committer = asyncio.get_running_loop().create_task(self._commit_all(), name="spool-commit")
+        await done
+
+    async def _commit_all(self) -> None:
+        try:
+            while self._queue:
+                if self.interval > 0 and self._queued < self.max_readings:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._full.wait(), self.interval)
+                group, size = [], 0
+                while self._queue and (not group or size + len(self._queue[0][0]) <= self.max_readings):
+                    readings, done = self._queue.pop(0)
+                    group.append((readings, done))
+                    size += len(readings)
+                self._queued -= size
+                if self._queued < self.max_readings:
+                    self._full.clear()
+                try:
+                    await self._io(self._put, [r for readings, _ in group for r in readings])
+                except Exception as exc:  # handed to every waiting put, which raises it
+                    for _, done in group:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                self.commits += 1
+                for _, done in group:
+                    if not done.done():
+                        done.set_result(None)
+        finally:
+            self._committer = None
+
+
+@dataclass
 class _Bisection:
     """The search for the readings a batch Odoo failed as a whole fails on."""
 
@@ -131,6 +220,9 @@ class Pipeline:
         flush_interval: float = 1.0,
         retry_initial: float = 1.0,
         retry_max: float = 30.0,
+        in_flight: int = 2,
+        commit_interval: float = 0.01,
+        commit_max: int = 50_000,
     ):
         self.spool = spool
         self.odoo = odoo
@@ -138,11 +230,15 @@ class Pipeline:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.retry_initial, self.retry_max = retry_initial, retry_max
+        #: Ingest calls sent at once (on disjoint sensors), see the module docstring.
+        self.in_flight = max(1, in_flight)
         self.metrics = Metrics()
         self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
+        self._commits = GroupCommit(spool.put, self._io, commit_interval, commit_max)
         self._wake = asyncio.Event()
         self._stopping = False
         self._right_first = False
+        self._round: _Round | None = None
 
     async def _io(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._disk, fn, *args)
@@ -154,7 +250,7 @@ class Pipeline:
         kept = [r for r in readings if self.deadband.keep(r)]
         self.metrics.filtered += len(readings) - len(kept)
         if kept:
-            await self._io(self.spool.put, kept)
+            await self._commits.put(kept)
             self.metrics.spooled += len(kept)
             if self.spool.depth() >= self.batch_size:
                 self._wake.set()
@@ -165,33 +261,86 @@ class Pipeline:
         _log.warning("dead letter", extra={"event": "dead_letter", "key": key, "reason": reason})
 
     # ------------------------------------------------------------------ output
-    def call_size(self) -> int:
-        """Readings in the next call: ``batch_size``, or up to BACKLOG_FACTOR times it with a backlog."""
-        if self.spool.depth() >= 2 * self.batch_size:
+    def call_size(self, depth: int | None = None) -> int:
+        """Readings in the next call: ``batch_size``, or up to BACKLOG_FACTOR times it with a backlog (of
+        ``depth`` readings, the whole spool by default)."""
+        if (self.spool.depth() if depth is None else depth) >= 2 * self.batch_size:
             return min(MAX_CALL, max(self.batch_size, BACKLOG_FACTOR * self.batch_size))
         return self.batch_size
 
     async def send_once(self) -> int:
-        """Send one batch of the oldest spooled readings (split in parts if Odoo fails it as a whole); returns
-        how many were sent. Raises TransientError / PermanentError: the readings not yet settled stay in
-        the spool."""
+        """Send one batch of the oldest spooled readings in one call (split in parts if Odoo fails it as a
+        whole); returns how many were sent. Raises TransientError / PermanentError: the readings not yet
+        settled stay in the spool."""
         rows: list[Row] = await self._io(self.spool.peek, self.call_size())
         if not rows:
             return 0
+        batch = _Round(rows)
+        try:
+            await self._send_call(rows, batch)
+        finally:  # what Odoo answered for is settled even when another part failed
+            await self._settle_round(batch)
+        return len(rows)
+
+    async def send_round(self) -> int:
+        """Send the current round (the oldest readings, up to ``in_flight`` calls' worth, split by sensor into
+        calls sent at once), or what is left of it after a failure; settle it once every call is answered.
+        Returns how many readings it settled (0: the spool is empty). Raises TransientError / PermanentError
+        (the round is kept: the next call retries only the readings Odoo has not answered for)."""
+        if self._round is None:
+            size = self.call_size()
+            rows: list[Row] = await self._io(self.spool.peek, size * self.in_flight)
+            if not rows:
+                return 0
+            self._round = _Round(rows, size)
+        batch = self._round
+        lanes = self._lanes(batch.todo())
+        results = await asyncio.gather(*(self._send_lane(lane, batch) for lane in lanes), return_exceptions=True)
+        errors = [result for result in results if isinstance(result, BaseException)]
+        for error in errors:
+            if not isinstance(error, (TransientError, PermanentError)):
+                raise error  # a bug or a cancellation: not Odoo's answer
+        if errors:
+            # The slow retry of a permanent error wins over the fast one of a transient error.
+            raise next((e for e in errors if not isinstance(e, TransientError)), errors[0])
+        self._round = None
+        await self._settle_round(batch)
+        return len(batch.rows)
+
+    def _lanes(self, rows: list[Row]) -> list[list[Row]]:
+        """``rows`` split by sensor into at most ``in_flight`` lists (each in spool order), the same sensor
+        always in the same list: calls sent at once then never write the same rows in Odoo (its hourly
+        aggregates, its sensors' last values), so neither waits for the other or fails on it."""
+        if self.in_flight == 1:
+            return [rows] if rows else []
+        lanes: list[list[Row]] = [[] for _ in range(self.in_flight)]
+        for row in rows:
+            lanes[zlib.crc32(row.code.encode("utf-8", "backslashreplace")) % self.in_flight].append(row)
+        return [lane for lane in lanes if lane]
+
+    async def _send_lane(self, rows: list[Row], batch: _Round) -> None:
+        """One lane's readings, in calls of at most the round's call size one after the other (never two
+        calls on the same sensors at once)."""
+        size = batch.call_size
+        for start in range(0, len(rows), size):
+            await self._send_call(rows[start : start + size], batch)
+
+    async def _send_call(self, rows: list[Row], batch: _Round) -> None:
+        """Send ``rows`` in one call (split in parts if Odoo fails it as a whole); Odoo's answers, and the
+        readings that fail on their own, go to ``batch`` for settling."""
         search = _Bisection()
         with contextlib.suppress(_OdooFails):
-            await self._send_part(rows, search)
+            await self._send_part(rows, search, batch)
         if search.lone and search.succeeded:
-            await self._reject(search.lone)
+            batch.lone += search.lone
         elif search.lone:
             self._right_first = not self._right_first  # next time, explore the batch from its other end
             raise PermanentError(
                 f"Odoo failed every part of a batch of {len(rows)}, down to single readings ({search.error}); "
                 "the readings stay in the spool"
             )
-        return len(rows)
 
-    async def _send_part(self, rows: list[Row], search: _Bisection) -> None:
+    async def _send_part(self, rows: list[Row], search: _Bisection, batch: _Round) -> None:
         """Send ``rows``; on a BatchError, their halves (depth first), collecting readings that fail alone."""
         if not search.succeeded and len(search.lone) >= LONE_FAILURES_BEFORE_SUCCESS:
             raise _OdooFails
@@ -208,7 +357,7 @@ class Pipeline:
             half = len(rows) // 2
             parts = [rows[:half], rows[half:]]
             for part in reversed(parts) if self._right_first else parts:
-                await self._send_part(part, search)
+                await self._send_part(part, search, batch)
             return
         except (TransientError, PermanentError) as exc:
             self._failed(exc)
@@ -217,30 +366,37 @@ class Pipeline:
         self.metrics.observe_write(time.monotonic() - started)
         self.metrics.odoo_up = True
         self.metrics.odoo_last_ok = time.time()
-        await self._settle(rows, answer)
+        batch.answered.append((rows, answer))
 
     def _failed(self, exc: Exception) -> None:
         self.metrics.odoo_errors += 1
         self.metrics.odoo_up = False
         self.metrics.odoo_last_error = str(exc)
 
-    async def _settle(self, rows: list[Row], answer: dict) -> None:
-        """Odoo answered for ``rows``: the rejected ones to the dead letters, the others out of the spool."""
-        rejected = {}
-        for item in answer.get("rejected") or []:
-            index = item.get("index")
-            if isinstance(index, int) and 0 <= index < len(rows):
-                rejected[index] = str(item.get("reason") or "rejected by Odoo")
+    async def _settle_round(self, batch: _Round) -> None:
+        """Settle what Odoo answered for in ``batch`` (and the readings that failed on their own): the rejected
+        ones to the dead letters, the others out of the spool (one transaction each)."""
+        answered, batch.answered = batch.answered, []
+        rejected, batch.lone = batch.lone, []
+        done: list[Row] = []
+        for rows, answer in answered:
+            refused = {}
+            for item in answer.get("rejected") or []:
+                index = item.get("index")
+                if isinstance(index, int) and 0 <= index < len(rows):
+                    refused[index] = str(item.get("reason") or "rejected by Odoo")
+            rejected += [(rows[i], reason) for i, reason in refused.items()]
+            done += [row for i, row in enumerate(rows) if i not in refused]
+            self.metrics.batches += 1
+            self.metrics.accepted += int(answer.get("accepted") or 0)
+            self.metrics.duplicates += int(answer.get("duplicates") or 0)
         if rejected:
-            await self._reject([(rows[i], reason) for i, reason in rejected.items()])
-        done = [row for i, row in enumerate(rows) if i not in rejected]
-        await self._io(self.spool.ack, [row.id for row in done])
-        now = time.time()
-        self.metrics.observe_latency([now - row.ts for row in done])
-        self.metrics.batches += 1
-        self.metrics.sent += len(done)
-        self.metrics.accepted += int(answer.get("accepted") or 0)
-        self.metrics.duplicates += int(answer.get("duplicates") or 0)
+            await self._reject(rejected)
+        if done:
+            await self._io(self.spool.ack, sorted(row.id for row in done))
+            now = time.time()
+            self.metrics.observe_latency([now - row.ts for row in done])
+            self.metrics.sent += len(done)
 
     async def _reject(self, rows: list[tuple[Row, str]]) -> None:
         await self._io(self.spool.dead_letter, rows)
@@ -252,11 +408,11 @@ class Pipeline:
             )
 
     async def sender(self) -> None:
-        """Send until cancelled: a batch whenever one is full or ``flush_interval`` has passed."""
+        """Send until cancelled: a round whenever a full batch waits or ``flush_interval`` has passed."""
         delay = self.retry_initial
         while True:
             try:
-                sent = await self.send_once()
+                sent = await self.send_round()
                 delay = self.retry_initial
             except TransientError as exc:
                 _log.warning(
@@ -283,7 +439,7 @@ class Pipeline:
         deadline = time.monotonic() + timeout
         while self.spool.depth() and time.monotonic() < deadline:
             try:
-                await asyncio.wait_for(self.send_once(), timeout=max(0.1, deadline - time.monotonic()))
+                await asyncio.wait_for(self.send_round(), timeout=max(0.1, deadline - time.monotonic()))
             except (TransientError, PermanentError, asyncio.TimeoutError):
                 return False
         return not self.spool.depth()

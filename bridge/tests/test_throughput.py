@@ -1,0 +1,347 @@
+"""The bridge's two throughput mechanisms and the guarantees they must keep.
+
+- Group commit: many ``emit`` calls share one spool transaction, and each returns only once its readings
+  are committed (a source acknowledges nothing a crash could lose), in the order they were emitted.
+- Overlapping ingest calls: a round of readings split by sensor into calls sent at once, settled (deleted
+  from the spool) only once every call of it is answered, a failed call retried alone (nothing resent that
+  Odoo answered for), a call Odoo fails as a whole bisected as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from mro_bridge.model import Reading
+from mro_bridge.odoo import BatchError, TransientError
+from mro_bridge.pipeline import GroupCommit, Pipeline
+from mro_bridge.spool import Spool
+
+
+def readings(n, code="A-1", start=1_700_000_000.0):
+    return [Reading(code, start + i, float(i)) for i in range(n)]
+
+
+class RecordingSpool(Spool):
+    """A spool that records its commits and acknowledgements, and whose commits can be held (``gate``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.puts: list[int] = []
+        self.acks: list[list[int]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def put(self, readings):
+        self.gate.wait(10)
+        self.puts.append(len(readings))
+        return super().put(readings)
+
+    def ack(self, ids):
+        self.acks.append(list(ids))
+        return super().ack(ids)
+
+
+class SlowOdoo:
+    """The ingest contract in-process, with a delay per sensor code, failures on demand, and a record of the
+    calls under way at once."""
+
+    def __init__(self, delays=None, bad=()):
+        self.delays = delays or {}
+        self.bad = set(bad)  # a call holding one of these (code, ts) fails as a whole, as Odoo would
+        self.fail_next: dict[str, int] = {}  # code -> transient failures left for calls holding it
+        self.stored: dict[tuple[str, float], float] = {}
+        self.calls: list[list[str]] = []
+        self.sizes: list[int] = []
+        self.running = 0
+        self.most_running = 0
+        self.together: list[set[str]] = []  # the sensors of the calls under way, at each call's start
+        self._under_way: dict[int, set[str]] = {}
+        self.duplicates = 0
+        self.finished: list[tuple[float, set[str]]] = []
+
+    async def ingest(self, items):
+        codes = {code for code, _, _ in items}
+        self.calls.append(sorted(codes))
+        self.sizes.append(len(items))
+        key = len(self.calls)
+        self._under_way[key] = codes
+        self.together.append(set().union(*(c for k, c in self._under_way.items() if k != key)) & codes)
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        try:
+            await asyncio.sleep(max(self.delays.get(code, 0.0) for code in codes))
+            for code in codes:
+                if self.fail_next.get(code):
+                    self.fail_next[code] -= 1
+                    raise TransientError("Odoo restarting")
+            if any((code, ts) in self.bad for code, ts, _ in items):
+                raise BatchError("Odoo failed: boom")
+            accepted = duplicates = 0
+            for code, ts, value in items:
+                if (code, ts) in self.stored:
+                    duplicates += 1
+                else:
+                    self.stored[(code, ts)] = value
+                    accepted += 1
+            self.duplicates += duplicates
+            self.finished.append((time.monotonic(), codes))
+            return {"accepted": accepted, "duplicates": duplicates, "rejected": []}
+        finally:
+            self.running -= 1
+            del self._under_way[key]
+
+
+# ---------------------------------------------------------------------- group commit
+def test_concurrent_emits_share_a_commit_in_their_order(tmp_path):
+    async def scenario():
+        spool = RecordingSpool(tmp_path / "s.db")
+        pipe = Pipeline(spool, SlowOdoo(), commit_interval=0.05)
+        # 20 sources emitting at once: 20 puts, far fewer commits, every reading in emit order.
+        await asyncio.gather(*(pipe.emit(readings(10, code=f"S{k:02d}")) for k in range(20)))
+        assert sum(spool.puts) == 200 and len(spool.puts) < 5
+        assert pipe.metrics.spooled == 200
+        rows = spool.peek(1000)
+        assert [row.code for row in rows] == [f"S{k:02d}" for k in range(20) for _ in range(10)]
+        assert [row.id for row in rows] == sorted(row.id for row in rows)
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_group_holds_at_most_commit_max_readings(tmp_path):
+    async def scenario():
+        spool = RecordingSpool(tmp_path / "s.db")
+        pipe = Pipeline(spool, SlowOdoo(), commit_interval=0.05, commit_max=30)
+        await asyncio.gather(*(pipe.emit(readings(10, code=f"S{k:02d}")) for k in range(9)))
+        assert spool.puts == [30, 30, 30]
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
+def test_emit_returns_only_once_its_readings_are_committed(tmp_path):
+    async def scenario():
+        spool = RecordingSpool(tmp_path / "s.db")
+        pipe = Pipeline(spool, SlowOdoo(), commit_interval=0)
+        await pipe.emit(readings(5, code="FIRST"))
+        spool.gate.clear()  # the next commit is held (a slow disk)
+        second = asyncio.create_task(pipe.emit(readings(5, code="SECOND")))
+        await asyncio.sleep(0.2)
+        assert not second.done()  # not acknowledged: a crash now would lose nothing a source was told
+        assert Spool(tmp_path / "s.db").depth() == 5  # another connection sees only the first, committed
+        spool.gate.set()
+        await asyncio.wait_for(second, 5)
+        assert Spool(tmp_path / "s.db").depth() == 10
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_commit_fails_every_emit_of_its_group(tmp_path):
+    async def scenario():
+        calls = []
+        disk = {"full": True}
+
+        def put(readings):
+            calls.append(len(readings))
+            if disk["full"]:
+                raise OSError("disk full")
+
+        async def io(fn, *args):
+            return fn(*args)
+
+        group = GroupCommit(put, io, interval=0.05)
+        results = await asyncio.gather(group.put(readings(3)), group.put(readings(4)), return_exceptions=True)
+        assert calls == [7]
+        assert all(isinstance(r, OSError) for r in results)
+        disk["full"] = False
+        await group.put(readings(2))  # the next group commits
+        assert calls == [7, 2]
+
+    asyncio.run(scenario())
+
+
+def test_a_bridge_killed_mid_group_commit_keeps_every_acknowledged_reading(tmp_path):
+    """Sources acknowledge after ``emit`` returned; SIGKILL at a random moment: each acknowledged reading is in
+    the spool, and each source's readings are in its order."""
+    path = tmp_path / "s.db"
+    code = textwrap.dedent(
+        f"""
+        import asyncio
+        from mro_bridge.model import Reading
+        from mro_bridge.pipeline import Pipeline
+        from mro_bridge.spool import Spool
+
+        async def source(pipe, n):
+            k = 0
+            while True:
+                await pipe.emit([Reading(f"S{{n}}", k * 10 + i, float(k)) for i in range(10)])
+                print(n, k, flush=True)  # the acknowledgement
+                k += 1
+
+        async def main():
+            pipe = Pipeline(Spool({str(path)!r}), None, commit_interval=0.005)
+            await asyncio.gather(*(source(pipe, n) for n in range(8)))
+
+        asyncio.run(main())
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    acked: dict[str, int] = {}
+    deadline = time.time() + 30
+    while sum(acked.values()) < 400 and time.time() < deadline:
+        n, k = proc.stdout.readline().split()
+        acked[f"S{n}"] = int(k)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    rows = Spool(path).peek(10**7)
+    for code, last in acked.items():
+        mine = [row.ts for row in rows if row.code == code]
+        assert len(mine) >= (last + 1) * 10  # nothing acknowledged was lost
+        assert mine == sorted(mine)  # in the source's order
+    assert len(rows) % 10 == 0  # whole emits only
+
+
+# ---------------------------------------------------------------------- overlapping ingest calls
+def two_sensor_pipe(tmp_path, odoo, **kwargs):
+    """A pipeline with two calls at once, and the names of two sensors that go to different calls."""
+    pipe = Pipeline(RecordingSpool(tmp_path / "s.db"), odoo, batch_size=100, in_flight=2, **kwargs)
+    codes = [f"T{k}" for k in range(20)]
+    lanes = pipe._lanes([type("R", (), {"code": c})() for c in codes])  # which lane is which
+    return pipe, lanes[0][0].code, lanes[1][0].code
+
+
+def test_a_slow_first_call_and_a_fast_second_delete_nothing_out_of_order(tmp_path):
+    async def scenario():
+        odoo = SlowOdoo()
+        pipe, slow, fast = two_sensor_pipe(tmp_path, odoo)
+        odoo.delays = {slow: 0.5}
+        await pipe.emit(readings(50, code=slow) + readings(50, code=fast))
+        task = asyncio.create_task(pipe.send_round())
+        await asyncio.sleep(0.25)
+        # The fast call is answered, the slow one not yet: nothing leaves the spool.
+        assert [codes for _, codes in odoo.finished] == [{fast}]
+        assert pipe.spool.acks == [] and pipe.spool.depth() == 100
+        assert await task == 100
+        assert len(pipe.spool.acks) == 1 and pipe.spool.acks[0] == sorted(pipe.spool.acks[0])
+        assert pipe.spool.depth() == 0 and len(odoo.stored) == 100
+        assert odoo.most_running == 2  # the two calls were under way at once
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
+def test_calls_at_once_never_share_a_sensor_nor_exceed_in_flight(tmp_path):
+    async def scenario():
+        odoo = SlowOdoo(delays={f"S{k:02d}": 0.01 for k in range(30)})
+        pipe = Pipeline(RecordingSpool(tmp_path / "s.db"), odoo, batch_size=50, in_flight=3)
+        for k in range(30):
+            await pipe.emit(readings(40, code=f"S{k:02d}", start=1_700_000_000.0 + 1000 * k))
+        assert await pipe.flush(timeout=10)
+        assert len(odoo.stored) == 1200 and odoo.duplicates == 0
+        assert odoo.most_running == 3
+        assert not any(odoo.together)  # no sensor in two calls under way at once
+        # Acknowledged in spool order: each round's ids all after the previous round's.
+        acks = pipe.spool.acks
+        assert all(max(a) < min(b) for a, b in itertools.pairwise(acks))
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_call_is_retried_alone_and_settled_with_its_round(tmp_path):
+    async def scenario():
+        odoo = SlowOdoo()
+        pipe, failing, fine = two_sensor_pipe(tmp_path, odoo)
+        odoo.fail_next = {failing: 2}
+        await pipe.emit(readings(40, code=failing) + readings(40, code=fine))
+        for _ in range(2):
+            with pytest.raises(TransientError):
+                await pipe.send_round()
+            # The other call was answered, but nothing is deleted before the failed one is.
+            assert pipe.spool.acks == [] and pipe.spool.depth() == 80
+        assert await pipe.send_round() == 80
+        assert pipe.spool.depth() == 0 and len(odoo.stored) == 80
+        assert odoo.duplicates == 0  # what Odoo answered for was not sent again
+        assert odoo.calls.count([fine]) == 1
+        assert pipe.metrics.sent == 80
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_sender_overlaps_calls_and_recovers_from_a_failure(tmp_path):
+    async def scenario():
+        odoo = SlowOdoo(delays={"A": 0.02, "B": 0.02, "C": 0.02})
+        odoo.fail_next = {"B": 1}
+        pipe = Pipeline(RecordingSpool(tmp_path / "s.db"), odoo, batch_size=30, flush_interval=0.05, retry_initial=0.05)
+        sender = asyncio.create_task(pipe.sender())
+        for k in range(10):
+            await pipe.emit([Reading(code, 1_700_000_000.0 + 10 * k + i, 1.0) for code in "ABC" for i in range(10)])
+        for _ in range(200):
+            if len(odoo.stored) == 300 and not pipe.spool.depth():
+                break
+            await asyncio.sleep(0.05)
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+        assert len(odoo.stored) == 300 and pipe.spool.depth() == 0 and odoo.duplicates == 0
+        acks = pipe.spool.acks
+        assert all(max(a) < min(b) for a, b in itertools.pairwise(acks))
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_call_odoo_fails_as_a_whole_is_bisected_beside_the_other_call(tmp_path):
+    async def scenario():
+        odoo = SlowOdoo()
+        pipe, bad_lane, good_lane = two_sensor_pipe(tmp_path, odoo)
+        bad = readings(64, code=bad_lane)
+        odoo.bad = {(bad_lane, bad[37].ts)}
+        await pipe.emit(bad + readings(64, code=good_lane))
+        assert await pipe.flush(timeout=10)
+        assert len(odoo.stored) == 127 and pipe.spool.dead_letters() == 1
+        letter = pipe.spool.list_dead_letters()[0]
+        assert (letter["code"], letter["ts"]) == (bad_lane, bad[37].ts)
+        assert "Odoo failed on this reading alone" in letter["reason"]
+        assert pipe.metrics.bisections >= 6 and odoo.duplicates == 0
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
+def test_one_call_at_a_time_is_todays_sequential_sender(tmp_path):
+    async def scenario():
+        odoo = SlowOdoo(delays={f"S{k}": 0.01 for k in range(5)})
+        pipe = Pipeline(RecordingSpool(tmp_path / "s.db"), odoo, batch_size=20, in_flight=1)
+        for k in range(5):
+            await pipe.emit(readings(20, code=f"S{k}"))
+        assert await pipe.flush(timeout=10)
+        assert odoo.most_running == 1 and len(odoo.stored) == 100
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_backlog_goes_in_large_calls_on_every_lane(tmp_path):
+    async def scenario():
+        odoo = SlowOdoo()
+        pipe, first, second = two_sensor_pipe(tmp_path, odoo)
+        both = zip(readings(500, code=first), readings(500, code=second), strict=True)
+        await pipe.emit([reading for pair in both for reading in pair])  # the sensors interleaved, as polled
+        assert await pipe.send_round() == 800  # a backlog: two calls of four batches at once
+        assert sorted(odoo.sizes) == [400, 400]
+        assert await pipe.send_round() == 200
+        assert sorted(odoo.sizes[2:]) == [100, 100]
+        pipe.close()
+
+    asyncio.run(scenario())
