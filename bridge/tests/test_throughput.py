@@ -345,3 +345,40 @@ def test_a_backlog_goes_in_large_calls_on_every_lane(tmp_path):
         pipe.close()
 
     asyncio.run(scenario())
+
+
+def test_readings_the_cap_dropped_while_odoo_was_down_are_not_sent(tmp_path):
+    async def scenario():
+        odoo = SlowOdoo()
+        pipe, first, second = two_sensor_pipe(tmp_path, odoo)
+        pipe.spool.max_rows = 100
+        odoo.fail_next = {first: 1}
+        await pipe.emit(readings(50, code=first) + readings(50, code=second))
+        with pytest.raises(TransientError):
+            await pipe.send_round()  # the second call was answered, the first failed: the round waits
+        newer = readings(50, code=first, start=1_800_000_000.0) + readings(50, code=second, start=1_800_000_000.0)
+        await pipe.emit(newer)  # the cap drops the 100 oldest, the round's among them
+        assert pipe.spool.dropped() == 100
+        assert await pipe.flush(timeout=10)
+        sent_again = {(code, ts) for code, ts in odoo.stored} - {(second, r.ts) for r in readings(50)}
+        assert sent_again == {(r.code, r.ts) for r in newer}  # the dropped ones of the failed call not sent
+        assert pipe.spool.depth() == 0
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_round_nothing_was_answered_for_is_taken_afresh(tmp_path):
+    async def scenario():
+        odoo = SlowOdoo()
+        pipe = Pipeline(RecordingSpool(tmp_path / "s.db", max_rows=100), odoo, batch_size=50)
+        odoo.fail_next = {"A-1": 1}
+        await pipe.emit(readings(100))
+        with pytest.raises(TransientError):
+            await pipe.send_round()
+        await pipe.emit(readings(100, start=1_800_000_000.0))  # the cap drops all of the first 100
+        assert await pipe.flush(timeout=10)
+        assert sorted(ts for _, ts in odoo.stored) == [r.ts for r in readings(100, start=1_800_000_000.0)]
+        pipe.close()
+
+    asyncio.run(scenario())

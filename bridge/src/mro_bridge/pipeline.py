@@ -287,6 +287,8 @@ class Pipeline:
         calls sent at once), or what is left of it after a failure; settle it once every call is answered.
         Returns how many readings it settled (0: the spool is empty). Raises TransientError / PermanentError
         (the round is kept: the next call retries only the readings Odoo has not answered for)."""
+        if self._round is not None and not (self._round.answered or self._round.lone):
+            self._round = None  # nothing answered yet: the oldest readings afresh (the cap may have dropped some)
         if self._round is None:
             size = self.call_size()
             rows: list[Row] = await self._io(self.spool.peek, size * self.in_flight)
@@ -294,7 +296,9 @@ class Pipeline:
                 return 0
             self._round = _Round(rows, size)
         batch = self._round
-        lanes = self._lanes(batch.todo())
+        oldest = await self._io(self.spool.oldest_id)
+        # Readings the cap dropped while the round waited are not sent (they are counted as dropped).
+        lanes = self._lanes([row for row in batch.todo() if row.id >= oldest])
         results = await asyncio.gather(*(self._send_lane(lane, batch) for lane in lanes), return_exceptions=True)
         errors = [result for result in results if isinstance(result, BaseException)]
         for error in errors:

@@ -181,6 +181,12 @@ class Spool:
             row = self._db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
         return row[0] if row else 0
 
+    def oldest_id(self) -> int:
+        """The spool id of the oldest reading held (0 when the spool is empty): those below are gone."""
+        with self._lock:
+            row = self._db.execute("SELECT id FROM readings ORDER BY id LIMIT 1").fetchone()
+        return row[0] if row else 0
+
     def oldest_age(self) -> float:
         """Seconds since the oldest unsent reading was taken (0 when the spool is empty)."""
         with self._lock:
