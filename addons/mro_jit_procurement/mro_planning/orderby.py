@@ -328,6 +328,8 @@ def order_by_date(
             f"{receiving_days:g} d + kitting {kitting_days:g} d in working days), vendor lead time "
             f"{lead.mean:.1f} ± {lead.std:.1f} d, risk {_pct(d_risk)}{crit}"
         )
+        if q is not None:  # the forecast stays in the reason, whichever sets the date
+            details += f"; {_rul_summary(today, q, confidence)}"
         risk_today = 1.0 - float(lead.cdf((arrival - today).days))
         candidates.append((day, "deadline", risk_today, details, extra, safe, arrival))
     if not candidates:
