@@ -168,6 +168,21 @@ class OdooServer:
         return self.models().execute_kw(self.db, uid, password, model, method, list(args), kwargs)
 
 
+def wait_for_port(port: int, process: subprocess.Popen, log: Path | None = None, timeout: float = 10.0) -> None:
+    """Return once ``process`` (a server just started) accepts connections on 127.0.0.1:``port``; raise with
+    its log when it exits or does not answer within ``timeout`` seconds."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.time() > deadline or process.poll() is not None:
+                text = log.read_text() if log and log.exists() else ""
+                raise RuntimeError(f"{Path(process.args[0]).name} did not start on port {port}: {text}") from None
+            time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def private_broker(workdir: Path):
     """A private Mosquitto on a free port, as a site would configure one for the bridge: the broker keeps
@@ -186,15 +201,7 @@ def private_broker(workdir: Path):
     with open(log, "wb") as stderr:
         process = subprocess.Popen([binary, "-c", str(conf)], stderr=stderr)
     try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"Mosquitto did not start: {log.read_text()}") from None
-                time.sleep(0.1)
+        wait_for_port(port, process, log)
         yield "127.0.0.1", port
     finally:
         process.terminate()

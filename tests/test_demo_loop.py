@@ -16,11 +16,9 @@ import getpass
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
-import time
 import xmlrpc.client
 from pathlib import Path
 
@@ -68,14 +66,7 @@ def demo_broker(workdir: Path):
     with open(workdir / "mosquitto.log", "wb") as log:
         process = subprocess.Popen(["mosquitto", "-c", str(conf)], stderr=log)
     try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.time() < deadline and process.poll() is None, (workdir / "mosquitto.log").read_text()
-                time.sleep(0.1)
+        odoo_server.wait_for_port(port, process, workdir / "mosquitto.log")
         yield port, passwords
     finally:
         process.terminate()

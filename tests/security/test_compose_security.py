@@ -20,7 +20,6 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -162,14 +161,7 @@ def test_mqtt_secrets_are_private_and_the_broker_lets_in_only_their_users(tmp_pa
     )
     broker = subprocess.Popen(["mosquitto", "-c", str(conf)], stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.time() < deadline and broker.poll() is None, "Mosquitto did not start"
-                time.sleep(0.1)
+        odoo_server.wait_for_port(port, broker)
 
         def connects(user: str | None, password: str | None = None) -> str:
             client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"mrotest-{uuid.uuid4().hex[:8]}")
