@@ -160,16 +160,21 @@ class MroJitPlanner(models.AbstractModel):
             last_signal_on=need.last_signal_on if need else None,
             renewed_on=info["renewed_on"],
             confidence=info["confidence"] or company.mro_prediction_confidence or 0.8,
-            deadline=self._scheduled_job(equipment, cache),
+            deadline=self._scheduled_job(equipment, company, cache),
         )
 
     @api.model
-    def _scheduled_job(self, equipment, cache):
+    def _scheduled_job(self, equipment, company, cache):
         """The start of the equipment's next scheduled job not done yet (a shutdown may pull it forward): a hard
-        deadline for its parts, which must be received and kitted before it; None without one."""
+        deadline for its parts, which must be received and kitted before it; None without one. The jobs of the
+        planned company's equipment are read once per run."""
         if "scheduled" not in cache:
             jobs = self.env["maintenance.request"].search(
-                [("schedule_date", "!=", False), ("stage_id.done", "=", False), ("equipment_id", "!=", False)],
+                [
+                    ("schedule_date", "!=", False),
+                    ("stage_id.done", "=", False),
+                    ("equipment_id.company_id", "in", (company.id, False)),
+                ],
                 order="schedule_date",
             )
             scheduled = {}
