@@ -669,7 +669,7 @@ def main() -> int:
     parser.add_argument("--latency-duration", type=float, default=30.0, help="latency window, seconds")
     parser.add_argument("--poll", type=float, default=0.1, help="seconds between the latency poller's queries")
     parser.add_argument("--batch-size", type=int, default=5000, help="the bridge's [batch] size")
-    parser.add_argument("--flush-interval", type=float, default=1.0, help="the bridge's [batch] flush_interval")
+    parser.add_argument("--flush-interval", type=float, default=0.5, help="the bridge's [batch] flush_interval")
     parser.add_argument("--in-flight", type=int, default=2, help="the bridge's [batch] in_flight (calls at once)")
     parser.add_argument(
         "--spool-dir",

@@ -372,7 +372,6 @@ if out:
         f"path = {json.dumps(os.environ.get('MRO_DEMO_SPOOL', str(out.resolve() / 'spool.db')))}",
         "[batch]",
         "size = 5000",
-        "flush_interval = 1.0",
         "[http]",
         f"listen = {json.dumps(os.environ.get('MRO_BRIDGE_LISTEN', '127.0.0.1:9108'))}",
         "[log]",

@@ -2,6 +2,9 @@
 
 - Group commit: many ``emit`` calls share one spool transaction, and each returns only once its readings
   are committed (a source acknowledges nothing a crash could lose), in the order they were emitted.
+- Overlapped polling: a poll loop polls on while its last readings are committed (a few at most), and a
+  poll that is a little late is made up at once rather than skipped.
+- The ingest call's body, written by hand: byte for byte what ``xmlrpc.client`` writes.
 - Overlapping ingest calls: a round of readings split by sensor into calls sent at once, settled (deleted
   from the spool) only once every call of it is answered, a failed call retried alone (nothing resent that
   Odoo answered for), a call Odoo fails as a whole bisected as before.
@@ -17,12 +20,16 @@ import sys
 import textwrap
 import threading
 import time
+import xmlrpc.client
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mro_bridge.model import Reading
-from mro_bridge.odoo import BatchError, TransientError
+from mro_bridge.odoo import BatchError, TransientError, ingest_request
 from mro_bridge.pipeline import GroupCommit, Pipeline
+from mro_bridge.sources._common import Overlapped, next_due
 from mro_bridge.spool import Spool
 
 
@@ -382,3 +389,87 @@ def test_a_round_nothing_was_answered_for_is_taken_afresh(tmp_path):
         pipe.close()
 
     asyncio.run(scenario())
+
+
+# ---------------------------------------------------------------------- polling overlapped with the commit
+def test_a_poll_loop_polls_on_while_its_readings_are_committed():
+    async def scenario():
+        release = asyncio.Event()
+        emitted = []
+
+        async def slow_emit(batch):  # a slow disk: the commit takes until released
+            emitted.append(batch[0].value)
+            await release.wait()
+
+        out = Overlapped(slow_emit, depth=3)
+        for k in range(3):  # three polls handed on while none of them is committed
+            await asyncio.wait_for(out.submit([Reading("A", float(k), float(k))]), 1)
+        fourth = asyncio.create_task(out.submit([Reading("A", 3.0, 3.0)]))
+        await asyncio.sleep(0.1)
+        assert not fourth.done()  # past ``depth`` emits under way the loop waits: memory stays bounded
+        release.set()
+        await asyncio.wait_for(fourth, 1)
+        await out.close()
+        assert emitted == [0.0, 1.0, 2.0, 3.0]  # in the order polled
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_commit_stops_the_poll_loop_and_close_keeps_the_polled_readings():
+    async def scenario():
+        committed = []
+
+        async def emit(batch):
+            await asyncio.sleep(0.01)
+            if batch[0].value == 1.0:
+                raise OSError("disk full")
+            committed.append(batch[0].value)
+
+        out = Overlapped(emit, depth=2)
+        await out.submit([Reading("A", 0.0, 0.0)])
+        await out.submit([Reading("A", 1.0, 1.0)])
+        await asyncio.sleep(0.05)
+        with pytest.raises(OSError, match="disk full"):  # raised to the loop at its next hand-over
+            await out.submit([Reading("A", 2.0, 2.0)])
+        await out.close()  # the loop's way out: what was polled is still committed
+        assert committed == [0.0, 2.0]
+
+    asyncio.run(scenario())
+
+
+def test_a_late_poll_is_made_up_at_once_and_a_slow_device_skips_slots():
+    # due at 10.0, every 1 s: the poll ended at 11.2 (0.2 s late for 11.0) -> the next one at once, on the grid
+    assert next_due(10.0, 1.0, 11.2) == 11.0
+    # and at 11.7 (0.7 s late): 11.0 is skipped, the next slot on the grid is 12.0
+    assert next_due(10.0, 1.0, 11.7) == pytest.approx(12.0)
+    assert next_due(10.0, 1.0, 14.9) == pytest.approx(15.0)
+    assert next_due(10.0, 1.0, 10.4) == 11.0  # in time
+
+
+# ---------------------------------------------------------------------- the ingest call's body
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(min_size=1, max_size=20),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.floats(allow_nan=False, allow_infinity=False),
+        ),
+        max_size=30,
+    ),
+    st.text(max_size=10),
+)
+def test_the_fast_ingest_body_is_what_xmlrpc_writes(items, key):
+    # Any sensor code (markup characters, lone surrogates), any finite number: byte for byte the standard body,
+    # so Odoo's parser (and its strict fast path) reads it exactly as before.
+    items = [list(item) for item in items]
+    params = ("db", 7, key, "mro.sensor.reading", "ingest", [items])
+    expected = xmlrpc.client.dumps(params, "execute_kw", allow_none=True).encode("utf-8", "xmlcharrefreplace")
+    assert ingest_request("db", 7, key, items) == expected
+
+
+def test_the_ingest_body_reads_back_as_the_readings():
+    items = [["P-1&<2>", 1_700_000_000.25, -0.5], ["P-1&<2>", 1_700_000_001.0, 1e300], ["Q", 2.0, 3]]
+    (db, uid, key, model, method, args), name = xmlrpc.client.loads(ingest_request("db", 7, "k", items))
+    assert (name, db, uid, model, method) == ("execute_kw", "db", 7, "mro.sensor.reading", "ingest")
+    assert args == [[["P-1&<2>", 1_700_000_000.25, -0.5], ["P-1&<2>", 1_700_000_001.0, 1e300], ["Q", 2.0, 3.0]]]

@@ -107,7 +107,10 @@ class BatchConfig:
 
     size: int = option(5000, minimum=1, maximum=100_000, doc="readings per ingest call")
     flush_interval: float = option(
-        1.0, positive=True, unit="s", doc="seconds a partial batch waits; a full batch goes at once"
+        0.5,
+        positive=True,
+        unit="s",
+        doc="seconds a partial batch waits (about the bridge's added latency); a full batch goes at once",
     )
     in_flight: int = option(
         2, minimum=1, maximum=8, doc="ingest calls sent at once, each on its own sensors, acknowledged in order"

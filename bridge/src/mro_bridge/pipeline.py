@@ -217,7 +217,7 @@ class Pipeline:
         odoo: OdooTransport,
         tags: dict[str, TagCommon] | None = None,
         batch_size: int = 5000,
-        flush_interval: float = 1.0,
+        flush_interval: float = 0.5,
         retry_initial: float = 1.0,
         retry_max: float = 30.0,
         in_flight: int = 2,

@@ -1,14 +1,16 @@
-"""Helpers the protocol sources share: strict TOML table validation and running sibling tasks."""
+"""Helpers the protocol sources share: strict TOML table validation, running sibling tasks, and handing a poll's
+readings on without waiting for their commit."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import difflib
 import os
 from collections.abc import Collection, Coroutine
 from typing import Any
 
-from mro_bridge.model import ConfigError, number
+from mro_bridge.model import ConfigError, Emit, Reading, number
 
 _REQUIRED: Any = object()
 
@@ -158,12 +160,44 @@ async def run_all(*coros: Coroutine[Any, Any, None]) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+class Overlapped:
+    """A poll loop's ``emit`` that does not wait for the commit: the loop polls again while the readings of its
+    last polls are being committed to the spool, with at most ``depth`` emits under way (past that, it waits
+    for the oldest), so a slow disk slows the polling down instead of filling memory. The readings reach
+    ``emit`` in the order they were polled. A failed emit (the spool could not commit) raises at the next
+    :meth:`submit`: the loop stops as it would have with a plain ``await emit()``.
+
+    For polled devices only: nothing is acknowledged to them, so a crash loses at most the polls under way,
+    as it always could lose the poll in hand. A source that acknowledges (MQTT) awaits ``emit`` itself.
+    """
+
+    def __init__(self, emit: Emit, depth: int = 3):
+        self._emit = emit
+        self.depth = max(1, depth)
+        self._pending: collections.deque[asyncio.Future] = collections.deque()
+
+    async def submit(self, readings: list[Reading]) -> None:
+        # A task starts running in creation order, and emit takes its readings before its first await: order
+        # is kept.
+        self._pending.append(asyncio.ensure_future(self._emit(readings)))
+        while self._pending and (self._pending[0].done() or len(self._pending) > self.depth):
+            await self._pending.popleft()  # raises what the emit raised
+
+    async def close(self) -> None:
+        """On the loop's way out (an error or a cancellation): let the emits under way finish, so the readings
+        already polled are committed rather than dropped, without raising their errors over the loop's own."""
+        pending, self._pending = list(self._pending), collections.deque()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
 def next_due(due: float, interval: float, now: float) -> float:
-    """The next poll time after one at ``due`` (loop clock): ``due + interval``, or, when the poll overran
-    (slow device or spool), the next slot on the same grid after ``now`` — missed polls are skipped, not
-    made up in a burst."""
+    """The next poll time after one at ``due`` (loop clock): ``due + interval``. A poll that overran by less
+    than half an interval (a slow answer, a busy moment) is followed by the next one at once, keeping the grid;
+    when it overran by more (a slow device), the next slot on the same grid after ``now`` — missed polls are
+    skipped, not made up in a burst."""
     due += interval
-    if due < now:
+    if now - due > interval / 2:
         due = now + interval - (now - due) % interval
     return due
 

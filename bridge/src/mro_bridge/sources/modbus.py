@@ -34,7 +34,7 @@ from mro_bridge.decode import (
 )
 from mro_bridge.model import ConfigError, Emit, Reading, Source, TagCommon
 from mro_bridge.schema import option, read
-from mro_bridge.sources._common import TagProblems, next_due, run_all, show_values, tables, unique_codes
+from mro_bridge.sources._common import Overlapped, TagProblems, next_due, run_all, show_values, tables, unique_codes
 
 _log = logging.getLogger(__name__)
 
@@ -207,17 +207,21 @@ class ModbusSource(Source):
     async def _poll_loop(self, client: AsyncModbusTcpClient, group: PollGroup, emit: Emit, lost: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time()
-        while True:
-            readings = await self.poll(client, group)
-            if readings:
-                await emit(readings)
-            now = loop.time()
-            due = next_due(due, group.interval, now)
-            try:
-                await asyncio.wait_for(lost.wait(), due - now)
-            except asyncio.TimeoutError:
-                continue
-            raise ConnectionError(f"connection to Modbus server {self.host}:{self.port} lost")
+        out = Overlapped(emit)
+        try:
+            while True:
+                readings = await self.poll(client, group)
+                if readings:
+                    await out.submit(readings)
+                now = loop.time()
+                due = next_due(due, group.interval, now)
+                try:
+                    await asyncio.wait_for(lost.wait(), due - now)
+                except asyncio.TimeoutError:
+                    continue
+                raise ConnectionError(f"connection to Modbus server {self.host}:{self.port} lost")
+        finally:
+            await out.close()
 
     async def poll(self, client: AsyncModbusTcpClient, group: PollGroup) -> list[Reading]:
         """Read one group once: one request per planned read; returns its readings (timestamped with the

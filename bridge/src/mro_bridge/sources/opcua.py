@@ -36,7 +36,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from mro_bridge.model import ConfigError, Emit, Reading, Source, TagCommon
 from mro_bridge.schema import option, read
-from mro_bridge.sources._common import TagProblems, next_due, show_values, tables, unique_codes
+from mro_bridge.sources._common import Overlapped, TagProblems, next_due, show_values, tables, unique_codes
 
 _log = logging.getLogger(__name__)
 
@@ -422,18 +422,22 @@ class OpcUaSource(Source):
     async def _poll(self, client: Client, queue: asyncio.Queue, emit: Emit) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time()
-        while True:
-            self._check_alive(client, None)
-            readings = await self.read_all(client)
-            if readings:
-                await emit(readings)
-            now = loop.time()
-            due = next_due(due, self.interval, now)
-            try:
-                item = await asyncio.wait_for(queue.get(), due - now)
-            except asyncio.TimeoutError:
-                continue
-            self._check_alive(client, item)
+        out = Overlapped(emit)
+        try:
+            while True:
+                self._check_alive(client, None)
+                readings = await self.read_all(client)
+                if readings:
+                    await out.submit(readings)
+                now = loop.time()
+                due = next_due(due, self.interval, now)
+                try:
+                    item = await asyncio.wait_for(queue.get(), due - now)
+                except asyncio.TimeoutError:
+                    continue
+                self._check_alive(client, item)
+        finally:
+            await out.close()
 
     async def _subscribe(self, client: Client, queue: asyncio.Queue, emit: Emit) -> None:
         tags_by_node = {ua.NodeId.from_string(t.node_id).to_string(): t for t in self._tags}
