@@ -11,7 +11,9 @@ Starts an Odoo server with mro_sensor_bridge on a fresh database (or reuses --db
    empty one;
 4. reads one sensor's last 30 days in SQL (the plan is printed: an index scan of one or two partitions), and
    through ``mro.sensor.read_series`` over XML-RPC;
-5. times retention dropping one whole month (``_drop_expired_partitions``, run in ``odoo-bin shell``).
+5. times retention's check of a month ahead (``_check_month_ahead``, which the hourly cron runs once while
+   the month is the partly expired one) and then its drop of that month when it has expired whole
+   (``_drop_expired_partitions``), both in ``odoo-bin shell``.
 
 Last line: ``RESULT ingest_ratio=<loaded/empty> read_ms=<SQL, median> drop_month_s=<s>``.
 
@@ -144,6 +146,11 @@ from datetime import datetime
 Reading = env["mro.sensor.reading"]
 Reading._drop_expired_partitions(datetime.fromisoformat({warm!r}))  # the partly filled oldest month
 env.cr.commit()
+# What the hourly cron does while the month is the partly expired one: check it ahead, once.
+t0 = time.perf_counter()
+checked = Reading._check_month_ahead(datetime.fromisoformat({cutoff!r}))
+print("CHECKED", checked, time.perf_counter() - t0)
+env.cr.commit()
 t0 = time.perf_counter()
 rows = Reading._drop_expired_partitions(datetime.fromisoformat({cutoff!r}))
 env.cr.commit()
@@ -156,9 +163,10 @@ print("BARE", time.perf_counter() - t0)
 """
 
 
-def drop_one_month(db: str, months: list, log: Path) -> tuple[int, float, float]:
-    """Drop the oldest (partly filled) month untimed, then time retention dropping the next, a full one, and a
-    bare DROP TABLE of the month after. Returns (rows dropped, retention s, bare DROP s)."""
+def drop_one_month(db: str, months: list, log: Path) -> tuple[int, float, float, float]:
+    """Drop the oldest (partly filled) month untimed, then time the cron's check ahead of the next, a full
+    one, retention dropping it, and a bare DROP TABLE of the month after. Returns (rows dropped, check s,
+    retention s, bare DROP s)."""
     script = DROP.format(warm=str(months[1]), cutoff=str(months[2]), bare=partition_name(TABLE, months[2]))
     out = subprocess.run(
         [*odoo_server.odoo_cmd("shell", "-d", db, "--no-http", "--log-level=warn")],
@@ -171,7 +179,10 @@ def drop_one_month(db: str, months: list, log: Path) -> tuple[int, float, float]
     line = next(line for line in out.splitlines() if line.startswith("DROPPED"))
     _, rows, seconds = line.split()
     bare = next(line for line in out.splitlines() if line.startswith("BARE")).split()[1]
-    return int(rows), float(seconds), float(bare)
+    checked = next(line for line in out.splitlines() if line.startswith("CHECKED")).split()
+    if checked[1] == "None":
+        raise SystemExit(f"the month was not checked ahead; see {log}")
+    return int(rows), float(checked[2]), float(seconds), float(bare)
 
 
 def main() -> int:
@@ -244,10 +255,11 @@ def main() -> int:
         api_ms = read_series_ms(server, uid, sensor, now)
         print(f"  the same through mro.sensor.read_series over XML-RPC: {api_ms:.1f} ms", flush=True)
 
-        rows, drop_s, bare_s = drop_one_month(args.db, months, log / "drop_month.log")
+        rows, check_s, drop_s, bare_s = drop_one_month(args.db, months, log / "drop_month.log")
         print(
-            f"retention dropped one month ({rows:,} rows) in {drop_s:.3f} s, with its check that every row has "
-            f"its aggregate (one scan of the month); the DROP TABLE of the next month alone: {bare_s:.3f} s"
+            f"retention checked a month ahead (every row has its aggregate: one scan of the month, done once by the "
+            f"cron while the month is the partly expired one) in {check_s:.3f} s, then dropped it ({rows:,} rows) "
+            f"in {drop_s:.3f} s; the DROP TABLE of the next month alone: {bare_s:.3f} s"
         )
         print(f"RESULT ingest_ratio={big / empty:.3f} read_ms={read_ms:.1f} drop_month_s={drop_s:.3f}")
     finally:

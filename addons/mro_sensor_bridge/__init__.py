@@ -11,6 +11,8 @@ def uninstall_hook(env):
         SQL(
             """DROP TRIGGER IF EXISTS mro_sensor_reading_cascade ON mro_sensor;
                DROP FUNCTION IF EXISTS mro_sensor_reading_cascade();
-               DROP TABLE IF EXISTS mro_sensor_reading CASCADE"""
+               DROP TABLE IF EXISTS mro_sensor_reading CASCADE;
+               DROP TABLE IF EXISTS mro_sensor_reading_checked;
+               DROP FUNCTION IF EXISTS mro_sensor_reading_written()"""
         )
     )

@@ -13,6 +13,7 @@ from ..mro_ingestion.partitions import (
     add_months,
     default_partition_name,
     expired_months,
+    month_start,
     months_to_create,
     partition_month,
     partition_name,
@@ -135,6 +136,124 @@ class MroSensorReading(models.Model):
                 """
             )
         )
+        if self._is_partitioned():
+            self._init_checked_months()
+
+    # The months retention has checked ahead (every reading has its hour's aggregate), so that dropping one
+    # is a DROP TABLE, not a scan of millions of rows at the moment it expires. Only ingest writes readings
+    # and it always writes their aggregates: it marks its writes (the transaction setting mro.ingest), and a
+    # statement trigger on the table and on each partition forgets every check when anything else inserts
+    # or updates readings (a hand-made row may lack its aggregate). A check names the partition by its
+    # oid: a month dropped and made again (history imported later) is a new table, never "checked".
+
+    @api.model
+    def _init_checked_months(self):
+        """The table of checked months, the trigger function, and the trigger on the readings table and on
+        each partition that lacks it (idempotent: at install, update, and when partitions are created)."""
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                CREATE TABLE IF NOT EXISTS mro_sensor_reading_checked (
+                    partition oid PRIMARY KEY, name text NOT NULL, readings bigint NOT NULL,
+                    checked_at timestamp NOT NULL);
+                CREATE OR REPLACE FUNCTION mro_sensor_reading_written() RETURNS trigger
+                LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF current_setting('mro.ingest', true) IS DISTINCT FROM 'on' THEN
+                        DELETE FROM mro_sensor_reading_checked;
+                    END IF;
+                    RETURN NULL;
+                END $$;
+                """
+            )
+        )
+        cr.execute(
+            SQL(
+                """SELECT c.relname FROM pg_class c
+                    WHERE (c.oid = %(table)s::regclass
+                           OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %(table)s::regclass))
+                      AND NOT EXISTS (SELECT 1 FROM pg_trigger t
+                                       WHERE t.tgrelid = c.oid AND t.tgname = 'mro_sensor_reading_written')""",
+                table=self._table,
+            )
+        )
+        for (name,) in cr.fetchall():
+            # A statement on the partitioned table fires its trigger, one on a partition the partition's.
+            cr.execute(
+                SQL(
+                    """CREATE TRIGGER mro_sensor_reading_written AFTER INSERT OR UPDATE ON %s
+                           FOR EACH STATEMENT EXECUTE FUNCTION mro_sensor_reading_written()""",
+                    SQL.identifier(name),
+                )
+            )
+
+    @api.model
+    def _orphans(self, cr, partition):
+        """(readings, readings without their hour's aggregate) of ``partition``: a scan of the whole month."""
+        cr.execute(
+            SQL(
+                """SELECT count(*), count(*) FILTER (WHERE h.sensor_id IS NULL)
+                     FROM %s r LEFT JOIN mro_sensor_reading_hourly h
+                       ON h.sensor_id = r.sensor_id AND h.hour = date_trunc('hour', r.ts)""",
+                SQL.identifier(partition),
+            )
+        )
+        return cr.fetchone()
+
+    @api.model
+    def _check_month_ahead(self, cutoff):
+        """Check, once, the oldest month retention will drop (the one holding ``cutoff``, or an expired one
+        not checked yet), and remember it: its drop is then a DROP TABLE. Returns the partition checked, or
+        None (nothing to check, written outside ingest, or busy).
+
+        Runs in a transaction of its own whose first statement is a SHARE lock on the partition: it waits for
+        the month's writers to finish and holds new ones off while it reads (ingest of readings that old waits
+        for those seconds), so no row slips in between the check and its record. It waits 5 s at most for
+        the lock; the next run tries again. Call it before the caller's transaction writes readings.
+        """
+        partitions = self._month_partitions()
+        month_of_cutoff = month_start(cutoff)
+        due = [month for month in sorted(partitions) if month <= month_of_cutoff]
+        if not due:
+            return None
+        with self.env.registry.cursor() as check_cr:
+            check_cr.execute(
+                SQL(
+                    """SELECT c.relname FROM pg_class c
+                        WHERE c.relname IN %s
+                          AND NOT EXISTS (SELECT 1 FROM mro_sensor_reading_checked k WHERE k.partition = c.oid)""",
+                    tuple(partitions[month] for month in due),
+                )
+            )
+            todo = {row[0] for row in check_cr.fetchall()}
+            name = next((partitions[month] for month in due if partitions[month] in todo), None)
+            if name is None:
+                return None
+            try:
+                with check_cr.savepoint(flush=False), mute_logger("odoo.sql_db"):
+                    check_cr.execute(SQL("SET LOCAL lock_timeout = '5s'"))
+                    check_cr.execute(SQL("LOCK TABLE %s IN SHARE MODE", SQL.identifier(name)))
+            except psycopg2.errors.LockNotAvailable:
+                _logger.info("Retention: %s is being written; checked on a later run", name)
+                return None
+            readings, orphans = self._orphans(check_cr, name)
+            if orphans:
+                _logger.info("Retention: %s has %s readings without their aggregate", name, orphans)
+                return None
+            check_cr.execute(
+                SQL(
+                    """DELETE FROM mro_sensor_reading_checked
+                        WHERE partition NOT IN (SELECT oid FROM pg_class WHERE relkind = 'r');
+                       INSERT INTO mro_sensor_reading_checked (partition, name, readings, checked_at)
+                       VALUES (%s::regclass, %s, %s, now() at time zone 'UTC')""",
+                    name,
+                    name,
+                    readings,
+                )
+            )
+        _logger.info("Retention: %s checked ahead (%s readings, each with its aggregate)", name, readings)
+        return name
 
     # ------------------------------------------------------------ partitions
     # The readings are partitioned by month on ts (PostgreSQL declarative partitioning): a month's
@@ -201,6 +320,7 @@ class MroSensorReading(models.Model):
         cr.execute(SQL("INSERT INTO %s SELECT * FROM %s", SQL.identifier(table), SQL.identifier(old)))
         copied = cr.rowcount
         cr.execute(SQL("DROP TABLE %s", SQL.identifier(old)))
+        self._init_checked_months()
         self.env.registry._ordinary_tables = None  # it cached the table as an ordinary one
         _logger.info("Readings table partitioned by month: %s months, %s rows", len(months), copied)
         return copied
@@ -287,7 +407,10 @@ class MroSensorReading(models.Model):
             )
         )
         months = {row[0] for row in cr.fetchall()} | set(months_to_create(fields.Datetime.now()))
-        return [month for month in sorted(months) if self._create_partition(month)]
+        created = [month for month in sorted(months) if self._create_partition(month)]
+        if created:
+            self._init_checked_months()  # the new partitions' write trigger
+        return created
 
     @api.model
     def _drop_expired_partitions(self, cutoff):
@@ -296,7 +419,8 @@ class MroSensorReading(models.Model):
 
         As the row-wise purge, a month goes only when every one of its readings has its hour's
         aggregate: a month holding a raw row without one (written around ingest) is left to the row-wise
-        purge, which keeps that row.
+        purge, which keeps that row. A month checked ahead (:meth:`_check_month_ahead`) and not written
+        outside ingest since is dropped at once; another is checked now, a scan of the month.
         """
         if not self._is_partitioned():
             return 0
@@ -304,21 +428,21 @@ class MroSensorReading(models.Model):
         partitions = self._month_partitions()
         dropped = 0
         for month in expired_months(partitions, cutoff):
-            name = SQL.identifier(partitions[month])
-            cr.execute(
-                SQL(
-                    """SELECT count(*), count(*) FILTER (WHERE h.sensor_id IS NULL)
-                         FROM %s r LEFT JOIN mro_sensor_reading_hourly h
-                           ON h.sensor_id = r.sensor_id AND h.hour = date_trunc('hour', r.ts)""",
-                    name,
-                )
-            )
-            rows, orphans = cr.fetchone()
-            if orphans:
-                _logger.info("Retention: %s kept, %s of its readings have no aggregate", partitions[month], orphans)
-                continue
-            cr.execute(SQL("DROP TABLE %s", name))
-            _logger.info("Retention: dropped %s (%s raw readings)", partitions[month], rows)
+            name = partitions[month]
+            # The DROP's lock first: nothing is written into the month between the check and the drop.
+            cr.execute(SQL("LOCK TABLE %s IN ACCESS EXCLUSIVE MODE", SQL.identifier(name)))
+            cr.execute(SQL("SELECT readings FROM mro_sensor_reading_checked WHERE partition = %s::regclass", name))
+            row = cr.fetchone()
+            if row:
+                rows = row[0]  # as counted by the check (the row-wise purge may have deleted some since)
+            else:
+                rows, orphans = self._orphans(cr, name)
+                if orphans:
+                    _logger.info("Retention: %s kept, %s of its readings have no aggregate", name, orphans)
+                    continue
+            cr.execute(SQL("DELETE FROM mro_sensor_reading_checked WHERE partition = %s::regclass", name))
+            cr.execute(SQL("DROP TABLE %s", SQL.identifier(name)))
+            _logger.info("Retention: dropped %s (%s raw readings)", name, rows)
             dropped += rows
         return dropped
 
@@ -486,6 +610,8 @@ class MroSensorReading(models.Model):
         """
         cr = self.env.cr
         arrays = (_pg_array(sensor_ids), _pg_array(micros), _pg_array(values))
+        # Ingest's mark: these rows come with their aggregates (see _init_checked_months), until reset below.
+        cr.execute(SQL("SELECT set_config('mro.ingest', 'on', true)"))
         try:
             with mute_logger("odoo.sql_db"), cr.savepoint(flush=False):
                 cr.execute(self._insert_readings_sql(*arrays, fresh=SQL("s.last_ts IS NULL OR src.ts > s.last_ts")))
@@ -493,6 +619,8 @@ class MroSensorReading(models.Model):
         except psycopg2.errors.UniqueViolation:
             cr.execute(self._insert_readings_sql(*arrays, fresh=SQL("FALSE")))
             inserted = cr.fetchone()[0]
+        finally:
+            cr.execute(SQL("SELECT set_config('mro.ingest', 'off', true)"))
         if inserted:
             self._update_last_values(sorted(set(sensor_ids)))
             self.env["mro.sensor.reading.hourly"].invalidate_model()
@@ -610,11 +738,13 @@ class MroSensorReading(models.Model):
         """
         self.env.cr.execute("SELECT id FROM mro_sensor")
         self._update_last_values([row[0] for row in self.env.cr.fetchall()])  # what ingest had to skip
-        self._ensure_partitions()
         days = self._retention_days()
+        cutoff = fields.Datetime.now() - timedelta(days=days) if days else None
+        if cutoff and self._is_partitioned():
+            self._check_month_ahead(cutoff)  # first: in its own transaction, before this one writes readings
+        self._ensure_partitions()
         deleted = chunk = 0
         if days:
-            cutoff = fields.Datetime.now() - timedelta(days=days)
             # Whole expired months first (a DROP each), then the rows of the partly expired month.
             deleted = self._drop_expired_partitions(cutoff)
             # By (id, ts), the primary key: a ctid is unique within one partition only.

@@ -1,4 +1,5 @@
 from datetime import date, datetime, time, timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
@@ -100,6 +101,60 @@ class TestPartitions(MroSensorCase):
         self.assertEqual(self.Hourly.search_count([("sensor_id", "=", self.vib.id)]), hourly)
         self.assertEqual(self.Reading._cron_purge_old_readings(), 0)
 
+    def _expired_month_with_readings(self):
+        """Two readings in the month before last, and a retention horizon in the middle of last month. The
+        check ahead runs in a transaction of its own: here, one that sees this test's (test mode)."""
+        self.registry.enter_test_mode(self.env.cr)
+        self.addCleanup(self.registry.leave_test_mode)
+        now = fields.Datetime.now()
+        expired = add_months(month_start(now), -2)
+        stamps = [datetime.combine(expired + timedelta(days=d), time(8)) for d in (2, 20)]
+        self.Reading._insert_readings([self.vib.id] * 2, [_epoch_us(t) for t in stamps], [1.0, 2.0])
+        self.Reading._ensure_partitions()
+        cutoff = datetime.combine(add_months(expired, 1) + timedelta(days=14), time())
+        return expired, cutoff
+
+    def _checked(self):
+        return self._sql("SELECT name, readings FROM mro_sensor_reading_checked ORDER BY name")
+
+    def test_a_month_checked_ahead_is_dropped_without_a_scan(self):
+        expired, cutoff = self._expired_month_with_readings()
+        name = partition_name("mro_sensor_reading", expired)
+        self.assertEqual(self.Reading._check_month_ahead(cutoff), name)
+        self.assertEqual(self._checked(), [(name, 2)])
+        # A late reading of that month through ingest keeps the check: ingest writes its aggregate too.
+        late = datetime.combine(expired + timedelta(days=25), time(9))
+        self.assertEqual(self.Reading._insert_readings([self.vib.id], [_epoch_us(late)], [3.0]), 1)
+        self.assertEqual(self._checked(), [(name, 2)])
+        Reading = type(self.Reading)
+        with patch.object(Reading, "_orphans", side_effect=AssertionError("a checked month is not scanned")):
+            self.assertEqual(self.Reading._drop_expired_partitions(cutoff), 2)
+        self.assertFalse(self._exists(expired))
+        self.assertEqual(self._checked(), [])
+        self.assertIsNone(self.Reading._check_month_ahead(cutoff), "the next month holds no reading to check")
+
+    def test_a_write_outside_ingest_forgets_the_checks(self):
+        expired, cutoff = self._expired_month_with_readings()
+        name = partition_name("mro_sensor_reading", expired)
+        self.Reading._check_month_ahead(cutoff)
+        self.assertEqual(len(self._checked()), 1)
+        # A row written by hand into the checked month, without its hour's aggregate.
+        stray = datetime.combine(expired + timedelta(days=10), time(3))
+        self.env.cr.execute(
+            SQL("INSERT INTO %s (sensor_id, ts, value) VALUES (%s, %s, 9)", SQL.identifier(name), self.vib.id, stray)
+        )
+        self.assertEqual(self._checked(), [], "the check no longer holds")
+        self.assertEqual(self.Reading._drop_expired_partitions(cutoff), 0, "scanned again: the stray row keeps it")
+        self.assertTrue(self._exists(expired))
+        self.assertIsNone(self.Reading._check_month_ahead(cutoff), "not checked while a row lacks its aggregate")
+        # Through the partitioned table too.
+        self.env.cr.execute(SQL("DELETE FROM %s WHERE ts = %s", SQL.identifier(name), stray))
+        self.assertEqual(self.Reading._check_month_ahead(cutoff), name)
+        self.env.cr.execute(
+            SQL("INSERT INTO mro_sensor_reading (sensor_id, ts, value) VALUES (%s, %s, 9)", self.vib.id, stray)
+        )
+        self.assertEqual(self._checked(), [])
+
     def test_one_sensor_time_range_is_an_index_scan(self):
         now = fields.Datetime.now()
         self.env.cr.execute("SET LOCAL enable_seqscan = off")  # a tiny table: the planner would rather read it all
@@ -125,3 +180,7 @@ class TestPartitions(MroSensorCase):
         self.assertEqual(tables, [(None, None)])
         triggers = self._sql("SELECT count(*) FROM pg_trigger WHERE tgname = 'mro_sensor_reading_cascade'")
         self.assertEqual(triggers, [(0,)])
+        leftovers = self._sql(
+            "SELECT to_regclass('mro_sensor_reading_checked'), to_regprocedure('mro_sensor_reading_written()')"
+        )
+        self.assertEqual(leftovers, [(None, None)])
