@@ -31,12 +31,15 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import xmlrpc.client
 from pathlib import Path
 
 import odoo_server
 import psycopg2
+
+from mro_bridge.odoo import ingest_request
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,15 +66,21 @@ def make_batches(n_readings: int, sensors: list[int], batch: int, start: float):
 
 
 def client(url: str, db: str, uid: int, password: str, batches: list, go, out: mp.Queue) -> None:
-    proxy = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object")
-    proxy.execute_kw(db, uid, password, "mro.sensor.reading", "ingest", [[]])  # warm up a worker
+    """One bridge: each batch written as mro-bridge writes it (its ingest body, one kept connection)."""
+    host = urllib.parse.urlsplit(url).netloc
+    transport = xmlrpc.client.Transport()
+
+    def ingest(batch):
+        return transport.request(host, "/xmlrpc/2/object", ingest_request(db, uid, password, batch))[0]
+
+    ingest([])  # warm up a worker
     out.put("ready")
     go.wait()
     accepted = duplicates = rejected = 0
     latencies = []
     for batch in batches:
         t0 = time.perf_counter()
-        result = proxy.execute_kw(db, uid, password, "mro.sensor.reading", "ingest", [batch])
+        result = ingest(batch)
         latencies.append(time.perf_counter() - t0)
         accepted += result["accepted"]
         duplicates += result["duplicates"]

@@ -7,7 +7,13 @@ from datetime import datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mro_ingestion.fast_xmlrpc import parse_ingest_call
+from mro_ingestion.fast_xmlrpc import (
+    TooManyReadings,
+    _parse_canonical,
+    parse_ingest_call,
+    parse_ingest_head,
+    parse_ingest_items,
+)
 
 HEAD = ("mro", 2, "secret-key", "mro.sensor.reading", "ingest")
 
@@ -160,3 +166,46 @@ def test_hand_written_xml_variants():
 def test_ingest_batches_with_what_xml_forbids_are_left_to_the_standard_decoder(readings, raw_gt):
     data = encode((*HEAD, [readings]))
     check_subset(data.replace(b"&gt;", b">") if raw_gt else data)
+
+
+# ---------------------------------------------------------------------- the canonical shortcut
+def canonical_body(readings) -> bytes:
+    return encode((*HEAD, [readings]))
+
+
+def test_the_bridges_calls_take_the_canonical_shortcut():
+    readings = [["P1-VIB", 1_700_000_000.5, 2.25], ["P 2", 1.0, -0.0], ["é", 1e300, 5e-324]]
+    data = canonical_body(readings)
+    params, pos = parse_ingest_head(data)
+    shortcut = _parse_canonical(data, pos, None)
+    assert shortcut is not None and same(shortcut[0], readings)
+    assert same(parse_ingest_call(data), standard(data))
+
+
+def test_a_reading_outside_the_canonical_form_takes_the_general_loop():
+    data = canonical_body([["A", 1.0, 2.0], ["B", 3, 4.0], ["C", 5.0, 6.0]])  # an <int> time in the middle
+    params, pos = parse_ingest_head(data)
+    assert _parse_canonical(data, pos, None) is None
+    assert same(parse_ingest_call(data), standard(data))
+
+
+def test_readings_spliced_outside_the_readings_array_are_not_taken_as_readings():
+    # The readings array closed after the first reading, the next ones as further arguments of execute_kw:
+    # canonical items that tile the body but for one closing tag. The standard decoder sees four arguments.
+    one = canonical_body([["A", 1.0, 2.0], ["B", 3.0, 4.0], ["C", 5.0, 6.0]])
+    close = b"</data></array></value>\n"
+    first = one.index(b"<value><array><data>\n<value><string>B")
+    spliced = one[:first] + close + one[first:].replace(close + close, close, 1)
+    expected = standard(spliced)
+    assert same(expected[5], [[["A", 1.0, 2.0]], ["B", 3.0, 4.0], ["C", 5.0, 6.0]])  # execute_kw's args
+    params, pos = parse_ingest_head(spliced)
+    assert _parse_canonical(spliced, pos, None) is None
+    check_subset(spliced)
+
+
+def test_the_canonical_shortcut_stops_at_the_limit():
+    data = canonical_body([["A", float(i), 1.0] for i in range(5)])
+    params, pos = parse_ingest_head(data)
+    assert len(parse_ingest_items(data, pos, limit=5)[0]) == 5
+    with pytest.raises(TooManyReadings):
+        parse_ingest_items(data, pos, limit=4)

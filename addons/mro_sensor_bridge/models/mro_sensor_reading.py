@@ -20,6 +20,8 @@ from ..mro_ingestion.partitions import (
 )
 
 _logger = logging.getLogger(__name__)
+#: Suffix of a month's table once retention took it out of the readings table (removed by the next run).
+DETACHED = "_expired"
 #: Seconds between updates of a gateway's last-seen time by ingest (see _touch_gateway).
 GATEWAY_SEEN_EVERY = 10
 
@@ -441,10 +443,39 @@ class MroSensorReading(models.Model):
                     _logger.info("Retention: %s kept, %s of its readings have no aggregate", name, orphans)
                     continue
             cr.execute(SQL("DELETE FROM mro_sensor_reading_checked WHERE partition = %s::regclass", name))
-            cr.execute(SQL("DROP TABLE %s", SQL.identifier(name)))
-            _logger.info("Retention: dropped %s (%s raw readings)", name, rows)
+            # Out of the readings table at once (a change of the catalog); its files, gigabytes for a large
+            # plant's month, are removed by the next run (_drop_detached_months), without a lock on the table.
+            cr.execute(
+                SQL(
+                    "ALTER TABLE %s DETACH PARTITION %s; ALTER TABLE %s RENAME TO %s",
+                    SQL.identifier(self._table),
+                    SQL.identifier(name),
+                    SQL.identifier(name),
+                    SQL.identifier(f"{name}{DETACHED}"),
+                )
+            )
+            _logger.info("Retention: dropped %s from the readings (%s raw readings)", name, rows)
             dropped += rows
         return dropped
+
+    @api.model
+    def _drop_detached_months(self):
+        """Remove the tables of the months retention took out of the readings table in an earlier
+        transaction (a DROP TABLE each, which locks only that table). Returns their names."""
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = current_schema AND c.relkind = 'r' AND c.relname LIKE %s
+                      AND NOT c.relispartition""",
+                f"{self._table}_p%{DETACHED}".replace("_", "\\_"),
+            )
+        )
+        names = [row[0] for row in cr.fetchall()]
+        for name in names:
+            cr.execute(SQL("DROP TABLE %s", SQL.identifier(name)))
+            _logger.info("Retention: removed the expired month %s", name)
+        return names
 
     # ------------------------------------------------------------------ ingest
     @api.model
@@ -742,11 +773,18 @@ class MroSensorReading(models.Model):
         cutoff = fields.Datetime.now() - timedelta(days=days) if days else None
         if cutoff and self._is_partitioned():
             self._check_month_ahead(cutoff)  # first: in its own transaction, before this one writes readings
+        self._drop_detached_months()
         self._ensure_partitions()
         deleted = chunk = 0
         if days:
-            # Whole expired months first (a DROP each), then the rows of the partly expired month.
+            # Whole expired months first (out of the table at once), then the rows of the partly expired month.
             deleted = self._drop_expired_partitions(cutoff)
+            if deleted:
+                # Commit now (the progress API calls again): the detach holds the readings table until then.
+                _logger.info("Retention: deleted %s raw readings older than %s days", deleted, days)
+                self.invalidate_model()
+                self.env["ir.cron"]._notify_progress(done=deleted, remaining=1)
+                return deleted
             # By (id, ts), the primary key: a ctid is unique within one partition only.
             self.env.cr.execute(
                 SQL(

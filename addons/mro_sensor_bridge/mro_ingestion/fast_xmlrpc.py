@@ -89,7 +89,18 @@ _TAIL = re.compile(
     + rb"[ \t\n]*\Z"
 )
 
-
+#: A reading exactly as ``xmlrpc.client`` (and so mro-bridge) writes it: a string code and two doubles, one
+#: value per line. Every match is also an ``_ITEM`` match giving the same groups: a shortcut, not a wider
+#: door (see parse_ingest_items).
+_CANONICAL = re.compile(
+    rb"<value><array><data>\n<value><string>("
+    + _TEXT
+    + rb")</string></value>\n<value><double>("
+    + _TEXT
+    + rb")</double></value>\n<value><double>("
+    + _TEXT
+    + rb")</double></value>\n</data></array></value>\n"
+)
 #: What XML 1.0 forbids and the character classes above let through: the non-characters U+FFFE and
 #: U+FFFF (UTF-8 EF BF BE / EF BF BF), and "]]>" in character data. Any of them anywhere: not fast.
 _FORBIDDEN = (b"]]>", b"\xef\xbf\xbe", b"\xef\xbf\xbf")
@@ -154,6 +165,12 @@ def parse_ingest_items(data: bytes, pos: int, limit: int | None = None) -> tuple
     as reading ``limit + 1`` is met, before decoding it."""
     if _forbidden(data, pos, len(data)):
         return None
+    try:
+        canonical = _parse_canonical(data, pos, limit)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if canonical is not None:
+        return canonical
     readings = []
     append = readings.append
     match = _ITEM.match
@@ -171,6 +188,28 @@ def parse_ingest_items(data: bytes, pos: int, limit: int | None = None) -> tuple
     except (_NotFast, ValueError, UnicodeDecodeError):
         return None
     return readings, b"<struct>" in data[pos:]
+
+
+def _canonical_reading(code: bytes, ts: bytes, value: bytes) -> list:
+    return [code.decode("utf-8"), float(ts), float(value)]
+
+
+def _parse_canonical(data: bytes, pos: int, limit: int | None) -> tuple[list, bool] | None:
+    """The readings from ``pos`` when every one is written in the canonical form, each match starting where
+    the last ended and the call's tail right after them; else None (the general loop then decodes them)."""
+    readings = []
+    append = readings.append
+    expected = pos
+    for item in _CANONICAL.finditer(data, pos):
+        if item.start() != expected:
+            return None  # something else lies between two readings
+        if limit is not None and len(readings) >= limit:
+            raise TooManyReadings(limit)
+        append(_canonical_reading(*item.groups()))
+        expected = item.end()
+    if not readings or _TAIL.match(data, expected) is None:
+        return None
+    return readings, b"<struct>" in data[expected:]
 
 
 def parse_ingest_call(data: bytes) -> tuple | None:

@@ -24,7 +24,7 @@ class TestIngestOverXmlRpc(HttpCase):
         return self.xmlrpc_object.execute_kw(self.db, 2, password, "mro.sensor.reading", "ingest", [readings], *kwargs)
 
     def count_decoded(self):
-        """Patch the fast decoder's value conversion: returns the list of values it decoded."""
+        """Patch the fast decoder's value conversions: returns the list of values it decoded."""
         decoded = []
         original = fast_xmlrpc._convert
 
@@ -33,9 +33,17 @@ class TestIngestOverXmlRpc(HttpCase):
             decoded.append(value)
             return value
 
-        patcher = patch.object(fast_xmlrpc, "_convert", spy)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        canonical = fast_xmlrpc._canonical_reading
+
+        def canonical_spy(*texts):  # a reading in the bridge's form: three values at once
+            values = canonical(*texts)
+            decoded.extend(values)
+            return values
+
+        for name, replacement in (("_convert", spy), ("_canonical_reading", canonical_spy)):
+            patcher = patch.object(fast_xmlrpc, name, replacement)
+            patcher.start()
+            self.addCleanup(patcher.stop)
         return decoded
 
     def test_ingest_takes_the_fast_decoder_and_answers_the_same(self):
