@@ -286,7 +286,11 @@ def bridge_config(path: Path, server, login: str, key: str, plant: Plant, hz: fl
         tags.setdefault(sensor["source_device"], []).append(tag)
     data = {
         "odoo": {"url": server.url, "database": server.db, "user": login, "api_key": key, "timeout": 60},
-        "spool": {"path": str(args.spool_dir / f"{path.stem}-spool.db"), "max_rows": 5_000_000},
+        "spool": {
+            "path": str(args.spool_dir / f"{path.stem}-spool.db"),
+            "max_rows": 5_000_000,
+            "commit_interval": args.commit_interval,
+        },
         "batch": {"size": args.batch_size, "flush_interval": args.flush_interval, "in_flight": args.in_flight},
         "http": {"listen": f"127.0.0.1:{http_port}"},
         "modbus": [
@@ -671,6 +675,9 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=5000, help="the bridge's [batch] size")
     parser.add_argument("--flush-interval", type=float, default=0.5, help="the bridge's [batch] flush_interval")
     parser.add_argument("--in-flight", type=int, default=2, help="the bridge's [batch] in_flight (calls at once)")
+    parser.add_argument(
+        "--commit-interval", type=float, default=0.01, help="the bridge's [spool] commit_interval (group commit)"
+    )
     parser.add_argument(
         "--spool-dir",
         type=Path,

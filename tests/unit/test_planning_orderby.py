@@ -17,6 +17,7 @@ from mro_planning import (
     order_by_offset,
     pull_forward,
     rul_cdf,
+    rul_quantiles_now,
     shipping_delay,
 )
 from scipy.special import ndtri
@@ -341,3 +342,24 @@ def test_deadline_uses_the_lead_time_quantile_at_the_risk():
 def test_order_by_date_needs_a_failure_or_a_deadline():
     with pytest.raises(ValueError, match="failure distribution .* or a deadline"):
         order_by_date(TODAY, None, CONSTANT_10, 0.05)
+
+
+def test_rul_quantiles_now_takes_the_stated_ones_less_the_time_elapsed():
+    stated = np.linspace(1.0, 30.0, PROBS.size)
+    q = rul_quantiles_now(stated, rul_days=10.0, elapsed_days=0.5)
+    np.testing.assert_allclose(q, stated - 0.5, atol=1e-6)
+    # Past the lower quantiles: floored at 0, still never decreasing, checkable.
+    late = rul_quantiles_now(stated, elapsed_days=5.0)
+    assert late[0] == pytest.approx(0.0, abs=1e-6) and np.all(np.diff(late) > 0)
+    check_rul_quantiles(late)
+
+
+def test_rul_quantiles_now_from_the_interval_when_not_stated():
+    q = rul_quantiles_now(None, rul_days=10.0, lower=6.0, upper=18.0, confidence=0.8)
+    np.testing.assert_allclose(np.interp([0.1, 0.5, 0.9], PROBS, q), [6.0, 10.0, 18.0], rtol=1e-3)
+    # Missing bounds and confidence: a point forecast, the 80% default; a stated list of the wrong size is ignored.
+    point = rul_quantiles_now([1.0, 2.0], rul_days=4.0)
+    assert np.interp(0.5, PROBS, point) == pytest.approx(4.0, rel=1e-3)
+    assert np.all(np.diff(point) > 0)
+    # A RUL of 0 (failure now) still gives valid quantiles.
+    check_rul_quantiles(rul_quantiles_now(None, rul_days=0.0))

@@ -1,7 +1,6 @@
 import logging
 from datetime import datetime, time, timedelta
 
-import numpy as np
 from pytz import utc
 
 from odoo import api, fields, models
@@ -9,14 +8,13 @@ from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..mro_planning import (
-    PROBS,
     LeadTimeStats,
     NeedInputs,
     Policy,
     Signal,
     WarningHistory,
-    lognormal_quantiles,
     plan_need,
+    rul_quantiles_now,
 )
 
 _logger = logging.getLogger(__name__)
@@ -323,19 +321,14 @@ class MroJitPlanner(models.AbstractModel):
         elapsed = 0.0
         if equipment.mro_last_analysis:
             elapsed = (datetime.combine(today, time(12)) - equipment.mro_last_analysis).total_seconds() / 86400.0
-        if equipment.mro_rul_quantiles and len(equipment.mro_rul_quantiles) == len(PROBS):
-            q = np.asarray(equipment.mro_rul_quantiles, dtype=float) - elapsed
-        else:
-            q = (
-                lognormal_quantiles(
-                    max(equipment.mro_rul_days, 0.01),
-                    max(equipment.mro_rul_lower_days or 0.0, 0.0),
-                    max(equipment.mro_rul_upper_days or equipment.mro_rul_days, 0.02),
-                    equipment.mro_rul_confidence or 0.8,
-                )
-                - elapsed
-            )
-        return np.maximum.accumulate(np.maximum(q, 0.0) + np.arange(len(PROBS)) * 1e-9)
+        return rul_quantiles_now(
+            equipment.mro_rul_quantiles or None,
+            equipment.mro_rul_days,
+            equipment.mro_rul_lower_days,
+            equipment.mro_rul_upper_days,
+            equipment.mro_rul_confidence,
+            elapsed,
+        )
 
     @api.model
     def _closed_days(self, calendar, today, cache):

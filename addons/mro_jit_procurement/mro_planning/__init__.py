@@ -18,6 +18,7 @@ from .orderby import (
     order_by_date,
     order_by_offset,
     rul_cdf,
+    rul_quantiles_now,
 )
 from .demand import (
     MinMax,
@@ -109,6 +110,7 @@ __all__ = [
     "residual_quantiles",
     "risk_mode",
     "rul_cdf",
+    "rul_quantiles_now",
     "safety_stock",
     "shipping_delay",
     "unwarned_rate",

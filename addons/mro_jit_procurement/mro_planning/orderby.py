@@ -115,6 +115,34 @@ def lognormal_quantiles(median: float, lower: float, upper: float, confidence: f
     return median * np.exp(zp * np.where(zp < 0, s_lo, s_hi))
 
 
+def rul_quantiles_now(
+    stated=None,
+    rul_days: float = 0.0,
+    lower: float | None = None,
+    upper: float | None = None,
+    confidence: float | None = None,
+    elapsed_days: float = 0.0,
+) -> np.ndarray:
+    """The RUL quantiles (days at ``PROBS``) ``elapsed_days`` after the analysis stated them: its own ``stated``
+    quantiles when it gave all of them, else a two-piece lognormal from its RUL and interval (``rul_days``,
+    ``lower``, ``upper`` at ``confidence``, missing bounds taken as 0 and the RUL, confidence 0.8), less the
+    time elapsed, floored at 0 and never decreasing (ties broken by a nanoday, as a capped RUL has them)."""
+    if stated is not None and len(stated) == PROBS.size:
+        q = np.asarray(stated, dtype=float) - elapsed_days
+    else:
+        median = max(rul_days, 0.01)
+        q = (
+            lognormal_quantiles(
+                median,
+                max(lower or 0.0, 0.0),
+                max(upper or rul_days, 0.02),
+                confidence or 0.8,
+            )
+            - elapsed_days
+        )
+    return np.maximum.accumulate(np.maximum(q, 0.0) + _TIES)
+
+
 #: Added to the quantiles so that equal ones (a capped RUL) become strictly increasing.
 _TIES = np.arange(PROBS.size) * 1e-9
 
