@@ -432,8 +432,8 @@ class Pipeline:
                 )
                 await asyncio.sleep(self.retry_max)
                 continue
-            if sent and self.spool.depth() >= self.batch_size:
-                continue  # a full batch is waiting already: send it (a few readings would wait for more)
+            if sent >= self.batch_size:
+                continue  # a backlog: keep sending
             self._wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.flush_interval)
