@@ -1,10 +1,11 @@
 """The durable spool: SQLite in WAL mode with ``synchronous=FULL``.
 
 A reading counts as taken only once :meth:`Spool.put` has committed it (so a bridge killed at any moment
-loses nothing it acknowledged: MQTT messages are acknowledged, and Modbus/OPC-UA values counted, only
-after that). Rows leave only through :meth:`ack` (Odoo answered) or :meth:`dead_letter` (Odoo refused
-them, with its reason). The spool has a size cap: when full, the oldest readings make room — the only
-overflow policy, counted in a persistent counter and logged. The dead letters have a cap of their own
+loses nothing it acknowledged: an MQTT message is acknowledged only after that; a Modbus or OPC-UA poll whose
+readings are still being committed is lost as the poll in hand always could be). Rows leave only through
+:meth:`ack` (Odoo answered) or :meth:`dead_letter` (Odoo refused them, with its reason). The spool has a
+size cap: when full, the oldest readings make room — the only overflow policy, counted in a persistent
+counter and logged. The dead letters have a cap of their own
 (``max_dead_letters``): beyond it the oldest go, counted too, so that a flood of bad messages cannot fill
 the disk.
 
