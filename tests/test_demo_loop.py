@@ -12,6 +12,7 @@ administrator's password is generated, and every file holding a secret is mode 0
 from __future__ import annotations
 
 import contextlib
+import datetime
 import getpass
 import json
 import os
@@ -20,6 +21,7 @@ import stat
 import subprocess
 import sys
 import xmlrpc.client
+import zoneinfo
 from pathlib import Path
 
 import odoo_server
@@ -44,6 +46,32 @@ def start(args: list[str], log: Path, mqtt_password: str) -> subprocess.Popen:
         command = [sys.executable, "-m", "mro_bridge.cli", *args]
         env = dict(os.environ, MRO_MQTT_PASSWORD=mqtt_password)
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+
+
+def first_working_hour(call, now: datetime.datetime) -> datetime.datetime:
+    """The start of the company's first working period at or after ``now`` (naive UTC), from its calendar's
+    attendances (the demo has no leaves)."""
+    [company] = call("res.company", "search_read", [], fields=["resource_calendar_id"], limit=1)
+    [calendar] = call(
+        "resource.calendar", "read", [company["resource_calendar_id"][0]], fields=["tz", "attendance_ids"]
+    )
+    periods = call(
+        "resource.calendar.attendance", "read", calendar["attendance_ids"],
+        fields=["dayofweek", "hour_from", "hour_to", "display_type", "week_type"],
+    )  # fmt: skip
+    tz = zoneinfo.ZoneInfo(calendar["tz"] or "UTC")
+    local = now.replace(tzinfo=datetime.timezone.utc).astimezone(tz)
+    for day in range(8):
+        date = (local + datetime.timedelta(days=day)).date()
+        for period in sorted(periods, key=lambda p: p["hour_from"]):
+            if period["display_type"] or int(period["dayofweek"]) != date.weekday():
+                continue
+            end = datetime.datetime.combine(date, datetime.time(), tz) + datetime.timedelta(hours=period["hour_to"])
+            if end <= local:
+                continue
+            start = datetime.datetime.combine(date, datetime.time(), tz) + datetime.timedelta(hours=period["hour_from"])
+            return max(start, local).astimezone(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+    raise AssertionError("the company's calendar has no working hours")
 
 
 def mode(path: Path) -> int:
@@ -211,7 +239,13 @@ def run_the_loop(odoo, tmp_path: Path, mqtt_port: int, mqtt_passwords: dict[str,
             fields=["schedule_date", "mro_picking_id", "maintenance_type"],
         )
         assert len(requests) >= 1, "no maintenance request opened by a rule"
-        assert all(r["schedule_date"] < conveyor["mro_predicted_failure_date"] for r in requests), requests
+        # Before the predicted failure; or, when the failure comes before the plant's next working hours (a
+        # failure predicted overnight, when the test runs in the evening), at the first working hour.
+        first_hour = first_working_hour(call, datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None))
+        for r in requests:
+            when = datetime.datetime.fromisoformat(r["schedule_date"])
+            failure = datetime.datetime.fromisoformat(conveyor["mro_predicted_failure_date"])
+            assert when < failure or (failure <= first_hour and when == first_hour), (r, conveyor, first_hour)
         assert any(r["mro_picking_id"] for r in requests), "the parts kit was not reserved"
 
         call("mro.jit.planner", "action_plan_now")
