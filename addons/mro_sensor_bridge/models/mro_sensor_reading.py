@@ -650,8 +650,9 @@ class MroSensorReading(models.Model):
         except psycopg2.errors.UniqueViolation:
             cr.execute(self._insert_readings_sql(*arrays, fresh=SQL("FALSE")))
             inserted = cr.fetchone()[0]
-        finally:
-            cr.execute(SQL("SELECT set_config('mro.ingest', 'off', true)"))
+        # Not in a ``finally``: after a failed statement the transaction is aborted (the mark goes with it), and
+        # a query there would raise over the real error (a serialization failure Odoo retries, say).
+        cr.execute(SQL("SELECT set_config('mro.ingest', 'off', true)"))
         if inserted:
             self._update_last_values(sorted(set(sensor_ids)))
             self.env["mro.sensor.reading.hourly"].invalidate_model()
