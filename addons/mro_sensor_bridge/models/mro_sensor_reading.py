@@ -13,7 +13,6 @@ from ..mro_ingestion.partitions import (
     add_months,
     default_partition_name,
     expired_months,
-    month_start,
     months_to_create,
     partition_month,
     partition_name,
@@ -22,6 +21,28 @@ from ..mro_ingestion.partitions import (
 _logger = logging.getLogger(__name__)
 #: Suffix of a month's table once retention took it out of the readings table (removed by the next run).
 DETACHED = "_expired"
+#: The hourly aggregates of a set of new readings (columns sensor_id, ts, value), merged into the stored ones:
+#: ingest's, and retention's for the readings of an expired month that have none. Rows are grouped and
+#: sorted by (sensor, hour) so that concurrent writers lock them in one order.
+HOURLY_INSERT = SQL(
+    """INSERT INTO mro_sensor_reading_hourly AS a
+           (sensor_id, hour, value_count, value_sum, value_min, value_max, value_mean, first_ts, last_ts, last_value)"""
+)
+HOURLY_COLUMNS = SQL(
+    """sensor_id, date_trunc('hour', ts), count(*), sum(value), min(value), max(value), avg(value),
+       min(ts), max(ts), (array_agg(value ORDER BY ts DESC))[1]"""
+)
+HOURLY_MERGE = SQL(
+    """ON CONFLICT (sensor_id, hour) DO UPDATE SET
+           value_count = a.value_count + EXCLUDED.value_count,
+           value_sum = a.value_sum + EXCLUDED.value_sum,
+           value_min = LEAST(a.value_min, EXCLUDED.value_min),
+           value_max = GREATEST(a.value_max, EXCLUDED.value_max),
+           value_mean = (a.value_sum + EXCLUDED.value_sum) / (a.value_count + EXCLUDED.value_count),
+           first_ts = LEAST(a.first_ts, EXCLUDED.first_ts),
+           last_ts = GREATEST(a.last_ts, EXCLUDED.last_ts),
+           last_value = CASE WHEN EXCLUDED.last_ts > a.last_ts THEN EXCLUDED.last_value ELSE a.last_value END"""
+)
 #: Seconds between updates of a gateway's last-seen time by ingest (see _touch_gateway).
 GATEWAY_SEEN_EVERY = 10
 
@@ -138,124 +159,14 @@ class MroSensorReading(models.Model):
                 """
             )
         )
-        if self._is_partitioned():
-            self._init_checked_months()
-
-    # The months retention has checked ahead (every reading has its hour's aggregate), so that dropping one
-    # is a DROP TABLE, not a scan of millions of rows at the moment it expires. Only ingest writes readings
-    # and it always writes their aggregates: it marks its writes (the transaction setting mro.ingest), and a
-    # statement trigger on the table and on each partition forgets every check when anything else inserts
-    # or updates readings (a hand-made row may lack its aggregate). A check names the partition by its
-    # oid: a month dropped and made again (history imported later) is a new table, never "checked".
-
-    @api.model
-    def _init_checked_months(self):
-        """The table of checked months, the trigger function, and the trigger on the readings table and on
-        each partition that lacks it (idempotent: at install, update, and when partitions are created)."""
-        cr = self.env.cr
+        # Objects of the earlier retention design (a table of months checked ahead and a write trigger on
+        # every partition): retention no longer needs them.
         cr.execute(
             SQL(
-                """
-                CREATE TABLE IF NOT EXISTS mro_sensor_reading_checked (
-                    partition oid PRIMARY KEY, name text NOT NULL, readings bigint NOT NULL,
-                    checked_at timestamp NOT NULL);
-                CREATE OR REPLACE FUNCTION mro_sensor_reading_written() RETURNS trigger
-                LANGUAGE plpgsql AS $$
-                BEGIN
-                    IF current_setting('mro.ingest', true) IS DISTINCT FROM 'on' THEN
-                        DELETE FROM mro_sensor_reading_checked;
-                    END IF;
-                    RETURN NULL;
-                END $$;
-                """
+                """DROP TABLE IF EXISTS mro_sensor_reading_checked;
+                   DROP FUNCTION IF EXISTS mro_sensor_reading_written() CASCADE"""
             )
         )
-        cr.execute(
-            SQL(
-                """SELECT c.relname FROM pg_class c
-                    WHERE (c.oid = %(table)s::regclass
-                           OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %(table)s::regclass))
-                      AND NOT EXISTS (SELECT 1 FROM pg_trigger t
-                                       WHERE t.tgrelid = c.oid AND t.tgname = 'mro_sensor_reading_written')""",
-                table=self._table,
-            )
-        )
-        for (name,) in cr.fetchall():
-            # A statement on the partitioned table fires its trigger, one on a partition the partition's.
-            cr.execute(
-                SQL(
-                    """CREATE TRIGGER mro_sensor_reading_written AFTER INSERT OR UPDATE ON %s
-                           FOR EACH STATEMENT EXECUTE FUNCTION mro_sensor_reading_written()""",
-                    SQL.identifier(name),
-                )
-            )
-
-    @api.model
-    def _orphans(self, cr, partition):
-        """(readings, readings without their hour's aggregate) of ``partition``: a scan of the whole month."""
-        cr.execute(
-            SQL(
-                """SELECT count(*), count(*) FILTER (WHERE h.sensor_id IS NULL)
-                     FROM %s r LEFT JOIN mro_sensor_reading_hourly h
-                       ON h.sensor_id = r.sensor_id AND h.hour = date_trunc('hour', r.ts)""",
-                SQL.identifier(partition),
-            )
-        )
-        return cr.fetchone()
-
-    @api.model
-    def _check_month_ahead(self, cutoff):
-        """Check, once, the oldest month retention will drop (the one holding ``cutoff``, or an expired one
-        not checked yet), and remember it: its drop is then a DROP TABLE. Returns the partition checked, or
-        None (nothing to check, written outside ingest, or busy).
-
-        Runs in a transaction of its own whose first statement is a SHARE lock on the partition: it waits for
-        the month's writers to finish and holds new ones off while it reads (ingest of readings that old waits
-        for those seconds), so no row slips in between the check and its record. It waits 5 s at most for
-        the lock; the next run tries again. Call it before the caller's transaction writes readings.
-        """
-        partitions = self._month_partitions()
-        month_of_cutoff = month_start(cutoff)
-        due = [month for month in sorted(partitions) if month <= month_of_cutoff]
-        if not due:
-            return None
-        with self.env.registry.cursor() as check_cr:
-            check_cr.execute(
-                SQL(
-                    """SELECT c.relname FROM pg_class c
-                        WHERE c.relname IN %s
-                          AND NOT EXISTS (SELECT 1 FROM mro_sensor_reading_checked k WHERE k.partition = c.oid)""",
-                    tuple(partitions[month] for month in due),
-                )
-            )
-            todo = {row[0] for row in check_cr.fetchall()}
-            name = next((partitions[month] for month in due if partitions[month] in todo), None)
-            if name is None:
-                return None
-            try:
-                with check_cr.savepoint(flush=False), mute_logger("odoo.sql_db"):
-                    check_cr.execute(SQL("SET LOCAL lock_timeout = '5s'"))
-                    check_cr.execute(SQL("LOCK TABLE %s IN SHARE MODE", SQL.identifier(name)))
-            except psycopg2.errors.LockNotAvailable:
-                _logger.info("Retention: %s is being written; checked on a later run", name)
-                return None
-            readings, orphans = self._orphans(check_cr, name)
-            if orphans:
-                _logger.info("Retention: %s has %s readings without their aggregate", name, orphans)
-                return None
-            check_cr.execute(
-                SQL(
-                    """DELETE FROM mro_sensor_reading_checked
-                        WHERE partition NOT IN (SELECT oid FROM pg_class WHERE relkind = 'r');
-                       INSERT INTO mro_sensor_reading_checked (partition, name, readings, checked_at)
-                       VALUES (%s::regclass, %s, %s, now() at time zone 'UTC')""",
-                    name,
-                    name,
-                    readings,
-                )
-            )
-        _logger.info("Retention: %s checked ahead (%s readings, each with its aggregate)", name, readings)
-        return name
 
     # ------------------------------------------------------------ partitions
     # The readings are partitioned by month on ts (PostgreSQL declarative partitioning): a month's
@@ -322,7 +233,6 @@ class MroSensorReading(models.Model):
         cr.execute(SQL("INSERT INTO %s SELECT * FROM %s", SQL.identifier(table), SQL.identifier(old)))
         copied = cr.rowcount
         cr.execute(SQL("DROP TABLE %s", SQL.identifier(old)))
-        self._init_checked_months()
         self.env.registry._ordinary_tables = None  # it cached the table as an ordinary one
         _logger.info("Readings table partitioned by month: %s months, %s rows", len(months), copied)
         return copied
@@ -409,42 +319,25 @@ class MroSensorReading(models.Model):
             )
         )
         months = {row[0] for row in cr.fetchall()} | set(months_to_create(fields.Datetime.now()))
-        created = [month for month in sorted(months) if self._create_partition(month)]
-        if created:
-            self._init_checked_months()  # the new partitions' write trigger
-        return created
+        return [month for month in sorted(months) if self._create_partition(month)]
 
     @api.model
     def _drop_expired_partitions(self, cutoff):
-        """Drop the monthly partitions entirely older than ``cutoff`` (a naive UTC datetime); returns the
-        number of rows they held.
+        """Take the monthly partitions entirely older than ``cutoff`` (a naive UTC datetime) out of the
+        readings table: a detach and a rename to ``<partition>_expired``, changes of the catalog that read
+        no row, however large the month. Returns their names.
 
-        As the row-wise purge, a month goes only when every one of its readings has its hour's
-        aggregate: a month holding a raw row without one (written around ingest) is left to the row-wise
-        purge, which keeps that row. A month checked ahead (:meth:`_check_month_ahead`) and not written
-        outside ingest since is dropped at once; another is checked now, a scan of the month.
+        Nothing is decided here on what the month holds, so no row committed meanwhile can slip past a
+        check: the next run (:meth:`_drop_detached_months`) reads the detached month, which nothing writes
+        any more, rolls its readings without an hourly aggregate into the aggregates, and removes it.
         """
         if not self._is_partitioned():
-            return 0
+            return []
         cr = self.env.cr
         partitions = self._month_partitions()
-        dropped = 0
+        names = []
         for month in expired_months(partitions, cutoff):
             name = partitions[month]
-            # The DROP's lock first: nothing is written into the month between the check and the drop.
-            cr.execute(SQL("LOCK TABLE %s IN ACCESS EXCLUSIVE MODE", SQL.identifier(name)))
-            cr.execute(SQL("SELECT readings FROM mro_sensor_reading_checked WHERE partition = %s::regclass", name))
-            row = cr.fetchone()
-            if row:
-                rows = row[0]  # as counted by the check (the row-wise purge may have deleted some since)
-            else:
-                rows, orphans = self._orphans(cr, name)
-                if orphans:
-                    _logger.info("Retention: %s kept, %s of its readings have no aggregate", name, orphans)
-                    continue
-            cr.execute(SQL("DELETE FROM mro_sensor_reading_checked WHERE partition = %s::regclass", name))
-            # Out of the readings table at once (a change of the catalog); its files, gigabytes for a large
-            # plant's month, are removed by the next run (_drop_detached_months), without a lock on the table.
             cr.execute(
                 SQL(
                     "ALTER TABLE %s DETACH PARTITION %s; ALTER TABLE %s RENAME TO %s",
@@ -454,28 +347,62 @@ class MroSensorReading(models.Model):
                     SQL.identifier(f"{name}{DETACHED}"),
                 )
             )
-            _logger.info("Retention: dropped %s from the readings (%s raw readings)", name, rows)
-            dropped += rows
-        return dropped
+            _logger.info("Retention: took the expired month %s out of the readings table", name)
+            names.append(name)
+        return names
 
     @api.model
-    def _drop_detached_months(self):
-        """Remove the tables of the months retention took out of the readings table in an earlier
-        transaction (a DROP TABLE each, which locks only that table). Returns their names."""
-        cr = self.env.cr
-        cr.execute(
+    def _detached_months(self):
+        """The tables of the months retention took out of the readings table and has not removed yet."""
+        self.env.cr.execute(
             SQL(
                 """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                     WHERE n.nspname = current_schema AND c.relkind = 'r' AND c.relname LIKE %s
-                      AND NOT c.relispartition""",
+                      AND NOT c.relispartition
+                    ORDER BY c.relname""",
                 f"{self._table}_p%{DETACHED}".replace("_", "\\_"),
             )
         )
-        names = [row[0] for row in cr.fetchall()]
-        for name in names:
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _drop_detached_months(self):
+        """Remove the months retention took out of the readings table in an earlier transaction: roll the
+        readings that have no hour's aggregate (written around ingest, by hand or by an import) into the
+        aggregates, then drop the month's table, which locks only that table. Returns the number of raw
+        readings removed."""
+        cr = self.env.cr
+        removed = 0
+        for name in self._detached_months():
+            cr.execute(
+                SQL(
+                    """
+                    WITH orphans AS (
+                        SELECT r.sensor_id, r.ts, r.value FROM %(month)s r
+                         WHERE NOT EXISTS (SELECT 1 FROM mro_sensor_reading_hourly h
+                                            WHERE h.sensor_id = r.sensor_id AND h.hour = date_trunc('hour', r.ts))
+                    ), agg AS (
+                        %(insert)s
+                        SELECT %(columns)s FROM orphans GROUP BY 1, 2 ORDER BY 1, 2
+                        %(merge)s
+                    )
+                    SELECT (SELECT count(*) FROM %(month)s), (SELECT count(*) FROM orphans)
+                    """,
+                    month=SQL.identifier(name),
+                    insert=HOURLY_INSERT,
+                    columns=HOURLY_COLUMNS,
+                    merge=HOURLY_MERGE,
+                )
+            )
+            readings, orphans = cr.fetchone()
             cr.execute(SQL("DROP TABLE %s", SQL.identifier(name)))
-            _logger.info("Retention: removed the expired month %s", name)
-        return names
+            if orphans:
+                _logger.info("Retention: %s readings of %s had no hourly aggregate; rolled into it", orphans, name)
+            _logger.info("Retention: removed the expired month %s (%s raw readings)", name, readings)
+            removed += readings
+        if removed:
+            self.env["mro.sensor.reading.hourly"].invalidate_model()
+        return removed
 
     # ------------------------------------------------------------------ ingest
     @api.model
@@ -641,8 +568,6 @@ class MroSensorReading(models.Model):
         """
         cr = self.env.cr
         arrays = (_pg_array(sensor_ids), _pg_array(micros), _pg_array(values))
-        # Ingest's mark: these rows come with their aggregates (see _init_checked_months), until reset below.
-        cr.execute(SQL("SELECT set_config('mro.ingest', 'on', true)"))
         try:
             with mute_logger("odoo.sql_db"), cr.savepoint(flush=False):
                 cr.execute(self._insert_readings_sql(*arrays, fresh=SQL("s.last_ts IS NULL OR src.ts > s.last_ts")))
@@ -650,9 +575,6 @@ class MroSensorReading(models.Model):
         except psycopg2.errors.UniqueViolation:
             cr.execute(self._insert_readings_sql(*arrays, fresh=SQL("FALSE")))
             inserted = cr.fetchone()[0]
-        # Not in a ``finally``: after a failed statement the transaction is aborted (the mark goes with it), and
-        # a query there would raise over the real error (a serialization failure Odoo retries, say).
-        cr.execute(SQL("SELECT set_config('mro.ingest', 'off', true)"))
         if inserted:
             self._update_last_values(sorted(set(sensor_ids)))
             self.env["mro.sensor.reading.hourly"].invalidate_model()
@@ -680,24 +602,9 @@ class MroSensorReading(models.Model):
             ), ins AS (
                 SELECT * FROM ins_fresh UNION ALL SELECT * FROM ins_old
             ), agg AS (
-                INSERT INTO mro_sensor_reading_hourly AS a
-                    (sensor_id, hour, value_count, value_sum, value_min, value_max, value_mean,
-                     first_ts, last_ts, last_value)
-                SELECT sensor_id, date_trunc('hour', ts), count(*), sum(value), min(value), max(value),
-                       avg(value), min(ts), max(ts), (array_agg(value ORDER BY ts DESC))[1]
-                  FROM ins
-                 GROUP BY 1, 2
-                 ORDER BY 1, 2
-                ON CONFLICT (sensor_id, hour) DO UPDATE SET
-                    value_count = a.value_count + EXCLUDED.value_count,
-                    value_sum = a.value_sum + EXCLUDED.value_sum,
-                    value_min = LEAST(a.value_min, EXCLUDED.value_min),
-                    value_max = GREATEST(a.value_max, EXCLUDED.value_max),
-                    value_mean = (a.value_sum + EXCLUDED.value_sum) / (a.value_count + EXCLUDED.value_count),
-                    first_ts = LEAST(a.first_ts, EXCLUDED.first_ts),
-                    last_ts = GREATEST(a.last_ts, EXCLUDED.last_ts),
-                    last_value = CASE WHEN EXCLUDED.last_ts > a.last_ts
-                                      THEN EXCLUDED.last_value ELSE a.last_value END
+                %(insert)s
+                SELECT %(columns)s FROM ins GROUP BY 1, 2 ORDER BY 1, 2
+                %(merge)s
                 RETURNING 1
             )
             SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM agg)
@@ -706,6 +613,9 @@ class MroSensorReading(models.Model):
             us=micros,
             values=values,
             fresh=fresh,
+            insert=HOURLY_INSERT,
+            columns=HOURLY_COLUMNS,
+            merge=HOURLY_MERGE,
         )
 
     # --------------------------------------------------------------- retention
@@ -760,10 +670,12 @@ class MroSensorReading(models.Model):
 
     @api.model
     def _cron_purge_old_readings(self):
-        """Create the coming months' partitions, drop the months entirely older than the retention, and
-        delete one bounded chunk of the older raw readings left (those of the partly expired month).
+        """Remove the months an earlier run took out of the readings table, create the coming months'
+        partitions, take out the months entirely older than the retention, and delete one bounded chunk of
+        the older raw readings left (those of the partly expired month).
 
-        A reading goes only when its hour's aggregate exists; aggregates are kept forever.
+        In the partly expired month a reading goes only when its hour's aggregate exists; a month removed
+        whole first rolls its readings without one into the aggregates. Aggregates are kept forever.
         Through Odoo's cron progress API the scheduler commits after each chunk and calls
         again while work remains, so a long purge never holds one huge transaction.
         Returns the number of rows deleted.
@@ -772,19 +684,19 @@ class MroSensorReading(models.Model):
         self._update_last_values([row[0] for row in self.env.cr.fetchall()])  # what ingest had to skip
         days = self._retention_days()
         cutoff = fields.Datetime.now() - timedelta(days=days) if days else None
-        if cutoff and self._is_partitioned():
-            self._check_month_ahead(cutoff)  # first: in its own transaction, before this one writes readings
-        self._drop_detached_months()
+        # The months the last run took out of the table go first (their files), then the months to come.
+        deleted = self._drop_detached_months()
         self._ensure_partitions()
-        deleted = chunk = 0
+        chunk = 0
         if days:
             # Whole expired months first (out of the table at once), then the rows of the partly expired month.
-            deleted = self._drop_expired_partitions(cutoff)
-            if deleted:
+            detached = self._drop_expired_partitions(cutoff)
+            if detached:
                 # Commit now (the progress API calls again): the detach holds the readings table until then.
-                _logger.info("Retention: deleted %s raw readings older than %s days", deleted, days)
+                if deleted:
+                    _logger.info("Retention: deleted %s raw readings older than %s days", deleted, days)
                 self.invalidate_model()
-                self.env["ir.cron"]._notify_progress(done=deleted, remaining=1)
+                self.env["ir.cron"]._notify_progress(done=deleted + len(detached), remaining=1)
                 return deleted
             # By (id, ts), the primary key: a ctid is unique within one partition only.
             self.env.cr.execute(

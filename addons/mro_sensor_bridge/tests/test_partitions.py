@@ -1,5 +1,4 @@
 from datetime import date, datetime, time, timedelta
-from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
@@ -95,78 +94,82 @@ class TestPartitions(MroSensorCase):
         hourly = self.Hourly.search_count([("sensor_id", "=", self.vib.id)])
 
         # The expired month goes whole, out of the readings table at once; the run ends there (its commit frees
-        # the table), and the next one removes the month's table and trims the partly expired month.
-        self.assertEqual(self.Reading._cron_purge_old_readings(), 2)
+        # the table), and the next one removes the month's table (2 readings) and trims the partly expired month.
+        self.assertEqual(self.Reading._cron_purge_old_readings(), 0)
         self.assertFalse(self._exists(expired), "the expired month is dropped whole")
         detached = partition_name("mro_sensor_reading", expired) + "_expired"
         self.assertEqual(self._sql("SELECT relispartition FROM pg_class WHERE relname = %s", detached), [(False,)])
-        self.assertEqual(self.Reading._cron_purge_old_readings(), 1)
+        self.assertEqual(self.Reading._cron_purge_old_readings(), 3)
         self.assertEqual(self._sql("SELECT to_regclass(%s)", detached), [(None,)])
         self.assertTrue(self._exists(partial))
         self.assertEqual(self.Reading.search([("sensor_id", "=", self.vib.id)]).mapped("value"), [4.0])
         self.assertEqual(self.Hourly.search_count([("sensor_id", "=", self.vib.id)]), hourly)
         self.assertEqual(self.Reading._cron_purge_old_readings(), 0)
 
-    def _expired_month_with_readings(self):
-        """Two readings in the month before last, and a retention horizon in the middle of last month. The
-        check ahead runs in a transaction of its own: here, one that sees this test's (test mode)."""
-        self.registry.enter_test_mode(self.env.cr)
-        self.addCleanup(self.registry.leave_test_mode)
+    def _expired_month(self):
+        """Two readings through ingest's insert in the month before last, and a retention horizon in the
+        middle of last month; returns (that month, its partition, the horizon)."""
         now = fields.Datetime.now()
         expired = add_months(month_start(now), -2)
         stamps = [datetime.combine(expired + timedelta(days=d), time(8)) for d in (2, 20)]
         self.Reading._insert_readings([self.vib.id] * 2, [_epoch_us(t) for t in stamps], [1.0, 2.0])
         self.Reading._ensure_partitions()
         cutoff = datetime.combine(add_months(expired, 1) + timedelta(days=14), time())
-        return expired, cutoff
+        return expired, partition_name("mro_sensor_reading", expired), cutoff
 
-    def _checked(self):
-        return self._sql("SELECT name, readings FROM mro_sensor_reading_checked ORDER BY name")
+    def _scans(self, table):
+        """Scans of ``table`` by this transaction so far (sequential and index)."""
+        rows = self._sql(
+            "SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables WHERE relname = %s",
+            table,
+        )
+        return rows[0][0] if rows else 0
 
-    def test_a_month_checked_ahead_is_dropped_without_a_scan(self):
-        expired, cutoff = self._expired_month_with_readings()
-        name = partition_name("mro_sensor_reading", expired)
-        self.assertEqual(self.Reading._check_month_ahead(cutoff), name)
-        self.assertEqual(self._checked(), [(name, 2)])
-        # A late reading of that month through ingest keeps the check: ingest writes its aggregate too.
-        late = datetime.combine(expired + timedelta(days=25), time(9))
-        self.env["ir.config_parameter"].set_param("mro_sensor_bridge.retention_days", "0")
-        result = self.Reading.with_user(self.bridge_user).ingest([["P1-VIB", late.isoformat(), 3.0]])
-        self.assertEqual(result["accepted"], 1)
-        self.assertEqual(self._checked(), [(name, 2)])
-        Reading = type(self.Reading)
-        with patch.object(Reading, "_orphans", side_effect=AssertionError("a checked month is not scanned")):
-            self.assertEqual(self.Reading._drop_expired_partitions(cutoff), 2)
+    def test_an_expired_month_is_taken_out_without_reading_it(self):
+        expired, name, cutoff = self._expired_month()
+        scans = self._scans(name)
+        self.assertEqual(self.Reading._drop_expired_partitions(cutoff), [name])
+        self.assertEqual(self._scans(name + "_expired"), scans, "the detach reads no row of the month")
         self.assertFalse(self._exists(expired))
-        self.assertEqual(self._checked(), [])
-        self.assertIsNone(self.Reading._check_month_ahead(cutoff), "the next month holds no reading to check")
+        self.assertEqual(self.Reading.search_count([("sensor_id", "=", self.vib.id)]), 0)
+        self.assertEqual(self.Reading._drop_detached_months(), 2)
+        self.assertEqual(self._sql("SELECT to_regclass(%s)", name + "_expired"), [(None,)])
+        self.assertEqual(self.Hourly.search([("sensor_id", "=", self.vib.id)]).mapped("value_count"), [1, 1])
 
-    def test_a_write_outside_ingest_forgets_the_checks(self):
-        expired, cutoff = self._expired_month_with_readings()
-        name = partition_name("mro_sensor_reading", expired)
-        self.Reading._check_month_ahead(cutoff)
-        self.assertEqual(len(self._checked()), 1)
-        # The bridge's ingest in this transaction first: its mark ends with it, so a later hand-made write counts.
-        self.env["ir.config_parameter"].set_param("mro_sensor_bridge.retention_days", "0")
-        late = datetime.combine(expired + timedelta(days=25), time(9))
-        self.Reading.with_user(self.bridge_user).ingest([["P1-VIB", late.isoformat(), 3.0]])
-        self.assertEqual(len(self._checked()), 1)
-        # A row written by hand into the checked month, without its hour's aggregate.
-        stray = datetime.combine(expired + timedelta(days=10), time(3))
+    def test_readings_without_aggregate_are_rolled_up_before_their_month_goes(self):
+        expired, name, cutoff = self._expired_month()
+        # Rows written around ingest (by hand, an import): one in an hour of its own, without its aggregate.
+        stray = datetime.combine(expired + timedelta(days=10), time(3, 15))
         self.env.cr.execute(
             SQL("INSERT INTO %s (sensor_id, ts, value) VALUES (%s, %s, 9)", SQL.identifier(name), self.vib.id, stray)
         )
-        self.assertEqual(self._checked(), [], "the check no longer holds")
-        self.assertEqual(self.Reading._drop_expired_partitions(cutoff), 0, "scanned again: the stray row keeps it")
-        self.assertTrue(self._exists(expired))
-        self.assertIsNone(self.Reading._check_month_ahead(cutoff), "not checked while a row lacks its aggregate")
-        # Through the partitioned table too.
-        self.env.cr.execute(SQL("DELETE FROM %s WHERE ts = %s", SQL.identifier(name), stray))
-        self.assertEqual(self.Reading._check_month_ahead(cutoff), name)
         self.env.cr.execute(
-            SQL("INSERT INTO mro_sensor_reading (sensor_id, ts, value) VALUES (%s, %s, 9)", self.vib.id, stray)
+            SQL(
+                "INSERT INTO mro_sensor_reading (sensor_id, ts, value) VALUES (%s, %s, 5)",
+                self.vib.id,
+                stray + timedelta(minutes=30),
+            )
         )
-        self.assertEqual(self._checked(), [])
+        self.assertEqual(self.Reading._drop_expired_partitions(cutoff), [name])
+        # Written after the detach: the month has no partition any more, the row waits in the default one.
+        late = stray + timedelta(days=1)
+        self.env.cr.execute(
+            SQL("INSERT INTO mro_sensor_reading (sensor_id, ts, value) VALUES (%s, %s, 7)", self.vib.id, late)
+        )
+        self.assertEqual(self.Reading._drop_detached_months(), 4)
+        hour = self.Hourly.search([("sensor_id", "=", self.vib.id), ("hour", "=", stray.replace(minute=0))])
+        self.assertRecordValues(
+            hour,
+            [{"value_count": 2, "value_min": 5.0, "value_max": 9.0, "value_mean": 7.0, "last_value": 5.0}],
+        )
+        self.assertEqual(hour.first_ts, stray)
+        # The late row's month comes back as a partition, expires, and goes the same way, rolled up too.
+        self.Reading._ensure_partitions()
+        self.assertTrue(self._exists(expired))
+        self.assertEqual(self.Reading._drop_expired_partitions(cutoff), [name])
+        self.assertEqual(self.Reading._drop_detached_months(), 1)
+        late_hour = self.Hourly.search([("sensor_id", "=", self.vib.id), ("hour", "=", late.replace(minute=0))])
+        self.assertEqual((late_hour.value_count, late_hour.last_value), (1, 7.0))
 
     def test_one_sensor_time_range_is_an_index_scan(self):
         now = fields.Datetime.now()
@@ -184,6 +187,23 @@ class TestPartitions(MroSensorCase):
         self.assertNotIn(partition_name("mro_sensor_reading", add_months(month_start(now), 2)), plan, "pruned")
         self.assertIn("Index", plan)
         self.assertNotIn("Seq Scan", plan)
+
+    def test_an_update_removes_the_earlier_retention_design(self):
+        """Databases of the release that checked months ahead: its table, function and triggers go."""
+        self.env.cr.execute(
+            """CREATE TABLE mro_sensor_reading_checked (partition oid PRIMARY KEY);
+               CREATE FUNCTION mro_sensor_reading_written() RETURNS trigger LANGUAGE plpgsql
+                   AS $$ BEGIN RETURN NULL; END $$;
+               CREATE TRIGGER mro_sensor_reading_written AFTER INSERT ON mro_sensor_reading
+                   FOR EACH STATEMENT EXECUTE FUNCTION mro_sensor_reading_written()"""
+        )
+        self.Reading.init()
+        leftovers = self._sql(
+            "SELECT to_regclass('mro_sensor_reading_checked'), to_regprocedure('mro_sensor_reading_written()'),"
+            " (SELECT count(*) FROM pg_trigger WHERE tgname = 'mro_sensor_reading_written')"
+        )
+        self.assertEqual(leftovers, [(None, None, 0)])
+        self.assertEqual(self.Reading.ingest([["P1-VIB", self.now(), 1.0]])["accepted"], 1)
 
     def test_uninstall_drops_the_partitioned_table(self):
         from .. import uninstall_hook
