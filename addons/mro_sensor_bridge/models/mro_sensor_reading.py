@@ -369,8 +369,9 @@ class MroSensorReading(models.Model):
     def _drop_detached_months(self):
         """Remove the months retention took out of the readings table in an earlier transaction: roll the
         readings that have no hour's aggregate (written around ingest, by hand or by an import) into the
-        aggregates, then drop the month's table, which locks only that table. Returns the number of raw
-        readings removed."""
+        aggregates, then drop the month's table, which locks only that table. Readings of a sensor deleted
+        since (the readings table's cascade no longer reaches a detached month) go without one. Returns the
+        number of raw readings removed."""
         cr = self.env.cr
         removed = 0
         for name in self._detached_months():
@@ -379,6 +380,7 @@ class MroSensorReading(models.Model):
                     """
                     WITH orphans AS (
                         SELECT r.sensor_id, r.ts, r.value FROM %(month)s r
+                          JOIN mro_sensor s ON s.id = r.sensor_id  -- a deleted sensor's readings just go
                          WHERE NOT EXISTS (SELECT 1 FROM mro_sensor_reading_hourly h
                                             WHERE h.sensor_id = r.sensor_id AND h.hour = date_trunc('hour', r.ts))
                     ), agg AS (

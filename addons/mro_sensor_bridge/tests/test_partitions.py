@@ -150,13 +150,19 @@ class TestPartitions(MroSensorCase):
                 stray + timedelta(minutes=30),
             )
         )
+        # A reading of a sensor that no longer exists (no foreign key on this table): it has nothing to roll into.
+        gone = self.env["mro.sensor"].create({"code": "GONE", "name": "Gone", "equipment_id": self.equipment.id})
+        self.env.cr.execute(
+            SQL("INSERT INTO %s (sensor_id, ts, value) VALUES (%s, %s, 1)", SQL.identifier(name), gone.id, stray)
+        )
         self.assertEqual(self.Reading._drop_expired_partitions(cutoff), [name])
+        gone.unlink()  # after the detach: the cascade on the readings table no longer reaches the month
         # Written after the detach: the month has no partition any more, the row waits in the default one.
         late = stray + timedelta(days=1)
         self.env.cr.execute(
             SQL("INSERT INTO mro_sensor_reading (sensor_id, ts, value) VALUES (%s, %s, 7)", self.vib.id, late)
         )
-        self.assertEqual(self.Reading._drop_detached_months(), 4)
+        self.assertEqual(self.Reading._drop_detached_months(), 5)
         hour = self.Hourly.search([("sensor_id", "=", self.vib.id), ("hour", "=", stray.replace(minute=0))])
         self.assertRecordValues(
             hour,
