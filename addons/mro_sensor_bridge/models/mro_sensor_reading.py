@@ -689,37 +689,40 @@ class MroSensorReading(models.Model):
         # The months the last run took out of the table go first (their files), then the months to come.
         deleted = self._drop_detached_months()
         self._ensure_partitions()
-        chunk = 0
+        detached, chunk = [], 0
         if days:
-            # Whole expired months first (out of the table at once), then the rows of the partly expired month.
+            # Whole expired months first, out of the table at once: the run then ends, as its commit frees the
+            # table the detach holds. Otherwise one chunk of the rows of the partly expired month.
             detached = self._drop_expired_partitions(cutoff)
-            if detached:
-                # Commit now (the progress API calls again): the detach holds the readings table until then.
-                if deleted:
-                    _logger.info("Retention: deleted %s raw readings older than %s days", deleted, days)
-                self.invalidate_model()
-                self.env["ir.cron"]._notify_progress(done=deleted + len(detached), remaining=1)
-                return deleted
-            # By (id, ts), the primary key: a ctid is unique within one partition only.
-            self.env.cr.execute(
-                SQL(
-                    """
-                    DELETE FROM mro_sensor_reading WHERE (id, ts) IN (
-                        SELECT r.id, r.ts FROM mro_sensor_reading r
-                         WHERE r.ts < %s
-                           AND EXISTS (SELECT 1 FROM mro_sensor_reading_hourly h
-                                        WHERE h.sensor_id = r.sensor_id AND h.hour = date_trunc('hour', r.ts))
-                         LIMIT %s)
-                    """,
-                    cutoff,
-                    self._retention_chunk,
-                )
-            )
-            chunk = self.env.cr.rowcount
-            deleted += chunk
+            if not detached:
+                chunk = self._purge_expired_chunk(cutoff)
+                deleted += chunk
         if deleted:
             _logger.info("Retention: deleted %s raw readings older than %s days", deleted, days)
+        if deleted or detached:
             self.invalidate_model()
-        # "remaining" is only known to be non-zero when the chunk was full.
-        self.env["ir.cron"]._notify_progress(done=deleted, remaining=int(chunk == self._retention_chunk))
+        # Work remains after a detach (the next run removes the month) and when the chunk was full.
+        remaining = int(bool(detached) or chunk == self._retention_chunk)
+        self.env["ir.cron"]._notify_progress(done=deleted + len(detached), remaining=remaining)
         return deleted
+
+    @api.model
+    def _purge_expired_chunk(self, cutoff):
+        """Delete at most ``_retention_chunk`` raw readings older than ``cutoff`` whose hour has its aggregate;
+        returns how many."""
+        # By (id, ts), the primary key: a ctid is unique within one partition only.
+        self.env.cr.execute(
+            SQL(
+                """
+                DELETE FROM mro_sensor_reading WHERE (id, ts) IN (
+                    SELECT r.id, r.ts FROM mro_sensor_reading r
+                     WHERE r.ts < %s
+                       AND EXISTS (SELECT 1 FROM mro_sensor_reading_hourly h
+                                    WHERE h.sensor_id = r.sensor_id AND h.hour = date_trunc('hour', r.ts))
+                     LIMIT %s)
+                """,
+                cutoff,
+                self._retention_chunk,
+            )
+        )
+        return self.env.cr.rowcount

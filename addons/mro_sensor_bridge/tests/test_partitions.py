@@ -135,6 +135,16 @@ class TestPartitions(MroSensorCase):
         self.assertEqual(self.Reading._drop_detached_months(), 2)
         self.assertEqual(self._sql("SELECT to_regclass(%s)", name + "_expired"), [(None,)])
         self.assertEqual(self.Hourly.search([("sensor_id", "=", self.vib.id)]).mapped("value_count"), [1, 1])
+        # The bridge replaying a reading of that month later meets the retention, the rest of its batch flows.
+        days = (fields.Datetime.now() - cutoff).days
+        self.env["ir.config_parameter"].set_param("mro_sensor_bridge.retention_days", str(days))
+        late = datetime.combine(expired + timedelta(days=25), time(9))
+        result = self.Reading.with_user(self.bridge_user).ingest(
+            [["P1-VIB", late.isoformat(), 3.0], ["P1-VIB", self.now(), 4.0]]
+        )
+        self.assertEqual(result["accepted"], 1)
+        self.assertIn("older than the raw-data retention", result["rejected"][0]["reason"])
+        self.assertEqual(self._sql("SELECT count(*) FROM mro_sensor_reading_default"), [(0,)])
 
     def test_readings_without_aggregate_are_rolled_up_before_their_month_goes(self):
         expired, name, cutoff = self._expired_month()
