@@ -68,8 +68,9 @@ in Odoo), closed after 7 days without either; every 30 days the plant's lives ar
 failures, censored planned replacements and running ages) for each asset's Weibull residual life. The
 planner, daily, for each kit part of each running asset (``plan_need``, ``Policy`` defaults with this world's
 costs): warnings are the RUL, the episode's onset (``residual_quantiles`` of the plant's episodes: ended by a
-failure, or censored by a planned replacement, a quiet close or still open; episodes begun before the machine
-was watched healthy for 7 days are left out) and the Weibull residual life; lead times are learned from the
+failure, or censored by a planned replacement, a quiet close or still open: ``warning_episodes`` of the plant's
+records, the addon's function; episodes begun before the machine was watched healthy for 7 days are left
+out) and the Weibull residual life; lead times are learned from the
 normal receipts so far (``lead_time_stats``, quote as prior; per vendor, as a vendor's lead time does not
 depend on the part here, where the addon keeps one figure per vendor and part); the warning history is every
 renewal's days from its episode's onset (and from its first RUL) since the start. A due need claims free stock
@@ -120,10 +121,21 @@ from mro_planning import (
     plan_need,
     purchase_mode,
     residual_quantiles,
+    warning_episodes,
 )
 from scipy.stats import poisson
 
 CRITICALITIES = ("A", "B", "C")
+
+
+def _seen(spans: list[list[int]], d: int) -> None:
+    """Record a warning seen on day ``d`` in a machine's spans of consecutive days (first, last)."""
+    if spans and spans[-1][1] == d - 1:
+        spans[-1][1] = d
+    else:
+        spans.append([d, d])
+
+
 POLICIES = ("minmax", "suite")
 #: Day 0 of the simulation as a date (the planner works in dates).
 EPOCH = date(2026, 1, 5)
@@ -419,23 +431,22 @@ class Simulation:
         # after ``release_after_days`` days without either.
         self.onset = np.full(n, -1)  # first day of the open episode (-1: none)
         self.quiet = np.zeros(n, dtype=int)  # days since the episode's last warning
-        self.episode_rul = np.full(n, np.nan)  # first day of the open episode with a confident RUL
         # First day the suite watched the life (its renewal; 0 for the lives under way at the start): an episode
         # counts in the plant's history only when the machine was seen healthy before it (a baseline's days).
         self.watched_from = np.zeros(n, dtype=int)
+        # The plant's records, as the addon reads its alerts, ledger and repairs: per asset, the spans of days
+        # (first, last) with an anomaly and with a confident RUL, and its renewals (day, failed, back in service).
+        self.anomaly_spans: list[list[list[int]]] = [[] for _ in range(n)]
+        self.rul_spans: list[list[list[int]]] = [[] for _ in range(n)]
+        self.renewals: list[list[tuple[int, bool]]] = [[] for _ in range(n)]
         self.signals: list[tuple[Signal, ...]] = [() for _ in range(n)]
         self.hazard: list = [None] * n  # Weibull residual life quantiles of each asset's age (days)
         self.weibull = None  # the engine's Weibull fit of the plant's lives, refitted every WEIBULL_REFIT_DAYS
         self.ended: list[tuple[float, bool]] = []  # (age at renewal, failed) of every life that ended
         self.renewed: list[date | None] = [None] * n
         self.needs: dict[tuple[int, int], Need] = {}
-        # The plant's history: warning days before each renewal (confident RUL / earliest), onset -> renewal.
-        self.rul_warned: list[float] = []
-        self.early_warned: list[float] = []
-        self.onset_intervals: list[float] = []
-        self.closed_episodes: list[float] = []  # lengths of episodes that closed without a renewal (censored)
-        self._histories = None
-        self._open_cache = None
+        # The plant's history on ``self.day`` (``warning_episodes`` of the records): see ``history``.
+        self._history = None
         self.day = 0
         self.samples: dict[int, list[float]] = {}
         self.lead_cache: dict[int, LeadTimeStats] = {}
@@ -558,18 +569,10 @@ class Simulation:
 
     def _renew(self, i: int, d: int, how: str) -> None:
         self.lives[i].append((int(self.k[i]), float(self.start[i]), int(self.need_day[i]), how))
-        day = self.need_day[i]
-        warned = self.onset[i] >= 0
-        if not warned or self.onset[i] >= self.watched_from[i] + self.cfg.baseline_days:
-            rul = self.episode_rul[i]
-            self.early_warned.append(float(day - self.onset[i]) if warned else 0.0)
-            self.rul_warned.append(0.0 if not warned or np.isnan(rul) else float(day - rul))
-            if warned:  # ended by a failure: an event; by a planned replacement: censored (a suspension)
-                (self.onset_intervals if how == "failure" else self.closed_episodes).append(float(day - self.onset[i]))
-        self._histories = None
+        self.renewals[i].append((int(self.need_day[i]), how == "failure", d + 1))  # back in service tomorrow
+        self._history = None
         self.watched_from[i] = d + 1
         self.ended.append((float(d + 1 - self.start[i]), how == "failure"))
-        self.episode_rul[i] = np.nan
         self.onset[i] = -1
         self.quiet[i] = 0
         self.baseline[i] = None
@@ -696,18 +699,37 @@ class Simulation:
             self.expedite_cache[vendor] = option
         return self.expedite_cache[vendor]
 
-    def histories(self) -> tuple[WarningHistory, WarningHistory]:
-        """The plant's warning histories: days of warning before each renewal from the first confident RUL, and
-        from the first warning of any kind."""
-        if self._histories is None or self._histories[0] != self.day:
-            exposure = float(self.cfg.assets * (self.day + 1))  # machine-days since the suite began watching
+    def history(self) -> tuple:
+        """The plant's history on the current day from its records, by the addon's function (``warning_episodes``
+        of each asset's anomaly and RUL spans and renewals): ``(day, onset-to-failure intervals, censored episode
+        lengths and open ages, RUL warning history, earliest warning history)``; the histories give every
+        renewal's days of warning from its episode's first RUL and from its onset."""
+        d = self.day
+        if self._history is None or self._history[0] != d:
+            intervals, censored, rul_days, early_days = [], [], [], []
+            quiet = self.rules.release_after_days
+            for i in range(self.cfg.assets):
+                e = warning_episodes(
+                    self.anomaly_spans[i], self.renewals[i], d, quiet, self.rul_spans[i], 0, self.cfg.baseline_days
+                )
+                intervals += e.intervals
+                censored += e.censored
+                early_days += [early for early, _rul in e.warned]
+                rul_days += [rul for _early, rul in e.warned]
+            exposure = float(self.cfg.assets * (d + 1))  # machine-days since the suite began watching
             prior = 1.0 / self.w.failure_rate  # a machine's mean life from the plant's maintenance history
-            self._histories = (
-                self.day,
-                WarningHistory(self.rul_warned, exposure, prior),
-                WarningHistory(self.early_warned, exposure, prior),
+            self._history = (
+                d,
+                intervals,
+                np.asarray(censored, dtype=float),
+                WarningHistory(rul_days, exposure, prior),
+                WarningHistory(early_days, exposure, prior),
             )
-        return self._histories[1:]
+        return self._history
+
+    def histories(self) -> tuple[WarningHistory, WarningHistory]:
+        """The plant's warning histories (``history``): from the first confident RUL, and from the onset."""
+        return self.history()[3:]
 
     def _observe(self, i: int, d: int, measured: bool) -> None:
         """Today's warnings of asset ``i``: the engine's RUL on its last 30 days of readings since its renewal,
@@ -732,18 +754,17 @@ class Simulation:
         if self.baseline[i] is not None:
             recent = y[t >= first + cfg.baseline_days]
             anomaly = recent.size > 0 and detect(recent, self.baseline[i]).anomaly
+        if anomaly:
+            _seen(self.anomaly_spans[i], d)
+        if pred is not None:
+            _seen(self.rul_spans[i], d)
         if anomaly or pred is not None:
             self.quiet[i] = 0
             if self.onset[i] < 0:
                 self.onset[i] = d
-                self.episode_rul[i] = np.nan
-            if pred is not None and np.isnan(self.episode_rul[i]):
-                self.episode_rul[i] = d
         elif self.onset[i] >= 0:
             self.quiet[i] += 1
             if self.quiet[i] >= self.rules.release_after_days:
-                if self.onset[i] >= self.watched_from[i] + cfg.baseline_days:
-                    self.closed_episodes.append(float(d - self.quiet[i] - self.onset[i]))
                 self.onset[i] = -1
         signals = []
         self.hazard[i] = None
@@ -753,18 +774,12 @@ class Simulation:
         if pred is not None:
             signals.append(Signal("rul", pred.quantiles))
         if self.onset[i] >= 0:
-            q = residual_quantiles(self.onset_intervals, float(d - self.onset[i]), self._open_onsets(d))
+            _day, intervals, censored, *_ = self.history()
+            q = residual_quantiles(intervals, float(d - self.onset[i]), censored)
             if q is not None:
                 signals.append(Signal("onset", q))
                 self.m.onset_days += measured
         self.signals[i] = tuple(signals)
-
-    def _open_onsets(self, d: int) -> np.ndarray:
-        """Ages of the open episodes and lengths of those closed without a renewal (days; censored)."""
-        if self._open_cache is None or self._open_cache[0] != d:
-            ages = d - self.onset[(self.onset >= self.watched_from + self.cfg.baseline_days) & ~self.down]
-            self._open_cache = (d, np.concatenate([ages.astype(float), self.closed_episodes]))
-        return self._open_cache[1]
 
     def _fit_weibull(self, d: int) -> None:
         """The engine's Weibull model of the plant's lives (``fit_weibull``): ages at failure; ages at a planned
@@ -795,6 +810,7 @@ class Simulation:
         cfg, w, rules = self.cfg, self.w, self.rules
         today = EPOCH + timedelta(days=d)
         self.day = d
+        self.history()  # the plant's history as it stands this morning, before today's observations
         if d % WEIBULL_REFIT_DAYS == 0:
             self._fit_weibull(d)
         due = []

@@ -3,6 +3,7 @@ decisions coming from the planning functions only, the RESULT lines (plain and m
 
 import dataclasses
 import re
+from collections import Counter
 
 import jit_sim
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from jit_sim import QUICK, Config, Metrics, Simulation, World, simulate
 from mro_analytics.anomaly import Anomaly
 from mro_analytics.rul import no_prediction
-from mro_planning import NeedDecision
+from mro_planning import NeedDecision, warning_episodes
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,34 @@ def test_anomalies_alone_open_episodes_and_plan_from_their_onset(monkeypatch):
     m = run.metrics
     assert m.onset_days > 0 and m.preventive == 0
     assert set(m.needs_by_signal) <= {"onset", ""}
+
+
+def test_the_plants_history_is_the_addons_function_of_its_records():
+    """The simulation keeps the plant's records as the addon reads them (anomaly and RUL spans, renewals) and
+    builds its history with ``warning_episodes``: the episode it tracks day by day for each machine's onset
+    warning is the open one the records give."""
+    sim = Simulation(World(Config(seed=1, **QUICK)), "suite")
+    run = sim.run()
+    d = sim.day
+    open_checked = 0
+    for i in range(sim.cfg.assets):
+        if sim.down[i] or sim.pm_day[i] > d:
+            continue  # not observed on the last day
+        quiet, settle = sim.rules.release_after_days, sim.cfg.baseline_days
+        e = warning_episodes(sim.anomaly_spans[i], sim.renewals[i], d, quiet, sim.rul_spans[i], 0, settle)
+        assert (e.onset if e.onset is not None else -1) == sim.onset[i], i
+        open_checked += e.onset is not None
+    assert open_checked > 0
+    _day, intervals, censored, rul_h, early_h = sim.history()
+    renewals = sum(len(lives) for lives in run.lives)
+    # every renewal once, but those whose episode began before the machine was known healthy (the lives under
+    # way at the start)
+    assert 0 < len(rul_h) == len(early_h) < renewals
+    assert intervals and censored.size
+    # every interval is a failure's, which its episode warned that many days ahead
+    failures = sum(1 for lives in run.lives for *_, how in lives if how == "failure")
+    assert 0 < len(intervals) <= failures
+    assert not Counter(intervals) - Counter(early_h.days.tolist())
 
 
 def test_suite_decisions_come_from_the_planning_functions(monkeypatch):

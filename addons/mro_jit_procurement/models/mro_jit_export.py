@@ -25,7 +25,7 @@ class MroJitExport(models.AbstractModel):
         headers = [
             _("Equipment"), _("Criticality"), _("Part"), _("Quantity"), _("Vendor"), _("Lead time (d)"),
             _("Lead time std (d)"), _("Predicted failure"), _("Order by"), _("State"), _("Purchase"),
-            _("Emergency"), _("Value"), _("Reason"),
+            _("Emergency"), _("Expedited"), _("Value"), _("Reason"),
         ]  # fmt: skip
         sheet.write_row(0, 0, headers, bold)
         states = dict(self.env["mro.part.need"]._fields["state"].selection)
@@ -51,13 +51,13 @@ class MroJitExport(models.AbstractModel):
             sheet.write_row(
                 row,
                 9,
-                [states[need.state], need.purchase_id.name or "", "yes" if need.emergency else "", need.value,
-                 need.reason or ""],
+                [states[need.state], need.purchase_id.name or "", "yes" if need.emergency else "",
+                 "yes" if need.expedited else "", need.value, need.reason or ""],
             )  # fmt: skip
         sheet.set_column(0, 0, 24)
         sheet.set_column(2, 2, 28)
         sheet.set_column(7, 8, 12)
-        sheet.set_column(13, 13, 80)
+        sheet.set_column(14, 14, 80)
         book.close()
         name = f"spare-parts-plan-{format_date(self.env, date.today(), date_format='yyyy-MM-dd')}.xlsx"
         return self.env["ir.attachment"].create(

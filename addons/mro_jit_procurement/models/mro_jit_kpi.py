@@ -36,6 +36,8 @@ class MroJitKpi(models.Model):
     purchase_spend = fields.Monetary("Spare-parts purchases", aggregator="sum")
     emergency_spend = fields.Monetary("Emergency purchase spend", aggregator="sum")
     emergency_orders = fields.Integer("Emergency purchases", aggregator="sum")
+    expedited_lines = fields.Integer("Expedited purchase lines", aggregator="sum")
+    expedited_spend = fields.Monetary("Expedited purchase spend", aggregator="sum", help="Premiums included.")
     predictions_scored = fields.Integer(aggregator="sum")
     predictions_hit = fields.Integer(aggregator="sum")
     hit_rate = fields.Float("Prediction hit rate (%)", aggregator="avg", digits=(16, 1))
@@ -84,6 +86,7 @@ class MroJitKpi(models.Model):
                      ("date_approve", ">=", start), ("date_approve", "<", end)]
                 )  # fmt: skip
                 urgent = orders.filtered("mro_emergency")
+                expedited = orders.order_line.filtered("mro_expedite")
                 scored = self.env["mro.prediction"].search(
                     [("company_id", "=", company.id), ("state", "=", "scored"),
                      ("actual_failure_date", ">=", start), ("actual_failure_date", "<", end)]
@@ -103,6 +106,8 @@ class MroJitKpi(models.Model):
                         "purchase_spend": sum(orders.mapped("amount_untaxed")),
                         "emergency_spend": sum(urgent.mapped("amount_untaxed")),
                         "emergency_orders": len(urgent),
+                        "expedited_lines": len(expedited),
+                        "expedited_spend": sum(expedited.mapped("price_subtotal")),
                         "predictions_scored": len(scored),
                         "predictions_hit": hits,
                         "hit_rate": 100.0 * hits / len(scored) if scored else 0.0,

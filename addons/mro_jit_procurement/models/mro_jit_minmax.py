@@ -22,8 +22,8 @@ class MroJitMinMax(models.AbstractModel):
             [("company_id", "in", (company.id, False)), ("equipment_active", "=", True)]
         )
         today = fields.Date.context_today(self)
-        rul_warnings, early_warnings = planner._warning_histories(company, today)
         cache = {}
+        rul_warnings, early_warnings = planner._warning_histories(company, today, cache)
         claimed = dict(
             self.env["mro.part.need"]._read_group(
                 [

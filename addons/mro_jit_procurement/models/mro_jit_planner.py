@@ -8,13 +8,18 @@ from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..mro_planning import (
+    EARLY_KINDS,
+    ExpediteOption,
     LeadTimeStats,
     NeedInputs,
     Policy,
     Signal,
     WarningHistory,
+    lead_time_stats,
     plan_need,
+    residual_quantiles,
     rul_quantiles_now,
+    warning_episodes,
 )
 
 _logger = logging.getLogger(__name__)
@@ -23,6 +28,11 @@ _logger = logging.getLogger(__name__)
 CALENDAR_SPAN = 400
 #: Lead time of a part without a vendor (days): a week, give or take half a week.
 PRIOR_LEAD = LeadTimeStats(7.0, 3.5, 0, None, "prior")
+#: Days after an equipment is registered or back from a renewal before the onset of a warning episode is trusted
+#: (the machine known healthy for a baseline's week): an earlier episode may have begun long before.
+SETTLE_DAYS = 7
+#: Health alerts that are warnings of a failure (a data-quality alert is not).
+WARNING_ALERTS = ("health", "anomaly", "rul")
 
 
 class MroJitPlanner(models.AbstractModel):
@@ -132,12 +142,10 @@ class MroJitPlanner(models.AbstractModel):
     @api.model
     def _need_inputs(self, equipment, part, need, company, today, seller, cache):
         """The pure policy's ``NeedInputs`` of one part of one equipment, gathered from the records, as the
-        simulation gathers its own: the equipment's criticality and warnings, the vendor's lead time (no
-        expedite agreement: the addon has no data model for one yet), the plant's warning histories, the
-        plant's and the vendor's closed days and the need as stored."""
-        if "histories" not in cache:
-            cache["histories"] = self._warning_histories(company, today)
-        rul_warnings, early_warnings = cache["histories"]
+        simulation gathers its own: the equipment's criticality and warnings, the vendor's lead time and
+        expedite agreement, the plant's warning histories, the plant's and the vendor's closed days and the need
+        as stored."""
+        rul_warnings, early_warnings = self._warning_histories(company, today, cache)
         info = self._equipment_inputs(equipment, today, cache)
         calendars = cache.setdefault("calendars", {})
         return NeedInputs(
@@ -148,7 +156,7 @@ class MroJitPlanner(models.AbstractModel):
             info["signals"],
             rul_warnings,
             early_warnings,
-            None,
+            self._expedite_option(seller),
             plant_closed=self._closed_days(company.resource_calendar_id, today, calendars),
             vendor_closed=self._leave_days(seller.partner_id.mro_closure_calendar_id),
             state=need.state if need else None,
@@ -185,17 +193,16 @@ class MroJitPlanner(models.AbstractModel):
     def _equipment_inputs(self, equipment, today, cache=None):
         """What the policy reads of an equipment (the one place that reads its prediction fields): criticality,
         warnings as ``Signal`` (a confident RUL of the latest analysis, unless it describes the machine before
-        its last renewal; the addon publishes no onset, fleet or Weibull warning yet), the last renewal, the
-        interval's confidence and what the need records of the prediction."""
+        its last renewal, and the onset of its open warning episode; no fleet or Weibull warning yet), the last
+        renewal, the interval's confidence and what the need records of the prediction."""
         cache = cache if cache is not None else {}
         key = ("equipment", equipment.id)
         if key not in cache:
             renewed = equipment.mro_baseline_since
-            predicted = bool(
-                equipment.mro_predicted_failure_date and equipment.mro_rul_days is not None and equipment.active
-            )
-            stale = renewed and (not equipment.mro_last_analysis or equipment.mro_last_analysis <= renewed)
-            signals = (Signal("rul", self._rul_quantiles(equipment, today)),) if predicted and not stale else ()
+            signals = (Signal("rul", self._rul_quantiles(equipment, today)),) if self._rul_stands(equipment) else ()
+            onset = self._onset_signal(equipment, today, cache)
+            if onset is not None:
+                signals += (onset,)
             cache[key] = {
                 "criticality": equipment.mro_criticality,
                 "signals": signals,
@@ -207,43 +214,130 @@ class MroJitPlanner(models.AbstractModel):
         return cache[key]
 
     @api.model
+    def _rul_stands(self, equipment):
+        """The equipment's confident RUL stands: the latest analysis gave one, since its last renewal."""
+        predicted = bool(
+            equipment.mro_predicted_failure_date and equipment.mro_rul_days is not None and equipment.active
+        )
+        renewed = equipment.mro_baseline_since
+        stale = renewed and (not equipment.mro_last_analysis or equipment.mro_last_analysis <= renewed)
+        return predicted and not stale
+
+    @api.model
+    def _expedite_option(self, seller):
+        """The vendor's expedite agreement as its pricelist line states it (``ExpediteOption``: the agreed delay
+        as the lead time, the premium as a share of the price), or None without one."""
+        if not seller or seller.mro_expedite_delay <= 0:
+            return None
+        lead = lead_time_stats([], prior_mean=seller.mro_expedite_delay)
+        return ExpediteOption(lead, seller.mro_expedite_premium / 100.0)
+
+    @api.model
     def _lead_stats(self, seller, product, company):
         """The vendor's lead-time statistics for the part (a week ± half a week without a vendor)."""
         lead = self.env["mro.lead.time"]._for(seller.partner_id, product, company, seller) if seller else None
         return lead or PRIOR_LEAD
 
     @api.model
-    def _warning_histories(self, company, today):
+    def _warning_histories(self, company, today, cache=None):
         """The plant's warning histories (``WarningHistory``: confident RULs, earliest warnings of any kind) from
-        its records: for each renewal (a corrective or preventive request done) of the company's equipment, the
-        days from the first prediction published since the equipment's previous renewal (0 when none); the
-        exposure is the machine-days of its equipment since each was registered. The addon publishes only
-        confident RULs, so both histories are the same."""
+        its records (:meth:`_warning_records`): for each renewal (a corrective or preventive request done) of the
+        company's equipment, the days it was warned ahead by the episode it ended, from its first confident RUL
+        (from its onset: a RUL or a health alert), 0 when none (``Episodes.warned``); the exposure is the
+        machine-days of its equipment since each was registered."""
+        return self._warning_records(company, today, cache)["histories"]
+
+    @api.model
+    def _warning_records(self, company, today, cache=None):
+        """What the plant's records say of its warnings, read once per run (``cache``): ``histories`` (see
+        :meth:`_warning_histories`), ``episodes`` (``{equipment id: Episodes}``, ``warning_episodes`` of its
+        health alerts and published RULs) and ``pooled`` (the plant's onset-to-failure intervals and censored
+        episode lengths, for ``residual_quantiles``)."""
+        cache = cache if cache is not None else {}
+        if "warnings" in cache:
+            return cache["warnings"]
         equipments = self.env["maintenance.equipment"].search([("company_id", "in", (company.id, False))])
         exposure = float(sum(max((today - e.create_date.date()).days, 0) for e in equipments))
-        requests = self.env["maintenance.request"].search(
+        renewals = {}
+        for request in self.env["maintenance.request"].search_read(
             [
                 ("equipment_id", "in", equipments.ids),
                 ("stage_id.done", "=", True),
                 ("maintenance_type", "in", ("corrective", "preventive")),
-            ]
+            ],
+            ["equipment_id", "close_date", "request_date", "maintenance_type"],
+        ):
+            # A breakdown failed on the day it was reported; a planned replacement renewed when it was done; both
+            # back in service when the work was done.
+            failed = request["maintenance_type"] == "corrective"
+            back = request["close_date"] or request["request_date"]
+            renewals.setdefault(request["equipment_id"][0], []).append(
+                (request["request_date"] if failed else back, failed, back)
+            )
+        # The days a RUL was published (one row per equipment and day: the ledger grows for years); a missed
+        # failure's row in the ledger is no warning.
+        self.env["mro.prediction"].flush_model(["equipment_id", "published_at", "outcome"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT equipment_id, published_at::date FROM mro_prediction
+                    WHERE equipment_id = ANY(%s) AND outcome IS DISTINCT FROM 'miss'""",
+                equipments.ids,
+            )
         )
         published = {}
-        for row in self.env["mro.prediction"].search_read(
-            [("equipment_id", "in", requests.equipment_id.ids)], ["equipment_id", "published_at"]
+        for equipment_id, day in self.env.cr.fetchall():
+            published.setdefault(equipment_id, []).append(day)
+        alerts = {}
+        for row in self.env["mro.health.alert"].search_read(
+            [("equipment_id", "in", equipments.ids), ("kind", "in", WARNING_ALERTS)],
+            ["equipment_id", "opened_at", "last_seen", "state"],
         ):
-            published.setdefault(row["equipment_id"][0], []).append(row["published_at"].date())
-        days, last = [], {}
-        for request in requests.sorted(lambda r: (r.close_date or r.request_date, r.id)):
-            renewed = request.close_date or request.request_date
-            since = last.get(request.equipment_id.id)
-            warned = [
-                d for d in published.get(request.equipment_id.id, ()) if (since is None or d > since) and d <= renewed
-            ]
-            days.append(float((renewed - min(warned)).days) if warned else 0.0)
-            last[request.equipment_id.id] = renewed
-        history = WarningHistory(days, exposure)
-        return history, history
+            first = row["opened_at"].date()
+            last = None if row["state"] != "closed" else max((row["last_seen"] or row["opened_at"]).date(), first)
+            alerts.setdefault(row["equipment_id"][0], []).append((first, last))
+        # A prediction that stands (on the equipment, made since its last renewal) is still seen.
+        for equipment in equipments.filtered(self._rul_stands):
+            published.setdefault(equipment.id, []).append(None)
+        quiet = Policy.release_after_days
+        rul_days, early_days, episodes, intervals, censored = [], [], {}, [], []
+        registered = {e.id: e.create_date.date() for e in equipments}
+        for equipment_id in set(renewals) | set(published) | set(alerts):
+            standing = published.get(equipment_id, [])
+            ruls = [(day, day) for day in standing if day] + [(today, None) for day in standing if day is None]
+            episode = warning_episodes(
+                alerts.get(equipment_id, ()),
+                renewals.get(equipment_id, ()),
+                today,
+                quiet,
+                ruls,
+                registered.get(equipment_id),
+                SETTLE_DAYS,
+            )
+            episodes[equipment_id] = episode
+            intervals += episode.intervals
+            censored += episode.censored
+            early_days += [early for early, _rul in episode.warned]
+            rul_days += [rul for _early, rul in episode.warned]
+        cache["warnings"] = {
+            "histories": (WarningHistory(rul_days, exposure), WarningHistory(early_days, exposure)),
+            "episodes": episodes,
+            "pooled": (intervals, censored),
+        }
+        return cache["warnings"]
+
+    @api.model
+    def _onset_signal(self, equipment, today, cache):
+        """The onset warning of the equipment's open episode (``Signal("onset")``: the residual life of the
+        plant's episodes ``residual_quantiles`` gives at its age), or None without an open episode or enough
+        history."""
+        company = equipment.company_id or self.env.company
+        records = self._warning_records(company, today, cache)
+        episode = records["episodes"].get(equipment.id)
+        if not episode or not episode.onset:
+            return None
+        intervals, censored = records["pooled"]
+        quantiles = residual_quantiles(intervals, float((today - episode.onset).days), censored)
+        return Signal("onset", quantiles) if quantiles is not None else None
 
     @api.model
     def _write_decision(self, need, inputs, decision, equipment, part, seller, policy, cache):
@@ -282,7 +376,8 @@ class MroJitPlanner(models.AbstractModel):
             "part_id": part.id,
             "product_id": product.id,
             "quantity": part.quantity,
-            "prediction_id": cache["predictions"].get(equipment.id, False),
+            # A need planned from an earlier, less certain warning has no prediction behind it.
+            "prediction_id": False if decision.signal in EARLY_KINDS else cache["predictions"].get(equipment.id, False),
             "predicted_failure_date": info["predicted_failure_date"],
             "failure_probability": info["failure_probability"],
             "partner_id": vendor.id,
@@ -301,14 +396,16 @@ class MroJitPlanner(models.AbstractModel):
 
     @api.model
     def _latest_predictions(self, equipments):
-        """{equipment id: id of its latest published prediction in the ledger}, in one query."""
+        """{equipment id: id of its latest published prediction in the ledger (a missed failure's row is none)},
+        in one query."""
         if not equipments:
             return {}
-        self.env["mro.prediction"].flush_model(["equipment_id", "published_at"])
+        self.env["mro.prediction"].flush_model(["equipment_id", "published_at", "outcome"])
         self.env.cr.execute(
             SQL(
                 """SELECT DISTINCT ON (equipment_id) equipment_id, id FROM mro_prediction
-                    WHERE equipment_id = ANY(%s) ORDER BY equipment_id, published_at DESC, id DESC""",
+                    WHERE equipment_id = ANY(%s) AND outcome IS DISTINCT FROM 'miss'
+                    ORDER BY equipment_id, published_at DESC, id DESC""",
                 equipments.ids,
             )
         )

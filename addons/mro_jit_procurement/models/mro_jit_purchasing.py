@@ -70,7 +70,7 @@ class MroJitPurchasing(models.AbstractModel):
     def _order_due(self, due, company, today, decisions=None, policy=None):
         """Cover the due needs (oldest order-by date first), as ``mro_planning`` decides: each claims free stock
         (``free_stock`` with the incoming purchases due by ``claim_until``), ``cover_need`` says what to order,
-        ``purchase_mode`` how (no expedite agreement in the addon yet: normal or emergency); the shortfall goes
+        ``purchase_mode`` how (normal, on the vendor's expedite agreement, or emergency); the shortfall goes
         on an RFQ of the need's vendor. ``decisions``: ``{need id: (NeedInputs, NeedDecision)}`` from the planner
         (re-decided when missing). Returns the purchase orders created or extended."""
         if not due:
@@ -123,7 +123,7 @@ class MroJitPurchasing(models.AbstractModel):
                 )
                 continue
             purchase = purchase_mode(decision, inputs.criticality, policy, inputs.expedite)
-            to_buy.setdefault(need.partner_id, []).append((need, cover.order, purchase))
+            to_buy.setdefault(need.partner_id, []).append((need, cover.order, purchase, inputs.expedite))
         orders = self.env["purchase.order"]
         for vendor, lines in to_buy.items():
             orders |= self._add_to_rfq(vendor, lines, company, today)
@@ -133,8 +133,9 @@ class MroJitPurchasing(models.AbstractModel):
 
     @api.model
     def _add_to_rfq(self, vendor, lines, company, today):
-        """Put ``lines`` (``(need, units to order, Purchase)``) on the vendor's open JIT RFQ (a draft), creating
-        it if there is none."""
+        """Put ``lines`` (``(need, units to order, Purchase, ExpediteOption or None)``) on the vendor's open JIT
+        RFQ (a draft), creating it if there is none. An expedited need gets a line of its own: planned at the
+        agreed delay, at the listed price plus the agreed premium."""
         PurchaseOrder = self.env["purchase.order"]
         order = PurchaseOrder.search(
             [
@@ -148,21 +149,27 @@ class MroJitPurchasing(models.AbstractModel):
         if not order:
             order = PurchaseOrder.create(self._prepare_rfq_vals(vendor, company))
         ordered = self.env["mro.part.need"]
-        for need, units, purchase in lines:
+        for need, units, purchase, expedite in lines:
             product = need.product_id
             seller = product._select_seller(partner_id=vendor, quantity=units, date=today)
-            line = order.order_line.filtered(lambda ln, p=product: ln.product_id == p)[:1]
-            planned = datetime.combine(today + timedelta(days=math.ceil(need.lead_mean)), time(12))
+            fast = purchase.mode == "expedite" and expedite is not None
+            line = order.order_line.filtered(lambda ln, p=product, f=fast: ln.product_id == p and ln.mro_expedite == f)
+            line = line[:1]
+            days = expedite.lead.mean if fast else need.lead_mean
+            planned = datetime.combine(today + timedelta(days=math.ceil(days)), time(12))
             if line:
-                line.product_qty += units
+                line.product_qty += units  # Odoo prices the line again from the vendor list
                 line.date_planned = min(line.date_planned, planned)
             else:
-                line = self.env["purchase.order.line"].create(
-                    self._prepare_rfq_line_vals(order, need, max(units, seller.min_qty or 0.0), planned)
-                )
+                vals = self._prepare_rfq_line_vals(order, need, max(units, seller.min_qty or 0.0), planned)
+                line = self.env["purchase.order.line"].create({**vals, "mro_expedite": fast})
+            if fast:
+                line.write({"price_unit": line.price_unit * (1.0 + expedite.premium), "date_planned": planned})
             values = {"state": "ordered", "purchase_line_id": line.id, "ordered_at": fields.Datetime.now()}
             if purchase.emergency:
                 values["emergency"] = True
+            if fast:
+                values["expedited"] = True
             if need.late or purchase.mode != "normal":
                 values["reason"] = f"{need.reason} ({purchase.reason})"
             need.write(values)

@@ -81,7 +81,8 @@ class MroLeadTime(models.Model):
     @api.model
     def _receipt_samples(self, company):
         """Past lead times of the company's receipts: ``{(partner id, product id): [(days, promised days)]}``,
-        one sample per purchase line and receipt, from the order's confirmation to the receipt's validation."""
+        one sample per purchase line and receipt, from the order's confirmation to the receipt's validation;
+        expedited lines are left out (their delay is the agreement's, not the vendor's normal one)."""
         self.env.flush_all()  # raw SQL below: pending writes (dates set on orders and receipts) first
         self.env.cr.execute(
             SQL(
@@ -95,6 +96,7 @@ class MroLeadTime(models.Model):
                   JOIN stock_picking sp ON sp.id = sm.picking_id
                   JOIN stock_location dest ON dest.id = sm.location_dest_id
                  WHERE sm.state = 'done' AND sp.date_done IS NOT NULL AND dest.usage = 'internal'
+                   AND pol.mro_expedite IS NOT TRUE
                    AND po.company_id = %s
                  GROUP BY po.partner_id, pol.product_id, pol.id, sp.id, sp.date_done, po.date_approve, po.date_order
                 """,

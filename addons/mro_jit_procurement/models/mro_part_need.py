@@ -60,6 +60,9 @@ class MroPartNeed(models.Model):
     purchase_line_id = fields.Many2one("purchase.order.line", readonly=True, index="btree_not_null")
     purchase_id = fields.Many2one(related="purchase_line_id.order_id", store=True, string="Purchase")
     emergency = fields.Boolean(help="Ordered after its order-by date: an emergency purchase.")
+    expedited = fields.Boolean(
+        readonly=True, help="Ordered late on the vendor's expedite agreement: its agreed delay, at its premium."
+    )
     ordered_at = fields.Datetime(readonly=True)
     request_id = fields.Many2one("maintenance.request", "Closed by", readonly=True, help="The work that answered it.")
     currency_id = fields.Many2one(related="company_id.currency_id")

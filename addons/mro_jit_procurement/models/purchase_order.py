@@ -10,7 +10,7 @@ from odoo.tools import format_amount
 APPROVAL_FIELDS = frozenset({"mro_jit", "mro_approval", "mro_approval_reason"})
 #: Changes of an auto-approved order that re-open the decision.
 ORDER_DECISIVE = frozenset({"partner_id", "currency_id"})  # lines: see purchase.order.line
-LINE_DECISIVE = frozenset({"product_id", "product_qty", "price_unit", "product_uom", "order_id"})
+LINE_DECISIVE = frozenset({"product_id", "product_qty", "price_unit", "product_uom", "order_id", "mro_expedite"})
 
 
 def _refuse_approval_write(records, vals):
@@ -140,7 +140,7 @@ class PurchaseOrder(models.Model):
         for line in self.order_line.filtered(lambda ln: not ln.display_type):
             needs = self.mro_need_ids.filtered(lambda n, ln=line: n.purchase_line_id == ln)
             product = line.product_id
-            if not needs or not all(needs.mapped("prediction_id")):
+            if not needs or not all(need.prediction_id for need in needs):
                 reasons.append(self.env._("lines not planned from predictions: %s", product.display_name))
                 continue
             sellers = product.seller_ids.filtered(
@@ -165,6 +165,8 @@ class PurchaseOrder(models.Model):
             listed = seller.currency_id._convert(seller.price, self.currency_id, self.company_id, today)
             if seller.product_uom and seller.product_uom != line.product_uom:
                 listed = seller.product_uom._compute_price(listed, line.product_uom)
+            if line.mro_expedite and seller.mro_expedite_delay > 0 and all(needs.mapped("expedited")):
+                listed *= 1.0 + seller.mro_expedite_premium / 100.0  # the agreed premium is listed too
             if self.currency_id.compare_amounts(line.price_unit, listed) > 0:
                 reasons.append(
                     self.env._(
@@ -282,6 +284,14 @@ class PurchaseOrder(models.Model):
 
 class PurchaseOrderLine(models.Model):
     _inherit = "purchase.order.line"
+
+    mro_expedite = fields.Boolean(
+        "Expedited",
+        readonly=True,
+        copy=False,
+        help="Bought on the vendor's expedite agreement (its delay, at its premium); its receipts do not teach the "
+        "normal lead time.",
+    )
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -33,7 +33,16 @@ from .demand import (
     safety_stock,
 )
 from .riskmode import risk_mode
-from .signals import EARLY_KINDS, KINDS, Signal, WarningHistory, probability_quantiles, residual_quantiles
+from .signals import (
+    EARLY_KINDS,
+    KINDS,
+    Episodes,
+    Signal,
+    WarningHistory,
+    probability_quantiles,
+    residual_quantiles,
+    warning_episodes,
+)
 from .policy import (
     KINDS_BY_CRITICALITY,
     MODES,
@@ -69,6 +78,7 @@ __all__ = [
     "BufferInputs",
     "BufferUser",
     "Cover",
+    "Episodes",
     "ExpediteOption",
     "LeadTimeStats",
     "MinMax",
@@ -116,5 +126,6 @@ __all__ = [
     "unwarned_rate",
     "usable_kinds",
     "variance_score",
+    "warning_episodes",
     "warning_kinds",
 ]

@@ -17,6 +17,11 @@ receiving + kitting) says how often a warning comes too late for that part (prio
 time, which the part's buffer must hold (the plant's unwarned-failure rate for that part; prior: one renewal
 per machine life).
 
+The plant's records make both (``warning_episodes``): a machine's warnings (its health alerts from first to last
+seen, its confident RULs) and its renewals (the day, and whether it was a failure) give its episodes and, for
+each renewal, the days the episode it ended warned it ahead (from its onset, and from its first RUL). The
+addon reads them from its records, the simulation from what its engine said each day.
+
 The onset distribution. An episode (a health alert) opens with the first anomaly or confident RUL of a machine
 and closes after some quiet days. The residual life from its onset comes from the plant's episodes that ended
 in a failure (events) and those that ended in a planned replacement, closed without one or are still open
@@ -26,8 +31,9 @@ in a failure (events) and those that ended in a planned replacement, closed with
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 
@@ -131,3 +137,115 @@ class WarningHistory:
     def rate_below(self, cover_days: float) -> float:
         """Renewals per machine and day warned less than ``cover_days`` ahead: ``(k + 1) / (exposure + prior)``."""
         return (self._below(cover_days) + 1.0) / (self.exposure_days + self.prior_days)
+
+
+Day = date | int
+
+
+def _days(later: Day, earlier: Day) -> float:
+    """Days from ``earlier`` to ``later`` (dates, or day numbers)."""
+    delta = later - earlier
+    return float(delta if isinstance(delta, int) else delta.days)
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """A machine's warning episodes: ``intervals``, days from the onset to the failure of those that ended in one;
+    ``censored``, the lengths of those that ended otherwise (a planned replacement, or quiet for the quiet days)
+    and the age of the open one; ``onset``, the day the open episode began (None: none is open); ``warned``,
+    for each renewal, the days it was warned ahead by the episode it ended: from its onset, and from its first
+    confident RUL (0 when none)."""
+
+    intervals: tuple[float, ...] = ()
+    censored: tuple[float, ...] = ()
+    onset: Day | None = None
+    warned: tuple[tuple[float, float], ...] = ()
+
+
+def warning_episodes(
+    warnings: Iterable[tuple[Day, Day | None]],
+    renewals: Iterable[tuple],
+    today: Day,
+    quiet_days: float,
+    ruls: Iterable[tuple[Day, Day | None]] = (),
+    watched_from: Day | None = None,
+    settle_days: float = 0.0,
+) -> Episodes:
+    """One machine's warning episodes (``Episodes``) on ``today`` from its ``warnings`` and confident ``ruls``
+    (first and last day each was seen, None while it is still seen; dates or day numbers) and its ``renewals``
+    (day, True for a failure, False for a planned replacement, and optionally the day the machine was back in
+    service, the renewal's day by default). An episode that began less than ``settle_days`` after the machine
+    was watched (``watched_from``, or back from its last renewal) began before it was known healthy: its length
+    is unknown, so it gives no interval nor censored length, and its renewal no warning days; it still gives
+    the open ``onset``. An episode opens with a warning of either kind;
+    one that begins within ``quiet_days`` of the episode's last sight joins it; a renewal while the episode is
+    open (within its quiet days) ends it: a failure gives an interval, a planned replacement a censored length.
+    An episode quiet for ``quiet_days`` ends without one (censored), as a need is released. A warning first
+    seen on a renewal's day belongs to the renewed machine. Warnings that begin and renewals after ``today``
+    are not known yet (a warning last seen after today is still seen)."""
+    if not (math.isfinite(quiet_days) and quiet_days >= 0):
+        raise ValueError(f"quiet days must be a finite number >= 0, got {quiet_days!r}")
+    spans = sorted(
+        [(first, last, False) for first, last in warnings] + [(first, last, True) for first, last in ruls],
+        key=lambda w: w[0],
+    )
+    for first, last, _rul in spans:
+        if last is not None and last < first:
+            raise ValueError(f"a warning last seen on {last} before it began on {first}")
+    # Records dated after today (a clock or time zone ahead of the plan's day) are not known yet.
+    spans = [(f, None if last is None or last > today else last, rul) for f, last, rul in spans if f <= today]
+    pending = sorted((r for r in renewals if r[0] <= today), key=lambda r: r[0])
+    intervals, censored, warned = [], [], []
+    onset = end = first_rul = None  # the current episode's first and last day seen (end None: still seen)
+    life_from = watched_from  # the day the current life was watched from
+    truncated = False  # the current episode began before the machine was known healthy
+
+    def quiet_for(day):
+        return end is not None and _days(day, end) > quiet_days
+
+    def close():
+        nonlocal onset
+        if not truncated:
+            censored.append(_days(end, onset))
+        onset = None
+
+    def renew(day, failed, back_on=None):
+        nonlocal onset, life_from
+        life_from = day if back_on is None else back_on
+        if onset is not None and quiet_for(day):
+            close()
+        if onset is None:
+            warned.append((0.0, 0.0))
+            return
+        if not truncated:
+            length = _days(day, onset)
+            (intervals if failed else censored).append(length)
+            warned.append((length, _days(day, first_rul) if first_rul is not None else 0.0))
+        onset = None
+
+    i = 0
+    for first, last, rul in spans:
+        while i < len(pending) and pending[i][0] <= first:
+            renew(*pending[i])
+            i += 1
+        if onset is not None and quiet_for(first):
+            close()
+        if onset is None:
+            onset, end, first_rul = first, last, None
+            truncated = life_from is not None and _days(first, life_from) < settle_days
+        elif end is not None:
+            end = None if last is None else max(end, last)
+        if rul and first_rul is None:
+            first_rul = first
+    for renewal in pending[i:]:
+        renew(*renewal)
+    current = None
+    if onset is not None:
+        # Today no warning was seen unless a span reaches it: the episode is over once quiet for the quiet days.
+        if end is not None and _days(today, end) >= quiet_days:
+            close()
+        else:
+            if not truncated:
+                censored.append(max(_days(today, onset), 0.0))
+            current = onset
+    return Episodes(tuple(intervals), tuple(censored), current, tuple(warned))

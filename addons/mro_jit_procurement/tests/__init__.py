@@ -14,3 +14,4 @@ from . import test_phone_tour
 from . import test_setup
 from . import test_setup_tour
 from . import test_planner_policy
+from . import test_early_signals

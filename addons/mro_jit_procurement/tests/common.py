@@ -51,7 +51,8 @@ class JitCase(TransactionCase):
 
     @staticmethod
     def predict(equipment, rul, lower=None, upper=None, probability=0.9):
-        """Give ``equipment`` a prediction as the analysis would publish it: RUL ``rul`` days, 80% interval."""
+        """Give ``equipment`` a prediction as the analysis would publish it: RUL ``rul`` days, 80% interval, on
+        the equipment and in the ledger."""
         lower = rul * 0.75 if lower is None else lower
         upper = rul * 1.3 if upper is None else upper
         now = fields.Datetime.now()
@@ -66,6 +67,20 @@ class JitCase(TransactionCase):
                 "mro_last_analysis": now,
                 "mro_failure_probability": probability,
                 "mro_prediction_model": "exponential",
+            }
+        )
+        # and its entry in the ledger, as the analysis publishes it (what the need and the approval refer to)
+        equipment.env["mro.prediction"].create(
+            {
+                "equipment_id": equipment.id,
+                "published_at": now,
+                "model": "exponential",
+                "rul_days": rul,
+                "rul_lower_days": lower,
+                "rul_upper_days": upper,
+                "confidence": 0.8,
+                "predicted_failure_date": now + timedelta(days=rul),
+                "failure_probability": probability,
             }
         )
 

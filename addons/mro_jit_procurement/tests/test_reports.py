@@ -26,7 +26,7 @@ class TestReports(JitCase):
         self.assertEqual((bearing[0], bearing[1], bearing[3], bearing[4]), ("Pump P-1", "A", 2.0, "Bearings Inc"))
         self.assertEqual(bearing[9], "Ordered")
         self.assertTrue(bearing[10].startswith("P"))  # the purchase order's reference
-        self.assertIn("order", bearing[13])
+        self.assertIn("order", bearing[14])
 
     def test_qr_payload_opens_the_record(self):
         self.env["ir.config_parameter"].sudo().set_param("web.base.url", "https://erp.example.com")
@@ -87,6 +87,10 @@ class TestReports(JitCase):
         month = self.env["mro.jit.kpi"].search([("company_id", "=", self.company.id)], order="month desc", limit=1)
         self.assertEqual(month.emergency_orders, 2)  # bearing and seal vendors, both ordered late
         self.assertAlmostEqual(month.emergency_spend, 2 * 40.0 + 120.0)
-        self.assertEqual(month.predictions_scored, 1)
-        self.assertEqual(month.hit_rate, 100.0 if prediction.hit else 0.0)
+        # the prediction the plan was made from (published today) and the one published three days ago
+        scored = self.env["mro.prediction"].search([("equipment_id", "=", self.pump.id), ("state", "=", "scored")])
+        self.assertEqual(len(scored), 2)
+        self.assertIn(prediction, scored)
+        self.assertEqual(month.predictions_scored, 2)
+        self.assertAlmostEqual(month.hit_rate, 100.0 * len(scored.filtered("hit")) / 2)
         self.assertEqual(self.env["mro.jit.kpi"].search_count([("company_id", "=", self.company.id)]), 12)
