@@ -1,6 +1,7 @@
 import logging
 from datetime import datetime, time, timedelta
 
+import pytz
 from pytz import utc
 
 from odoo import api, fields, models
@@ -275,12 +276,13 @@ class MroJitPlanner(models.AbstractModel):
                 (request["request_date"] if failed else back, failed, back)
             )
         # The days a RUL was published (one row per equipment and day: the ledger grows for years); a missed
-        # failure's row in the ledger is no warning.
+        # failure's row in the ledger is no warning. Days are the plan's own (``today``: the user's time zone).
         self.env["mro.prediction"].flush_model(["equipment_id", "published_at", "outcome"])
         self.env.cr.execute(
             SQL(
-                """SELECT DISTINCT equipment_id, published_at::date FROM mro_prediction
-                    WHERE equipment_id = ANY(%s) AND outcome IS DISTINCT FROM 'miss'""",
+                """SELECT DISTINCT equipment_id, (published_at AT TIME ZONE 'UTC' AT TIME ZONE %s)::date
+                     FROM mro_prediction WHERE equipment_id = ANY(%s) AND outcome IS DISTINCT FROM 'miss'""",
+                self._time_zone(),
                 equipments.ids,
             )
         )
@@ -292,8 +294,9 @@ class MroJitPlanner(models.AbstractModel):
             [("equipment_id", "in", equipments.ids), ("kind", "in", WARNING_ALERTS)],
             ["equipment_id", "opened_at", "last_seen", "state"],
         ):
-            first = row["opened_at"].date()
-            last = None if row["state"] != "closed" else max((row["last_seen"] or row["opened_at"]).date(), first)
+            first = fields.Datetime.context_timestamp(self, row["opened_at"]).date()
+            seen = fields.Datetime.context_timestamp(self, row["last_seen"] or row["opened_at"]).date()
+            last = None if row["state"] != "closed" else max(seen, first)
             alerts.setdefault(row["equipment_id"][0], []).append((first, last))
         # A prediction that stands (on the equipment, made since its last renewal) is still seen.
         for equipment in equipments.filtered(self._rul_stands):
@@ -324,6 +327,12 @@ class MroJitPlanner(models.AbstractModel):
             "pooled": (intervals, censored),
         }
         return cache["warnings"]
+
+    @api.model
+    def _time_zone(self):
+        """The time zone of the plan's days (as ``fields.Date.context_today``: the context's, else the user's)."""
+        name = self.env.context.get("tz") or self.env.user.tz or "UTC"
+        return name if name in pytz.all_timezones_set else "UTC"
 
     @api.model
     def _onset_signal(self, equipment, today, cache):
