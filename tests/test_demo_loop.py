@@ -149,6 +149,14 @@ def run_the_loop(odoo, tmp_path: Path, mqtt_port: int, mqtt_passwords: dict[str,
     ).split(",")
     assert len(wrench) >= 4, wrench
     assert float(wrench[-1]) > float(wrench[0]), wrench
+    # The unreliable vendor's expedite agreement is on its pricelist lines (and only there), as a purchase
+    # manager would record it.
+    agreements = odoo_server.psql(
+        "SELECT string_agg(DISTINCT p.name || ':' || s.mro_expedite_delay || ':' || s.mro_expedite_premium, ',') "
+        "FROM product_supplierinfo s JOIN res_partner p ON p.id = s.partner_id WHERE s.mro_expedite_delay > 0",
+        db=odoo.db,
+    )
+    assert agreements == "SealTech:4.0:30.0", agreements
     # Secrets are the user's only; the MQTT password is not in the bridge's file, only the variable's name.
     for secret in (out / "credentials.json", out / "bridge.toml", admin_password_file):
         assert mode(secret) == 0o600, secret
