@@ -1,6 +1,7 @@
 """Register decoding, byte/word orders, scale/offset, bit fields and the read planner (pure, no I/O)."""
 
 import math
+import random
 import struct
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from mro_bridge.decode import (
     BYTE_ORDERS,
     DATA_TYPES,
+    BlockDecoder,
     DecodeError,
     RegisterField,
     Span,
@@ -178,3 +180,67 @@ def test_planner_respects_the_per_request_limit_and_overlaps():
     with pytest.raises(ValueError, match="unknown table"):
         plan_reads([Span("holdings", 0, 1)])
     assert plan_reads([]) == []
+
+
+def _block(fields, max_gap=4):
+    """The requests plan_reads makes for ``fields``, each with its BlockDecoder and its members' fields."""
+    requests = plan_reads([Span(f.table, f.address, f.count) for f in fields], max_gap=max_gap)
+    return [(r, [fields[i] for i in r.members], BlockDecoder(r, [fields[i] for i in r.members])) for r in requests]
+
+
+def _per_field(request, fields, values):
+    out = []
+    for spec in fields:
+        try:
+            out.append(spec.decode(values[request.slice(Span(spec.table, spec.address, spec.count))]))
+        except DecodeError as exc:
+            out.append(exc)
+    return out
+
+
+def _same(a, b):
+    if isinstance(a, DecodeError) or isinstance(b, DecodeError):
+        return type(a) is type(b) and str(a) == str(b)
+    return type(a) is type(b) is float and (a == b or (math.isnan(a) and math.isnan(b)))
+
+
+def test_block_decoder_gives_what_each_field_gives():
+    """Every type, byte order, bit and scale, on random registers (NaN and infinite floats among them, which
+    the shortcut must hand to the per-field path for its error): value for value and error for error."""
+    rng = random.Random(7)
+    specials = [0x7FC0, 0x0000, 0x7F80, 0x0000, 0xFFF0, 0, 0, 0]  # float32 NaN and inf, float64 -NaN
+    for _ in range(200):
+        fields, address = [], rng.randrange(0, 50)
+        for _ in range(rng.randrange(1, 12)):
+            data_type = rng.choice([t for t in DATA_TYPES if t != "bool"])
+            bit = rng.randrange(0, 16) if data_type in ("int16", "uint16") and rng.random() < 0.15 else None
+            scale = rng.choice([1.0, 0.01, -2.5, 1e308])
+            fields.append(
+                RegisterField(
+                    "holding", address, data_type, rng.choice(BYTE_ORDERS), bit, scale, rng.choice([0.0, 3.5])
+                )
+            )
+            address += fields[-1].count + rng.randrange(0, 3) - (1 if rng.random() < 0.1 and address else 0)
+        for request, members, decoder in _block(fields):
+            values = [rng.randrange(0, 0x10000) for _ in range(request.count)]
+            if rng.random() < 0.3:
+                at = rng.randrange(0, request.count)
+                values[at : at + 4] = specials[: len(values[at : at + 4])]
+            got, want = decoder.decode(values), _per_field(request, members, values)
+            assert len(got) == len(want)
+            for g, w in zip(got, want, strict=True):
+                assert _same(g, w), (g, w, members)
+
+
+def test_block_decoder_short_answers_bits_and_bad_registers_take_the_field_path():
+    fields = [RegisterField("holding", 0, "int16", scale=0.1), RegisterField("holding", 1, "float32")]
+    ((request, members, decoder),) = _block(fields)
+    assert decoder.decode([12, *FLOAT_REGISTERS["ABCD"]]) == [pytest.approx(1.2), pytest.approx(123.456, rel=1e-6)]
+    short = decoder.decode([12, 0x42F6])  # a device that answered fewer registers than asked
+    assert short[0] == pytest.approx(1.2) and isinstance(short[1], DecodeError)
+    bad = decoder.decode([70000, *FLOAT_REGISTERS["ABCD"]])  # not a 16-bit register value
+    assert isinstance(bad[0], DecodeError) and "16-bit" in str(bad[0])
+    assert bad[1] == pytest.approx(123.456, rel=1e-6)
+    coils = [RegisterField("coil", 3, "bool"), RegisterField("coil", 5, "bool")]
+    ((request, members, decoder),) = _block(coils)
+    assert decoder.decode([True, False, False]) == [1.0, 0.0]

@@ -212,6 +212,55 @@ class ReadRequest:
         return slice(start, start + span.count)
 
 
+class BlockDecoder:
+    """The values of a read request's members from its response, decoded in one pass.
+
+    The common field (a register table, byte order ABCD, no bit) is read straight from the response packed
+    into bytes once, with a struct compiled ahead: about ten times cheaper than :meth:`RegisterField.decode`
+    per value, which matters at tens of thousands of values per second. Any other field, a response of another
+    length than the request's, and a value the shortcut finds not finite go through
+    :meth:`RegisterField.decode`, so results and errors are exactly its own.
+    """
+
+    def __init__(self, request: ReadRequest, fields: Sequence[RegisterField]):
+        self.fields = list(fields)
+        self.count = request.count
+        registers = request.table in REGISTER_TABLES
+        self._pack = struct.Struct(f">{request.count}H") if registers else None
+        self._plan: list[tuple[slice, tuple[struct.Struct, int, float, float] | None]] = []
+        for spec in self.fields:
+            where = request.slice(Span(spec.table, spec.address, spec.count))
+            fast = None
+            if registers and spec.table == request.table and spec.bit is None and spec.byte_order == "ABCD":
+                fmt = DATA_TYPES.get(spec.data_type, (0, ""))[1]
+                if fmt:
+                    fast = (struct.Struct(">" + fmt), 2 * where.start, spec.scale, spec.offset)
+            self._plan.append((where, fast))
+
+    def decode(self, values: Sequence[int] | Sequence[bool]) -> list[float | DecodeError]:
+        """Each member's value, or the DecodeError that :meth:`RegisterField.decode` raises for it."""
+        data = None
+        if self._pack is not None and len(values) == self.count:
+            try:
+                data = self._pack.pack(*values)
+            except struct.error:  # a value outside 0..65535: the per-field path says which
+                data = None
+        isfinite = math.isfinite
+        out: list[float | DecodeError] = []
+        for spec, (where, fast) in zip(self.fields, self._plan, strict=True):
+            if data is not None and fast is not None:
+                unpacker, at, scale, offset = fast
+                value = unpacker.unpack_from(data, at)[0] * scale + offset
+                if isfinite(value):
+                    out.append(float(value))
+                    continue
+            try:
+                out.append(spec.decode(values[where]))
+            except DecodeError as exc:
+                out.append(exc)
+        return out
+
+
 def plan_reads(
     spans: Sequence[Span], max_registers: int = MAX_REGISTERS, max_bits: int = MAX_BITS, max_gap: int = DEFAULT_MAX_GAP
 ) -> list[ReadRequest]:

@@ -25,6 +25,7 @@ from mro_bridge.decode import (
     MAX_BITS,
     MAX_REGISTERS,
     TABLES,
+    BlockDecoder,
     DecodeError,
     ReadRequest,
     RegisterField,
@@ -139,6 +140,13 @@ class PollGroup:
     interval: float
     tags: list[ModbusTag]
     requests: list[ReadRequest]
+    #: One per request: its members' values from its response.
+    decoders: list[BlockDecoder] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.decoders = [
+            BlockDecoder(request, [self.tags[index].spec for index in request.members]) for request in self.requests
+        ]
 
 
 class ModbusSource(Source):
@@ -233,7 +241,8 @@ class ModbusSource(Source):
             "discrete": client.read_discrete_inputs,
         }
         readings: list[Reading] = []
-        for request in group.requests:
+        problems = self.problems
+        for request, decoder in zip(group.requests, group.decoders, strict=True):
             if not client.connected:
                 raise ConnectionError(f"connection to Modbus server {self.host}:{self.port} lost")
             response = await readers[request.table](request.address, count=request.count, device_id=self.unit_id)
@@ -246,16 +255,14 @@ class ModbusSource(Source):
                 )
             values = response.bits if request.table in BIT_TABLES else response.registers
             self.stats.extra["requests"] = self.stats.extra.get("requests", 0) + 1
-            for index in request.members:
-                tag = group.tags[index]
-                part = values[request.slice(Span(tag.spec.table, tag.spec.address, tag.spec.count))]
-                try:
-                    value = tag.spec.decode(part)
-                except DecodeError as exc:
-                    self.problems.failed(tag.code, str(exc))
+            for index, value in zip(request.members, decoder.decode(values), strict=True):
+                code = group.tags[index].code
+                if isinstance(value, DecodeError):
+                    problems.failed(code, str(value))
                     continue
-                self.problems.ok(tag.code)
-                readings.append(Reading(tag.code, ts, value))
+                if problems.current:
+                    problems.ok(code)
+                readings.append(Reading(code, ts, value))
         self.stats.reads += len(readings)
         return readings
 
