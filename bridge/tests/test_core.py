@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.request
 
@@ -253,6 +254,60 @@ def test_sender_retries_until_odoo_is_back(tmp_path):
         pipe.close()
 
     asyncio.run(scenario())
+
+
+def test_large_rounds_are_prepared_and_settled_off_the_event_loop(tmp_path, monkeypatch):
+    """Rounds of thousands of readings (their per-row work in a worker thread): every reading reaches Odoo once,
+    the rejected ones reach the dead letters with Odoo's reason, an outage keeps what was answered, a replay
+    is harmless; and the event loop keeps its turns while the rounds are split and settled."""
+    from mro_bridge import pipeline
+
+    threads = set()
+    for name in ("_items", "_settlement"):
+        real = getattr(pipeline, name)
+
+        def spy(*args, _real=real, _name=name):
+            threads.add((_name, threading.current_thread() is threading.main_thread()))
+            return _real(*args)
+
+        monkeypatch.setattr(pipeline, name, spy)
+
+    async def scenario():
+        odoo = FakeOdoo(unknown={"GHOST"})
+        pipe = Pipeline(Spool(tmp_path / "s.db"), odoo, batch_size=2000, in_flight=2)
+        codes = [f"S-{k:03d}" for k in range(200)]
+        sent = [Reading(codes[i % 200], 1_700_000_000.0 + i // 200, float(i)) for i in range(30_000)]
+        sent[123] = Reading("GHOST", 1.0, 1.0)
+        await pipe.emit(sent)
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        beat = asyncio.create_task(ticker())
+        # A backlog: two calls of up to 8,000 (four batches each), split by sensor.
+        assert await pipe.send_round() == 16_000
+        odoo.down = True
+        with pytest.raises(TransientError):
+            await pipe.send_round()
+        assert pipe.spool.depth() == 14_000
+        odoo.down = False
+        assert await pipe.flush(timeout=30)
+        beat.cancel()
+        assert len(odoo.stored) == 29_999 and pipe.spool.depth() == 0
+        assert pipe.spool.dead_letters() == 1 and pipe.metrics.rejected == 1
+        assert pipe.metrics.accepted == 29_999 and pipe.metrics.sent == 29_999
+        assert ticks > 10  # the loop ran other tasks while the rounds were prepared and settled
+        await pipe.emit(sent[:2000])  # a replay after a crash before the acknowledgement
+        assert await pipe.flush(timeout=30)
+        assert pipe.metrics.duplicates == 1999 and len(odoo.stored) == 29_999
+        pipe.close()
+
+    asyncio.run(scenario())
+    assert threads == {("_items", False), ("_settlement", False)}  # always in a worker thread at this size
 
 
 def test_a_backlog_is_sent_in_larger_calls(tmp_path):

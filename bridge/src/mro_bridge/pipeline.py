@@ -51,6 +51,10 @@ MAX_CALL = 100_000
 #: Readings that failed on their own while no part of the batch succeeded yet: past this many, the bisection
 #: stops (Odoo itself is failing) and the next attempt explores the batch from its other end.
 LONE_FAILURES_BEFORE_SUCCESS = 8
+#: Rows from which a round's per-row work (splitting it by sensor, the call's items, settling it) runs in a
+#: worker thread instead of the event loop: there it is interrupted every few milliseconds for the loop, which
+#: polls the devices on time, where a round of 10,000 readings would hold the loop for tens of milliseconds.
+OFF_LOOP_ROWS = 1000
 
 
 class Deadband:
@@ -200,6 +204,48 @@ class _OdooFails(Exception):
     """Too many single readings failed with no part succeeding: the bisection stops."""
 
 
+@dataclass
+class _Settlement:
+    """What a round's answers come to: the rows to acknowledge (ids, sorted), those Odoo rejected (with its
+    reason), the counts Odoo reported, and each acknowledged reading's age (s)."""
+
+    done_ids: list[int]
+    rejected: list[tuple[Row, str]]
+    accepted: int
+    duplicates: int
+    latencies: list[float]
+
+
+def _settlement(answered: list[tuple[list[Row], dict]], lone: list[tuple[Row, str]]) -> _Settlement:
+    rejected = list(lone)
+    done: list[Row] = []
+    accepted = duplicates = 0
+    for rows, answer in answered:
+        refused = {}
+        for item in answer.get("rejected") or []:
+            index = item.get("index")
+            if isinstance(index, int) and 0 <= index < len(rows):
+                refused[index] = str(item.get("reason") or "rejected by Odoo")
+        rejected += [(rows[i], reason) for i, reason in refused.items()]
+        done += [row for i, row in enumerate(rows) if i not in refused] if refused else rows
+        accepted += int(answer.get("accepted") or 0)
+        duplicates += int(answer.get("duplicates") or 0)
+    now = time.time()
+    return _Settlement(sorted(row.id for row in done), rejected, accepted, duplicates, [now - row.ts for row in done])
+
+
+def _items(rows: list[Row]) -> list[list]:
+    """An ingest call's items: ``[code, ts, value]`` per row."""
+    return [[row.code, row.ts, row.value] for row in rows]
+
+
+async def _off_loop(rows: int, fn, *args):
+    """``fn(*args)``: in a worker thread when it handles ``OFF_LOOP_ROWS`` rows or more, else at once."""
+    if rows >= OFF_LOOP_ROWS:
+        return await asyncio.to_thread(fn, *args)
+    return fn(*args)
+
+
 def quantile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -297,8 +343,7 @@ class Pipeline:
             self._round = _Round(rows, size)
         batch = self._round
         oldest = await self._io(self.spool.oldest_id)
-        # Readings the cap dropped while the round waited are not sent (they are counted as dropped).
-        lanes = self._lanes([row for row in batch.todo() if row.id >= oldest])
+        lanes = await _off_loop(len(batch.rows), self._round_lanes, batch, oldest)
         results = await asyncio.gather(*(self._send_lane(lane, batch) for lane in lanes), return_exceptions=True)
         errors = [result for result in results if isinstance(result, BaseException)]
         for error in errors:
@@ -310,6 +355,11 @@ class Pipeline:
         self._round = None
         await self._settle_round(batch)
         return len(batch.rows)
+
+    def _round_lanes(self, batch: _Round, oldest: int) -> list[list[Row]]:
+        """What is left to send of ``batch``, in lanes; readings the cap dropped while the round waited (below
+        ``oldest``) are not sent (they are counted as dropped)."""
+        return self._lanes([row for row in batch.todo() if row.id >= oldest])
 
     def _lanes(self, rows: list[Row]) -> list[list[Row]]:
         """``rows`` split by sensor into at most ``in_flight`` lists (each in spool order), the same sensor
@@ -348,9 +398,10 @@ class Pipeline:
         """Send ``rows``; on a BatchError, their halves (depth first), collecting readings that fail alone."""
         if not search.succeeded and len(search.lone) >= LONE_FAILURES_BEFORE_SUCCESS:
             raise _OdooFails
+        items = await _off_loop(len(rows), _items, rows)
         started = time.monotonic()
         try:
-            answer = await self.odoo.ingest([[row.code, row.ts, row.value] for row in rows])
+            answer = await self.odoo.ingest(items)
         except BatchError as exc:
             self._failed(exc)
             search.error = str(exc)
@@ -380,27 +431,19 @@ class Pipeline:
     async def _settle_round(self, batch: _Round) -> None:
         """Settle what Odoo answered for in ``batch`` (and the readings that failed on their own): the rejected
         ones to the dead letters, the others out of the spool (one transaction each)."""
-        answered, batch.answered = batch.answered, []
-        rejected, batch.lone = batch.lone, []
-        done: list[Row] = []
-        for rows, answer in answered:
-            refused = {}
-            for item in answer.get("rejected") or []:
-                index = item.get("index")
-                if isinstance(index, int) and 0 <= index < len(rows):
-                    refused[index] = str(item.get("reason") or "rejected by Odoo")
-            rejected += [(rows[i], reason) for i, reason in refused.items()]
-            done += [row for i, row in enumerate(rows) if i not in refused]
-            self.metrics.batches += 1
-            self.metrics.accepted += int(answer.get("accepted") or 0)
-            self.metrics.duplicates += int(answer.get("duplicates") or 0)
-        if rejected:
-            await self._reject(rejected)
-        if done:
-            await self._io(self.spool.ack, sorted(row.id for row in done))
-            now = time.time()
-            self.metrics.observe_latency([now - row.ts for row in done])
-            self.metrics.sent += len(done)
+        answered, lone = batch.answered, batch.lone
+        size = sum(len(rows) for rows, _ in answered)
+        settled = await _off_loop(size, _settlement, answered, lone)
+        batch.answered, batch.lone = [], []
+        self.metrics.batches += len(answered)
+        self.metrics.accepted += settled.accepted
+        self.metrics.duplicates += settled.duplicates
+        if settled.rejected:
+            await self._reject(settled.rejected)
+        if settled.done_ids:
+            await self._io(self.spool.ack, settled.done_ids)
+            self.metrics.observe_latency(settled.latencies)
+            self.metrics.sent += len(settled.done_ids)
 
     async def _reject(self, rows: list[tuple[Row, str]]) -> None:
         await self._io(self.spool.dead_letter, rows)
