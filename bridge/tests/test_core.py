@@ -26,7 +26,7 @@ from mro_bridge import cli
 from mro_bridge.config import SupervisorConfig, load, parse, to_toml, write_private
 from mro_bridge.http import Status, serve
 from mro_bridge.model import ConfigError, Reading, Source, TagCommon
-from mro_bridge.odoo import TransientError
+from mro_bridge.odoo import PermanentError, TransientError
 from mro_bridge.pipeline import Deadband, Pipeline
 from mro_bridge.spool import Spool
 from mro_bridge.supervise import DeviceState, backoff_delay, supervise
@@ -308,6 +308,34 @@ def test_large_rounds_are_prepared_and_settled_off_the_event_loop(tmp_path, monk
 
     asyncio.run(scenario())
     assert threads == {("_items", False), ("_settlement", False)}  # always in a worker thread at this size
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["OK", ["accepted", 3], {"accepted": "3"}, {"accepted": 3, "rejected": "none"}, {"rejected": [5]}, None],
+)
+def test_an_answer_that_is_not_an_ingest_answer_keeps_the_readings(tmp_path, answer):
+    """A server that answers nonsense (a proxy, a wrong URL, a hostile one): nothing acknowledged, nothing
+    dead-lettered, the sender keeps running; the readings go once a real Odoo answers."""
+
+    class Odd(FakeOdoo):
+        async def ingest(self, items):
+            return answer if self.odd else await super().ingest(items)
+
+    async def scenario():
+        odoo = Odd()
+        odoo.odd = True
+        pipe = Pipeline(Spool(tmp_path / "s.db"), odoo, batch_size=10)
+        await pipe.emit(readings(5))
+        with pytest.raises(PermanentError, match="not an ingest answer"):
+            await pipe.send_round()
+        assert pipe.spool.depth() == 5 and pipe.spool.dead_letters() == 0 and pipe.metrics.sent == 0
+        odoo.odd = False
+        assert await pipe.flush(timeout=5)
+        assert len(odoo.stored) == 5 and pipe.spool.dead_letters() == 0
+        pipe.close()
+
+    asyncio.run(scenario())
 
 
 def test_a_backlog_is_sent_in_larger_calls(tmp_path):

@@ -234,6 +234,22 @@ def _settlement(answered: list[tuple[list[Row], dict]], lone: list[tuple[Row, st
     return _Settlement(sorted(row.id for row in done), rejected, accepted, duplicates, [now - row.ts for row in done])
 
 
+def _check_answer(answer) -> dict:
+    """``answer`` if it has the shape of an ingest answer (a dict; counts that are whole numbers; ``rejected`` a
+    list of dicts), else PermanentError: something that is not Odoo's ingest (a proxy's page, a wrong URL, a
+    hostile server) answered, and the readings stay in the spool rather than being acknowledged or crashing
+    the sender."""
+    rejected = answer.get("rejected") if isinstance(answer, dict) else None
+    if (
+        isinstance(answer, dict)
+        and all(isinstance(answer.get(key) or 0, int) for key in ("accepted", "duplicates"))
+        and isinstance(rejected or [], list)
+        and all(isinstance(item, dict) for item in rejected or [])
+    ):
+        return answer
+    raise PermanentError(f"Odoo's ingest answered something that is not an ingest answer: {str(answer)[:200]!r}")
+
+
 def _items(rows: list[Row]) -> list[list]:
     """An ingest call's items: ``[code, ts, value]`` per row."""
     return [[row.code, row.ts, row.value] for row in rows]
@@ -401,7 +417,7 @@ class Pipeline:
         items = await _off_loop(len(rows), _items, rows)
         started = time.monotonic()
         try:
-            answer = await self.odoo.ingest(items)
+            answer = _check_answer(await self.odoo.ingest(items))
         except BatchError as exc:
             self._failed(exc)
             search.error = str(exc)
