@@ -189,14 +189,15 @@ class TestOnsetWarnings(JitCase):
         self.assertEqual(records["pooled"][1], [])
 
     def test_days_are_the_plants_own(self):
-        """A plant in Auckland: an anomaly first seen at 20:00 UTC yesterday began this morning there."""
-        planner = self.Planner.with_context(tz="Pacific/Auckland")
+        """A plant in Auckland: an anomaly first seen at 20:00 UTC yesterday began this morning there (read as the
+        maintenance manager who plans)."""
+        planner = self.Planner.with_user(self.manager).with_context(tz="Pacific/Auckland")
         today = fields.Date.context_today(planner)
         opened = datetime.combine(today, time(8)) - timedelta(hours=13)  # 08:00 in Auckland (NZDT: UTC+13)
         self.alert.write({"opened_at": opened})
         self.assertEqual(opened.date(), today - timedelta(days=1))
         self.assertEqual(planner._warning_records(self.company, today)["episodes"][self.pump.id].onset, today)
-        utc_planner = self.Planner.with_context(tz="UTC")
+        utc_planner = self.Planner.with_user(self.manager).with_context(tz="UTC")
         onset = utc_planner._warning_records(self.company, opened.date())["episodes"][self.pump.id].onset
         self.assertEqual(onset, opened.date())
 
