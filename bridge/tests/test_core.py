@@ -599,3 +599,45 @@ def test_logs_carry_the_extra_fields_in_both_formats():
         .format(record)
         .endswith("WARNING mro_bridge.supervise: device down device=plc1 event=device_down")
     )
+
+
+def test_run_makes_full_garbage_collections_rare_and_only_for_the_bridge(tmp_path, monkeypatch):
+    """``mro-bridge run`` raises the full collection threshold (collections held the loop and skipped polls),
+    keeps the young ones as they are, and ``check`` leaves the interpreter's settings alone."""
+    path = write(
+        tmp_path,
+        """
+        [odoo]
+        url = "http://127.0.0.1:9"
+        database = "d"
+        user = "u"
+        api_key = "k"
+        [[modbus]]
+        name = "plc9"
+        host = "127.0.0.1"
+        port = 9
+        [[modbus.tags]]
+        code = "X"
+        address = 0
+        """,
+    )
+    import gc
+
+    before = gc.get_threshold()
+    seen = {}
+
+    async def fake(config, *args):
+        seen[config.sources[0].name] = gc.get_threshold()
+        return 0
+
+    monkeypatch.setattr(cli, "run", fake)
+    monkeypatch.setattr(cli, "check", fake)
+    try:
+        gc.set_threshold(700, 10, 10)
+        assert cli.main(["check", "--config", str(path)]) == 0
+        assert seen.pop("plc9") == (700, 10, 10)
+        assert cli.main(["run", "--config", str(path)]) == 0
+        assert seen.pop("plc9") == (700, 10, cli.FULL_COLLECTION_EVERY)
+        assert cli.FULL_COLLECTION_EVERY >= 50
+    finally:
+        gc.set_threshold(*before)

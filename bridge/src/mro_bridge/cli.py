@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import signal
@@ -84,6 +85,20 @@ def _transport(config: Config):
 
 
 # ---------------------------------------------------------------------- run
+#: Young collections between two full ones (CPython's default is 10). At tens of thousands of readings a
+#: second, the readings on their way (in a poll, a commit, a call to Odoo) outlive the young generations,
+#: so with the default a full collection ran one and a half times a second, each holding the event loop
+#: 12-114 ms (measured at 40,000 readings/s), long enough to skip Modbus poll slots. A hundred makes them
+#: ten times rarer; the readings are freed by reference counting, not by the collector, so nothing grows.
+FULL_COLLECTION_EVERY = 100
+
+
+def tune_gc() -> None:
+    """The garbage collector's thresholds for a long-running bridge (see FULL_COLLECTION_EVERY)."""
+    young, middle, _full = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
+
+
 async def run(config: Config, stop: asyncio.Event | None = None) -> int:
     """Run the bridge until ``stop`` is set (or SIGTERM/SIGINT)."""
     from mro_bridge.http import Status, serve
@@ -340,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(config.log.level, config.log.format)
     try:
         if args.command == "run":
+            tune_gc()
             return asyncio.run(run(config))
         if args.command == "check":
             return asyncio.run(check(config))
