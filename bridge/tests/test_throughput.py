@@ -8,6 +8,8 @@
 - Overlapping ingest calls: a round of readings split by sensor into calls sent at once, settled (deleted
   from the spool) only once every call of it is answered, a failed call retried alone (nothing resent that
   Odoo answered for), a call Odoo fails as a whole bisected as before.
+- Lanes: the running sender's lanes send on without waiting for one another, and still settle in spool
+  order; a lane that fails retries alone.
 """
 
 from __future__ import annotations
@@ -473,3 +475,65 @@ def test_the_ingest_body_reads_back_as_the_readings():
     (db, uid, key, model, method, args), name = xmlrpc.client.loads(ingest_request("db", 7, "k", items))
     assert (name, db, uid, model, method) == ("execute_kw", "db", 7, "mro.sensor.reading", "ingest")
     assert args == [[["P-1&<2>", 1_700_000_000.25, -0.5], ["P-1&<2>", 1_700_000_001.0, 1e300], ["Q", 2.0, 3.0]]]
+
+
+def test_the_sender_lanes_do_not_wait_for_one_another_yet_settle_in_spool_order(tmp_path):
+    """A slow lane does not hold a fast one back: the fast lane sends its next calls while the slow call is
+    under way (the rounds of before made it wait). Yet nothing leaves the spool ahead of an older reading
+    that Odoo has not answered for: a bridge killed then replays a tail, never leaves a hole. And once the
+    slow call is answered, everything is settled, each reading stored once."""
+
+    async def scenario():
+        odoo = SlowOdoo()
+        pipe, slow, fast = two_sensor_pipe(tmp_path, odoo, flush_interval=0.02)
+        odoo.delays = {slow: 0.6, fast: 0.01}
+        await pipe.emit(readings(50, code=slow) + readings(50, code=fast))
+        sender = asyncio.create_task(pipe.sender())
+        for k in range(1, 6):  # the fast sensor keeps reporting while the slow call is under way
+            await asyncio.sleep(0.06)
+            await pipe.emit(readings(20, code=fast, start=1_800_000_000.0 + 100 * k))
+        await asyncio.sleep(0.1)
+        assert odoo.running == 1 and odoo.calls.count([slow]) == 1  # the slow call is still under way
+        assert odoo.calls.count([fast]) >= 3  # while the fast lane went on with its later readings
+        assert len(odoo.stored) == 150 and pipe.spool.acks == []  # all answered but the slow 50: none deleted
+        for _ in range(100):
+            if not pipe.spool.depth():
+                break
+            await asyncio.sleep(0.02)
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+        assert pipe.spool.depth() == 0 and len(odoo.stored) == 200 and odoo.duplicates == 0
+        acked = [i for ack in pipe.spool.acks for i in ack]
+        assert sorted(acked) == list(range(1, 201))
+        assert pipe.metrics.sent == 200 and pipe.metrics.accepted == 200
+        pipe.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_lane_that_fails_is_retried_alone_while_the_other_goes_on(tmp_path):
+    """A transient failure of one lane's call: that lane keeps its readings and retries them after its
+    backoff; the other lane is not stopped. Every reading reaches Odoo once, and the spool empties."""
+
+    async def scenario():
+        odoo = SlowOdoo()
+        pipe, failing, fine = two_sensor_pipe(tmp_path, odoo, flush_interval=0.02, retry_initial=0.3)
+        odoo.fail_next = {failing: 1}
+        await pipe.emit(readings(40, code=failing) + readings(40, code=fine))
+        sender = asyncio.create_task(pipe.sender())
+        await asyncio.sleep(0.08)
+        await pipe.emit(readings(40, code=fine, start=1_800_000_000.0))
+        await asyncio.sleep(0.08)  # within the failing lane's backoff
+        assert sum(code == fine for code, _ in odoo.stored) == 80
+        assert not any(code == failing for code, _ in odoo.stored)
+        for _ in range(100):
+            if not pipe.spool.depth():
+                break
+            await asyncio.sleep(0.02)
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+        assert pipe.spool.depth() == 0 and len(odoo.stored) == 120 and odoo.duplicates == 0
+        assert odoo.calls.count([failing]) == 2 and pipe.metrics.odoo_errors == 1
+        pipe.close()
+
+    asyncio.run(scenario())

@@ -6,16 +6,19 @@ readings are committed to the spool. The commits are grouped (:class:`GroupCommi
 spool in one transaction (one fsync), in the order they were emitted; each ``emit`` returns once its own
 readings are in a committed transaction, so a source acknowledges nothing that a crash could lose.
 
-The sender sends the oldest spooled readings every ``flush_interval`` (at once when a full batch waits;
-with a backlog, up to four batches a call) in *rounds*: a round takes the oldest ``in_flight`` calls' worth
-of readings and splits them by sensor into up to ``in_flight`` calls sent at once (each sensor always in
-the same call, so the calls never write the same rows in Odoo and never wait for one another there). Rows
-leave the spool only after Odoo answered, and in order: a round is settled (the accepted and duplicate
-readings removed, the rejected ones moved to the dead letters with Odoo's reason) only once every call of
-it has been answered, and the next round starts after. On a transient failure (Odoo or the network down)
-the round keeps what Odoo already answered for, nothing is removed, and the calls that failed are retried
-with exponential backoff (only their readings are sent again); Odoo's unique (sensor, time) key makes
-every replay harmless.
+The sender sends the spooled readings, oldest first, in ``in_flight`` *lanes*: each sensor always belongs to
+the same lane, so calls under way at once never write the same rows in Odoo and never wait for one another
+there. Whenever a full batch waits or ``flush_interval`` has passed, the readings not yet handed out go to
+their lanes (at most two calls' worth per lane held at once); each lane sends what it holds in calls of
+``batch_size`` (with a backlog, up to four batches a call), one after the other, as soon as its last call is
+answered: a slow call holds back only its own lane. Rows leave the spool only after Odoo answered, and in
+order: a call's readings are settled (the accepted and duplicate readings removed, the rejected ones moved
+to the dead letters with Odoo's reason) only once every older reading handed to a lane has been answered
+too, so a bridge killed at any moment replays a tail of the spool, never leaves a hole in it. On a transient
+failure (Odoo or the network down) a lane keeps what Odoo already answered for, nothing is removed, and the
+readings of the call that failed are retried with exponential backoff (only they are sent again); Odoo's
+unique (sensor, time) key makes every replay harmless. At shutdown, :meth:`flush` sends what is left in
+*rounds* (the oldest readings, split by lane into calls sent at once, settled once all are answered).
 
 A batch Odoo fails as a whole (:class:`BatchError`: an error inside Odoo, whatever item caused it, or a
 call too large to send) is split in halves, and halves of halves, each sent on its own: the parts Odoo
@@ -39,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mro_bridge.model import Reading, TagCommon
-from mro_bridge.odoo import BatchError, OdooTransport, PermanentError, TransientError
+from mro_bridge.odoo import BatchError, OdooError, OdooTransport, PermanentError, TransientError
 from mro_bridge.spool import Row, Spool
 
 _log = logging.getLogger(__name__)
@@ -127,6 +130,15 @@ class _Round:
         """The rows Odoo has not answered for yet, in spool order."""
         done = {row.id for part, _ in self.answered for row in part} | {row.id for row, _ in self.lone}
         return [row for row in self.rows if row.id not in done]
+
+
+@dataclass
+class _Lane:
+    """One lane of the sender: the readings handed to it (in spool order) and those of its call in flight."""
+
+    rows: list[Row] = field(default_factory=list)
+    sending: list[Row] = field(default_factory=list)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class GroupCommit:
@@ -301,6 +313,13 @@ class Pipeline:
         self._stopping = False
         self._right_first = False
         self._round: _Round | None = None
+        # The lanes' state while sender() runs: answered calls and lone failures not yet settled, the
+        # highest spool id handed to a lane.
+        self._lanes_now: list[_Lane] = []
+        self._answered: list[tuple[list[Row], dict]] = []
+        self._lone: list[tuple[Row, str]] = []
+        self._cursor = 0
+        self._settling = asyncio.Lock()
 
     async def _io(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._disk, fn, *args)
@@ -381,12 +400,7 @@ class Pipeline:
         """``rows`` split by sensor into at most ``in_flight`` lists (each in spool order), the same sensor
         always in the same list: calls sent at once then never write the same rows in Odoo (its hourly
         aggregates, its sensors' last values), so neither waits for the other or fails on it."""
-        if self.in_flight == 1:
-            return [rows] if rows else []
-        lanes: list[list[Row]] = [[] for _ in range(self.in_flight)]
-        for row in rows:
-            lanes[zlib.crc32(row.code.encode("utf-8", "backslashreplace")) % self.in_flight].append(row)
-        return [lane for lane in lanes if lane]
+        return [lane for lane in self._split(rows) if lane]
 
     async def _send_lane(self, rows: list[Row], batch: _Round) -> None:
         """One lane's readings, in calls of at most the round's call size one after the other (never two
@@ -471,31 +485,117 @@ class Pipeline:
             )
 
     async def sender(self) -> None:
-        """Send until cancelled: a round whenever a full batch waits or ``flush_interval`` has passed."""
+        """Send until cancelled, in ``in_flight`` lanes that never wait for one another (see the module
+        docstring): the dispatcher hands the spool's readings, oldest first, to the lane of their sensor
+        whenever a full batch waits or ``flush_interval`` has passed, and each lane sends what it holds, one
+        call after the other, as soon as its last call is answered."""
+        lanes = [_Lane() for _ in range(self.in_flight)]
+        self._lanes_now = lanes
+        self._answered, self._lone = [], []
+        self._cursor = 0
+        tasks = [asyncio.create_task(self._lane_sender(lane, lanes), name=f"lane-{k}") for k, lane in enumerate(lanes)]
+        try:
+            await asyncio.gather(self._dispatcher(lanes), *tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._lanes_now = []
+
+    def _outstanding(self, lanes: list[_Lane]) -> int:
+        """Readings handed to the lanes and not yet settled."""
+        held = sum(len(lane.rows) + len(lane.sending) for lane in lanes)
+        return held + sum(len(rows) for rows, _ in self._answered) + len(self._lone)
+
+    async def _dispatcher(self, lanes: list[_Lane]) -> None:
+        """Hand the readings beyond ``_cursor`` to the lanes, at most two calls' worth per lane held at once."""
+        last = time.monotonic()
+        while True:
+            outstanding = self._outstanding(lanes)
+            waiting = self.spool.depth() - outstanding
+            due = last + self.flush_interval
+            room = 2 * self.in_flight * self.call_size() - outstanding
+            if room <= 0 or (waiting < self.batch_size and time.monotonic() < due):
+                self._wake.clear()
+                timeout = self.flush_interval if room <= 0 else max(0.0, due - time.monotonic())
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+                continue
+            rows: list[Row] = await self._io(self.spool.peek_after, self._cursor, room)
+            last = time.monotonic()
+            if not rows:
+                continue
+            self._cursor = rows[-1].id
+            for lane, part in zip(lanes, await _off_loop(len(rows), self._split, rows), strict=True):
+                if part:
+                    lane.rows.extend(part)
+                    lane.ready.set()
+
+    def _split(self, rows: list[Row]) -> list[list[Row]]:
+        """``rows`` split by sensor into exactly ``in_flight`` lists (see :meth:`_lanes`)."""
+        if self.in_flight == 1:
+            return [rows]
+        parts: list[list[Row]] = [[] for _ in range(self.in_flight)]
+        for row in rows:
+            parts[zlib.crc32(row.code.encode("utf-8", "backslashreplace")) % self.in_flight].append(row)
+        return parts
+
+    async def _lane_sender(self, lane: _Lane, lanes: list[_Lane]) -> None:
+        """One lane: its oldest readings in calls of at most ``call_size``, one at a time; what Odoo did not
+        answer goes back to the front of the lane and is retried with backoff."""
         delay = self.retry_initial
         while True:
+            if not lane.rows:
+                lane.ready.clear()
+                await lane.ready.wait()
+                continue
+            size = self.call_size()
+            lane.sending, lane.rows = lane.rows[:size], lane.rows[size:]
+            oldest = await self._io(self.spool.oldest_id)
+            rows = [row for row in lane.sending if row.id >= oldest]  # the cap dropped the others
+            batch = _Round(rows, size)
+            error: OdooError | None = None
             try:
-                sent = await self.send_round()
+                if rows:
+                    await self._send_call(rows, batch)
+            except (TransientError, PermanentError) as exc:
+                error = exc
+                lane.rows[:0] = batch.todo()
+            lane.sending = []
+            self._answered += batch.answered
+            self._lone += batch.lone
+            await self._settle_ready(lanes)
+            if error is None:
                 delay = self.retry_initial
-            except TransientError as exc:
+            elif isinstance(error, TransientError):
                 _log.warning(
-                    "Odoo unavailable; readings stay in the spool", extra={"event": "odoo_down", "error": str(exc)}
+                    "Odoo unavailable; readings stay in the spool", extra={"event": "odoo_down", "error": str(error)}
                 )
                 await asyncio.sleep(random.uniform(0.5, 1.0) * delay)
                 delay = min(self.retry_max, delay * 2)
-                continue
-            except PermanentError as exc:
+            else:
                 _log.error(
                     "Odoo refused the batch; readings stay in the spool",
-                    extra={"event": "odoo_refused", "error": str(exc)},
+                    extra={"event": "odoo_refused", "error": str(error)},
                 )
                 await asyncio.sleep(self.retry_max)
-                continue
-            if sent >= self.batch_size:
-                continue  # a backlog: keep sending
-            self._wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.flush_interval)
+
+    async def _settle_ready(self, lanes: list[_Lane]) -> None:
+        """Settle, in spool order, what Odoo answered for: a call's readings leave the spool only once every
+        older reading handed to a lane has been answered too (a crash then replays a tail, never a hole)."""
+        async with self._settling:
+            unanswered = [lane.sending[0].id for lane in lanes if lane.sending]
+            unanswered += [lane.rows[0].id for lane in lanes if lane.rows]
+            frontier = min(unanswered, default=math.inf)
+            ready = [part for part in self._answered if part[0][-1].id < frontier]
+            lone = [item for item in self._lone if item[0].id < frontier]
+            if not ready and not lone:
+                return
+            self._answered = [part for part in self._answered if part[0][-1].id >= frontier]
+            self._lone = [item for item in self._lone if item[0].id >= frontier]
+            batch = _Round([])
+            batch.answered, batch.lone = ready, lone
+            await self._settle_round(batch)
 
     async def flush(self, timeout: float) -> bool:
         """Send what the spool holds until it is empty or ``timeout`` seconds passed; True when empty."""

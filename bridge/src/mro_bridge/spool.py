@@ -109,6 +109,14 @@ class Spool:
             rows = self._db.execute("SELECT id, code, ts, value FROM readings ORDER BY id LIMIT ?", (limit,)).fetchall()
         return list(map(Row._make, rows))
 
+    def peek_after(self, after: int, limit: int) -> list[Row]:
+        """The oldest ``limit`` readings whose spool id is above ``after``."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, code, ts, value FROM readings WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+            ).fetchall()
+        return list(map(Row._make, rows))
+
     def ack(self, ids: list[int]) -> None:
         """Remove readings Odoo has answered for."""
         if not ids:
