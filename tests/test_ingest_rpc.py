@@ -1,10 +1,14 @@
 """The ingest API over XML-RPC, exactly as mro-bridge calls it, against a real Odoo server."""
 
+import asyncio
+import math
 import time
 import xmlrpc.client
 
 import pytest
 from odoo_server import ADMIN, bridge_credentials
+
+from mro_bridge.odoo import XmlRpcOdoo
 
 
 def test_bridge_pulls_config_and_ingests_over_xmlrpc(odoo):
@@ -82,3 +86,34 @@ def test_whole_call_errors_are_clear_and_store_nothing(odoo):
     assert odoo.call(admin_uid, ADMIN[1], "mro.sensor.reading", "search_count", []) == 0
     # A wrong key is refused at the door.
     assert not xmlrpc.client.ServerProxy(f"{odoo.url}/xmlrpc/2/common").authenticate(odoo.db, login, "nope", {})
+
+
+def test_the_bridge_sends_packed_calls_that_odoo_reads_as_the_list_form(odoo):
+    """mro-bridge's own transport against a real Odoo: its calls go in the packed form (``ingest_packed``),
+    whose answer is the list form's, index for index; a replay stores nothing twice."""
+    _gateway_id, login, key = bridge_credentials(odoo)
+    transport = XmlRpcOdoo(odoo.url, odoo.db, login, key)
+    now = time.time() - 600
+    batch = [
+        ["P101-VIB-DE", now, 3.5],
+        ["NO-SUCH-SENSOR", now, 1.0],
+        ["P101-VIB-DE", now + 1, math.nan],
+        ["P101-TEMP-DE", now + 1, 62.0],
+    ]
+    try:
+        first = asyncio.run(transport.ingest(batch))
+        assert transport.packed  # Odoo took the packed form: no fallback to lists
+        assert (first["accepted"], first["duplicates"]) == (2, 0)
+        assert [(r["index"], r["reason"]) for r in first["rejected"]] == [
+            (1, "unknown sensor code 'NO-SUCH-SENSOR'"),
+            (2, "value is not finite (nan)"),
+        ]
+        again = asyncio.run(transport.ingest(batch))
+        assert (again["accepted"], again["duplicates"], len(again["rejected"])) == (0, 2, 2)
+    finally:
+        transport.close()
+    admin_uid = odoo.login(*ADMIN)
+    rows = odoo.call(
+        admin_uid, ADMIN[1], "mro.sensor.reading", "search_read", [("value", "in", [3.5, 62.0])], fields=["value"]
+    )
+    assert sorted(r["value"] for r in rows) == [3.5, 62.0]

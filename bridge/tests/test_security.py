@@ -425,3 +425,51 @@ def test_a_huge_request_head_is_refused(tmp_path):
         pipe.close()
 
     asyncio.run(scenario())
+
+
+def test_an_odoo_without_packed_ingest_gets_lists_and_nothing_is_lost():
+    """An Odoo whose addon predates ``ingest_packed`` answers that the method does not exist (having stored
+    nothing): the bridge sends the same call as a list at once, and lists from then on. An Odoo that knows
+    it gets packed calls; any other fault of a packed call is sorted as before."""
+
+    class AnyPath(xmlrpc.server.SimpleXMLRPCRequestHandler):
+        rpc_paths = ()
+
+    server = xmlrpc.server.SimpleXMLRPCServer(("127.0.0.1", 0), requestHandler=AnyPath, logRequests=False)
+    calls: list[tuple[str, int]] = []
+    knows_packed = [False]
+
+    def execute_kw(db, uid, key, model, method, args, kwargs=None):
+        calls.append((method, len(args[0]) if method == "ingest" else len(args[0]["codes"])))
+        if method == "ingest_packed" and not knows_packed[0]:
+            raise xmlrpc.client.Fault(1, f"AttributeError: The method '{model}.{method}' does not exist")
+        if method == "ingest_packed" and len(args[0]["codes"]) > 2:
+            raise xmlrpc.client.Fault(1, "psycopg2.errors.NumericValueOutOfRange: value out of range")
+        count = len(args[0]) if method == "ingest" else len(args[0]["sensor"].data) // 4
+        return {"accepted": count, "duplicates": 0, "rejected": []}
+
+    server.register_function(lambda db, login, key, context: 7, "authenticate")
+    server.register_function(execute_kw)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address
+    url = f"http://{host}:{port}"
+    items = [["A", 1_790_000_000.0, 1.0], ["B", 1_790_000_000.0, 2.0]]
+    try:
+        old = XmlRpcOdoo(url, "db", "bridge", "k")
+        assert asyncio.run(old.ingest(items))["accepted"] == 2
+        assert asyncio.run(old.ingest(items))["accepted"] == 2
+        assert calls == [("ingest_packed", 2), ("ingest", 2), ("ingest", 2)] and not old.packed
+        calls.clear()
+        knows_packed[0] = True
+        new = XmlRpcOdoo(url, "db", "bridge", "k")
+        assert asyncio.run(new.ingest(items))["accepted"] == 2
+        with pytest.raises(BatchError, match="value out of range"):  # not taken for an old addon
+            asyncio.run(new.ingest([*items, ["C", 1_790_000_000.0, 3.0]]))
+        # An item that is not [text, number, number] goes as a list: Odoo names it in its answer.
+        assert asyncio.run(new.ingest([["A", 1_790_000_001.0, "1.5"]]))["accepted"] == 1
+        assert calls == [("ingest_packed", 2), ("ingest_packed", 3), ("ingest", 1)] and new.packed
+        old.close()
+        new.close()
+    finally:
+        server.shutdown()
+        server.server_close()

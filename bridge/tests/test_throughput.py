@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -29,7 +30,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mro_bridge.model import Reading
-from mro_bridge.odoo import BatchError, TransientError, ingest_request
+from mro_bridge.odoo import BatchError, TransientError, ingest_request, packed_ingest_request
 from mro_bridge.pipeline import GroupCommit, Pipeline
 from mro_bridge.sources._common import Overlapped, next_due
 from mro_bridge.spool import Spool
@@ -475,6 +476,40 @@ def test_the_ingest_body_reads_back_as_the_readings():
     (db, uid, key, model, method, args), name = xmlrpc.client.loads(ingest_request("db", 7, "k", items))
     assert (name, db, uid, model, method) == ("execute_kw", "db", 7, "mro.sensor.reading", "ingest")
     assert args == [[["P-1&<2>", 1_700_000_000.25, -0.5], ["P-1&<2>", 1_700_000_001.0, 1e300], ["Q", 2.0, 3.0]]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["P-1&<2>", "Q", "\u00e9t\u00e9", "A" * 64]),
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.floats(allow_nan=True, allow_infinity=True),
+        ),
+        max_size=40,
+    )
+)
+def test_the_packed_ingest_body_reads_back_as_the_same_readings_in_order(items):
+    """The packed form (``ingest_packed``) carries each reading, in order, bit for bit (NaN and infinities
+    too: Odoo rejects those by their index), each code once."""
+    items = [list(item) for item in items]
+    (db, uid, key, model, method, args), name = xmlrpc.client.loads(packed_ingest_request("db", 7, "k", items))
+    assert (name, db, uid, key, model, method) == ("execute_kw", "db", 7, "k", "mro.sensor.reading", "ingest_packed")
+    (batch,) = args
+    codes, n = batch["codes"], len(items)
+    assert len(codes) == len(set(codes)) == len({code for code, _, _ in items})
+    sensors = struct.unpack(f"<{n}I", batch["sensor"].data)
+    times = struct.unpack(f"<{n}d", batch["time"].data)
+    values = struct.unpack(f"<{n}d", batch["value"].data)
+    back = [[codes[i], ts, value] for i, ts, value in zip(sensors, times, values, strict=True)]
+    assert [struct.pack("<dd", ts, v) for _, ts, v in back] == [struct.pack("<dd", ts, v) for _, ts, v in items]
+    assert [code for code, _, _ in back] == [code for code, _, _ in items]
+
+
+def test_the_packed_body_is_a_sixth_of_the_list_body():
+    items = [[f"LINE1-PUMP{i % 200:03d}-VIB", 1_790_000_000.0 + i / 10, 1.0 + (i % 997) / 100] for i in range(5000)]
+    packed, listed = packed_ingest_request("db", 7, "k", items), ingest_request("db", 7, "k", items)
+    assert len(packed) * 5 < len(listed)
 
 
 def test_the_sender_lanes_do_not_wait_for_one_another_yet_settle_in_spool_order(tmp_path):

@@ -8,7 +8,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, create_index, mute_logger, sql
 
-from ..mro_ingestion import limit_state_sql, physical_range, validate_batch
+from ..mro_ingestion import PackedError, limit_state_sql, physical_range, unpack_readings, validate_batch
 from ..mro_ingestion.partitions import (
     add_months,
     default_partition_name,
@@ -460,6 +460,27 @@ class MroSensorReading(models.Model):
             "duplicates": len(batch.sensor_ids) - accepted + batch.duplicates,
             "rejected": batch.rejected,
         }
+
+    @api.model
+    def ingest_packed(self, batch):
+        """:meth:`ingest` for a batch in the packed form (what mro-bridge sends): the same readings as three
+        binary columns, a sixth of the bytes of the list form and far less to decode.
+
+        :param batch: ``{"codes": [sensor_code, ...], "sensor": <uint32 LE>, "time": <float64 LE>,
+            "value": <float64 LE>}``, each column XML-RPC base64 (or base64 text over JSON-RPC): per
+            reading, the index of its code in ``codes``, its time in epoch seconds and its value.
+        :return: what :meth:`ingest` returns; a rejected reading's ``index`` is its position in the columns.
+        :raise AccessError: as :meth:`ingest`.
+        :raise UserError: when the batch is not well formed (a column missing or not base64, columns of
+            different lengths, an index beyond ``codes``) or holds more than the batch limit; then nothing
+            is stored.
+        """
+        self._check_ingest_access()
+        try:
+            readings = unpack_readings(batch, self._ingest_max_batch)
+        except PackedError as exc:
+            raise UserError(self.env._("ingest_packed(): %s.", exc)) from None
+        return self.ingest(readings)
 
     @api.model
     def _touch_gateway(self, gateway):

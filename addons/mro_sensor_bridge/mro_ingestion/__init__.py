@@ -1,6 +1,7 @@
 """Pure ingest logic (no Odoo import): validation of reading batches, the limit-state rule."""
 
 from .limits import LIMITS, limit_state, limit_state_sql
+from .packed import PackedError, unpack_readings
 from .validate import (
     FUTURE_TOLERANCE_S,
     MAX_ABS_VALUE,
@@ -17,11 +18,13 @@ __all__ = [
     "LIMITS",
     "MAX_ABS_VALUE",
     "MIN_EPOCH_S",
+    "PackedError",
     "ValidatedBatch",
     "check_value",
     "limit_state",
     "limit_state_sql",
     "parse_timestamp",
     "physical_range",
+    "unpack_readings",
     "validate_batch",
 ]

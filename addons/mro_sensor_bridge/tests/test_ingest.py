@@ -1,5 +1,7 @@
+import base64
 import math
 import random
+import struct
 from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
 
@@ -346,3 +348,82 @@ class TestIngest(MroSensorCase):
         # The administrator still sends readings the way the bridge does.
         result = self.Reading.with_user(admin).ingest([["P1-VIB", self.now(-20), 2.0]])
         self.assertEqual(result["accepted"], 1)
+
+
+def packed(codes, rows):
+    """A packed batch (ingest_packed) from ``codes`` and ``(code index, time, value)`` rows, as mro-bridge
+    writes it: little-endian columns, as XML-RPC base64 (bytes) or, with ``text``, base64 text (JSON-RPC)."""
+    return {
+        "codes": list(codes),
+        "sensor": struct.pack(f"<{len(rows)}I", *(r[0] for r in rows)),
+        "time": struct.pack(f"<{len(rows)}d", *(r[1] for r in rows)),
+        "value": struct.pack(f"<{len(rows)}d", *(r[2] for r in rows)),
+    }
+
+
+@tagged("post_install", "-at_install")
+class TestIngestPacked(MroSensorCase):
+    """The packed form, as the bridge user sends it: the same readings, the same answer as the list form."""
+
+    def test_the_bridge_gets_the_same_answer_and_rows_as_with_the_list_form(self):
+        t = self.now(-30)
+        items = [
+            ["P1-VIB", t, 1.5],
+            ["P1-TMP", t, 30.0],
+            ["P1-CUR", t, 3.0],  # another gateway's sensor: unknown to this bridge
+            ["P1-VIB", t, 1.5],  # the same reading twice: a duplicate
+            ["P1-VIB", t + 1, math.nan],
+            ["P1-TMP", t + 1, 31.0],
+            ["P1-VIB", math.inf, 2.0],
+        ]
+        codes = ["P1-VIB", "P1-TMP", "P1-CUR"]
+        rows = [(codes.index(code), ts, value) for code, ts, value in items]
+        bridge = self.Reading.with_user(self.bridge_user)
+        answer = bridge.ingest_packed(packed(codes, rows))
+        self.assertEqual(answer["accepted"], 3)
+        self.assertEqual(answer["duplicates"], 1)
+        self.assertEqual(
+            {r["index"]: r["reason"] for r in answer["rejected"]},
+            {2: "unknown sensor code 'P1-CUR'", 4: "value is not finite (nan)", 6: "timestamp is not a finite number"},
+        )
+        stored = self.Reading.search([("sensor_id", "in", (self.vib | self.temp).ids)])
+        self.assertEqual(
+            sorted((r.sensor_id.code, r.value) for r in stored), [("P1-TMP", 30.0), ("P1-TMP", 31.0), ("P1-VIB", 1.5)]
+        )
+        # Replayed in the list form: the same readings, all duplicates now; and the same rejections.
+        again = bridge.ingest(items)
+        self.assertEqual((again["accepted"], again["duplicates"]), (0, 4))
+        self.assertEqual(again["rejected"], answer["rejected"])
+        # Over JSON-RPC the columns are base64 text.
+        text = {key: base64.b64encode(value).decode() if isinstance(value, bytes) else value
+                for key, value in packed(["P1-VIB"], [(0, t + 2, 2.5)]).items()}  # fmt: skip
+        self.assertEqual(bridge.ingest_packed(text)["accepted"], 1)
+
+    def test_a_batch_that_is_not_well_formed_is_refused_whole(self):
+        t = self.now(-10)
+        good = packed(["P1-VIB"], [(0, t, 1.0), (0, t + 1, 2.0)])
+        cases = {
+            "not a dict": [["P1-VIB", t, 1.0]],
+            "codes not text": {**good, "codes": [7]},
+            "a column missing": {key: value for key, value in good.items() if key != "value"},
+            "bad base64": {**good, "time": "%%%not base64%%%"},
+            "lengths differ": {**good, "value": good["value"][:8]},
+            "a torn value": {**good, "value": good["value"][:-1]},
+            "index beyond the codes": {**good, "sensor": struct.pack("<2I", 0, 1)},
+        }
+        bridge = self.Reading.with_user(self.bridge_user)
+        for case, batch in cases.items():
+            with self.subTest(case), self.assertRaises(UserError):
+                bridge.ingest_packed(batch)
+        with patch.object(type(self.Reading), "_ingest_max_batch", 1), self.assertRaisesRegex(UserError, "at most 1"):
+            bridge.ingest_packed(good)
+        self.assertEqual(self.count_readings(self.vib), 0)
+        self.assertEqual(bridge.ingest_packed(good)["accepted"], 2)
+
+    def test_people_other_than_bridges_may_not_send_packed_readings(self):
+        technician = new_test_user(self.env, login="tech-p", groups="base.group_user")
+        manager = new_test_user(self.env, login="mgr-p", groups="maintenance.group_equipment_manager")
+        for user in technician, manager:
+            with self.subTest(user.login), self.assertRaises(AccessError):
+                self.Reading.with_user(user).ingest_packed(packed(["P1-VIB"], [(0, self.now(), 1.0)]))
+        self.assertEqual(self.count_readings(self.vib), 0)
