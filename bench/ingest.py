@@ -19,6 +19,10 @@ stored for the round and checks that no reading was lost or stored twice. Last l
     .venv/bin/python bench/ingest.py                 # the full run
     .venv/bin/python bench/ingest.py --readings 100000 --stored 0   # a quick look
     .venv/bin/python bench/ingest.py --clients 1,4   # 1 bridge, then 4 concurrent bridges
+    .venv/bin/python bench/ingest.py --stored 0 --form list   # the list form (ingest) instead of the packed one
+
+The calls are in the form mro-bridge sends (``--form packed``: ``ingest_packed``, three binary columns), or
+with ``--form list`` in the list form (``ingest``, one XML array per reading).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from pathlib import Path
 import odoo_server
 import psycopg2
 
-from mro_bridge.odoo import ingest_request
+from mro_bridge.odoo import ingest_request, packed_ingest_request
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,13 +69,18 @@ def make_batches(n_readings: int, sensors: list[int], batch: int, start: float):
         yield items
 
 
-def client(url: str, db: str, uid: int, password: str, batches: list, go, out: mp.Queue) -> None:
+#: The ingest call's body in each form (``--form``): the packed one mro-bridge sends, or the list form.
+BODIES = {"packed": packed_ingest_request, "list": ingest_request}
+
+
+def client(url: str, db: str, uid: int, password: str, batches: list, go, out: mp.Queue, form: str) -> None:
     """One bridge: each batch written as mro-bridge writes it (its ingest body, one kept connection)."""
     host = urllib.parse.urlsplit(url).netloc
     transport = xmlrpc.client.Transport()
+    body = BODIES[form]
 
     def ingest(batch):
-        return transport.request(host, "/xmlrpc/2/object", ingest_request(db, uid, password, batch))[0]
+        return transport.request(host, "/xmlrpc/2/object", body(db, uid, password, batch))[0]
 
     ingest([])  # warm up a worker
     out.put("ready")
@@ -106,22 +115,22 @@ def setup_sensors(server: odoo_server.OdooServer, n_sensors: int) -> tuple[int, 
     return uid, ids
 
 
-def run_ingest(server, uid, n_readings, n_sensors, batch, clients, start):
+def run_ingest(server, uid, n_readings, n_sensors, batch, clients, start, form):
     # Each client is one bridge with its own sensors, as gateways own disjoint sensor sets.
     shares = [
         list(make_batches(n_readings // clients, list(range(k, n_sensors, clients)), batch, start))
         for k in range(clients)
     ]
-    return run_clients(server, [(uid, ADMIN[1])] * clients, shares)
+    return run_clients(server, [(uid, ADMIN[1])] * clients, shares, form)
 
 
-def run_clients(server, credentials, shares):
+def run_clients(server, credentials, shares, form):
     """Run one client process per (uid, password) and share of batches, all started at once; returns
     (elapsed s, accepted, duplicates, rejected, sorted call latencies)."""
     queue: mp.Queue = mp.Queue()
     go = mp.Event()
     procs = [
-        mp.Process(target=client, args=(server.url, server.db, uid, password, share, go, queue))
+        mp.Process(target=client, args=(server.url, server.db, uid, password, share, go, queue, form))
         for (uid, password), share in zip(credentials, shares, strict=True)
     ]
     for p in procs:
@@ -199,7 +208,7 @@ def run_concurrency(server, uid, ids, args, counts: list[int]) -> str:
             sensors += [ids[sensor_code(i)] for i in mine]
             shares.append(list(make_batches(per_client_sensor * len(mine), mine, args.batch, start)))
         sent = sum(len(b) for share in shares for b in share)
-        elapsed, accepted, dups, rejected, lat = run_clients(server, credentials[:count], shares)
+        elapsed, accepted, dups, rejected, lat = run_clients(server, credentials[:count], shares, args.form)
         rows, distinct = stored_between(server.db, sensors, start, start + per_client_sensor)
         round_lost = sent - distinct
         # Stored twice (the unique key forbids it) or counted as accepted twice.
@@ -394,6 +403,12 @@ def main() -> int:
     parser.add_argument("--readings", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=20_000, help="readings per ingest call")
     parser.add_argument(
+        "--form",
+        choices=sorted(BODIES),
+        default="packed",
+        help="the ingest calls' form: packed (ingest_packed, what mro-bridge sends) or list (ingest)",
+    )
+    parser.add_argument(
         "--clients",
         default=None,
         help="a list of concurrent bridge counts (1,4): one round each, every bridge its own gateway; "
@@ -427,11 +442,11 @@ def main() -> int:
         start = time.time() - args.readings // args.sensors - 600
         print(
             f"ingest: {args.readings:,} readings, {args.sensors} sensors, batches of {args.batch:,}, "
-            f"{args.clients} clients, {args.workers} Odoo workers",
+            f"{args.clients} clients, {args.workers} Odoo workers, {args.form} calls",
             flush=True,
         )
         elapsed, accepted, duplicates, rejected, lat = run_ingest(
-            server, uid, args.readings, args.sensors, args.batch, args.clients, start
+            server, uid, args.readings, args.sensors, args.batch, args.clients, start, args.form
         )
         rate = accepted / elapsed
         print(
@@ -443,7 +458,7 @@ def main() -> int:
             print("  WARNING: not every reading was accepted (re-run without --reuse-db)", flush=True)
         # The same batches again: the idempotent path a replaying bridge takes.
         r_elapsed, r_acc, r_dup, _, _ = run_ingest(
-            server, uid, args.readings, args.sensors, args.batch, args.clients, start
+            server, uid, args.readings, args.sensors, args.batch, args.clients, start, args.form
         )
         print(f"  replay of the same batches: {r_acc} accepted, {r_dup:,} duplicates in {r_elapsed:.2f} s")
 
