@@ -313,9 +313,8 @@ class Pipeline:
         self._stopping = False
         self._right_first = False
         self._round: _Round | None = None
-        # The lanes' state while sender() runs: answered calls and lone failures not yet settled, the
-        # highest spool id handed to a lane.
-        self._lanes_now: list[_Lane] = []
+        # While sender() runs: answered calls and lone failures not yet settled, the highest spool id handed
+        # to a lane.
         self._answered: list[tuple[list[Row], dict]] = []
         self._lone: list[tuple[Row, str]] = []
         self._cursor = 0
@@ -490,7 +489,6 @@ class Pipeline:
         whenever a full batch waits or ``flush_interval`` has passed, and each lane sends what it holds, one
         call after the other, as soon as its last call is answered."""
         lanes = [_Lane() for _ in range(self.in_flight)]
-        self._lanes_now = lanes
         self._answered, self._lone = [], []
         self._cursor = 0
         tasks = [asyncio.create_task(self._lane_sender(lane, lanes), name=f"lane-{k}") for k, lane in enumerate(lanes)]
@@ -500,7 +498,6 @@ class Pipeline:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            self._lanes_now = []
 
     def _outstanding(self, lanes: list[_Lane]) -> int:
         """Readings handed to the lanes and not yet settled."""
