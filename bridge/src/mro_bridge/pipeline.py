@@ -11,7 +11,9 @@ the same lane, so calls under way at once never write the same rows in Odoo and 
 there. Whenever a full batch waits or ``flush_interval`` has passed, the readings not yet handed out go to
 their lanes (at most two calls' worth per lane held at once); each lane sends what it holds in calls of
 ``batch_size`` (with a backlog, up to four batches a call), one after the other, as soon as its last call is
-answered: a slow call holds back only its own lane. Rows leave the spool only after Odoo answered, and in
+answered and it holds a batch, or ``flush_interval`` after its last call began (Odoo's cost of a call is
+largely per sensor, so a handful of readings a call would waste it): a slow call holds back only its own
+lane. Rows leave the spool only after Odoo answered, and in
 order: a call's readings are settled (the accepted and duplicate readings removed, the rejected ones moved
 to the dead letters with Odoo's reason) only once every older reading handed to a lane has been answered
 too, so a bridge killed at any moment replays a tail of the spool, never leaves a hole in it. On a transient
@@ -541,11 +543,21 @@ class Pipeline:
         """One lane: its oldest readings in calls of at most ``call_size``, one at a time; what Odoo did not
         answer goes back to the front of the lane and is retried with backoff."""
         delay = self.retry_initial
+        started = -math.inf
         while True:
             if not lane.rows:
                 lane.ready.clear()
                 await lane.ready.wait()
                 continue
+            linger = started + self.flush_interval - time.monotonic()
+            if len(lane.rows) < self.batch_size and linger > 0:
+                # Less than a batch, and the last call began less than flush_interval ago: wait for more
+                # (Odoo's cost of a call is largely per sensor, not per reading).
+                lane.ready.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(lane.ready.wait(), timeout=linger)
+                continue
+            started = time.monotonic()
             size = self.call_size()
             lane.sending, lane.rows = lane.rows[:size], lane.rows[size:]
             oldest = await self._io(self.spool.oldest_id)
