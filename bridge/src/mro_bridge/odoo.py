@@ -1,11 +1,11 @@
 """The bridge's only contact with Odoo, behind one small interface (Odoo 19 moves to a JSON API).
 
-:class:`XmlRpcOdoo` calls ``mro.sensor.reading.ingest`` and ``mro.sensor.gateway.get_bridge_config`` over
-XML-RPC with an API key. Failures are sorted into :class:`TransientError` (Odoo down or restarting, network,
-timeouts, HTTP 5xx: retry later, keep the readings), :class:`PermanentError` (wrong credentials, access
-refused: the operator must act; the readings stay in the spool meanwhile) and its kind :class:`BatchError`
-(Odoo failed the call as a whole, or it is too large to send: what it carries may be the cause, and the
-pipeline splits it to find out).
+:class:`XmlRpcOdoo` calls ``mro.sensor.reading.ingest_packed`` (or ``ingest``, with an addon that predates
+it) and ``mro.sensor.gateway.get_bridge_config`` over XML-RPC with an API key. Failures are sorted into
+:class:`TransientError` (Odoo down or restarting, network, timeouts, HTTP 5xx: retry later, keep the
+readings), :class:`PermanentError` (wrong credentials, access refused: the operator must act; the readings
+stay in the spool meanwhile) and its kind :class:`BatchError` (Odoo failed the call as a whole, or it is too
+large to send: what it carries may be the cause, and the pipeline splits it to find out).
 """
 
 from __future__ import annotations
