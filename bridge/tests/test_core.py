@@ -488,25 +488,26 @@ def test_check_reports_a_configuration_error_with_exit_code_2(tmp_path, capsys):
     assert "odoo.api_key: is required" in capsys.readouterr().err
 
 
+#: A configuration whose Odoo and device nothing answers (port 9).
+UNREACHABLE = """
+[odoo]
+url = "http://127.0.0.1:9"
+database = "d"
+user = "u"
+api_key = "k"
+[[modbus]]
+name = "plc9"
+host = "127.0.0.1"
+port = 9
+timeout = 1
+[[modbus.tags]]
+code = "X"
+address = 0
+"""
+
+
 def test_check_says_what_it_could_not_reach(tmp_path, capsys):
-    path = write(
-        tmp_path,
-        """
-        [odoo]
-        url = "http://127.0.0.1:9"
-        database = "d"
-        user = "u"
-        api_key = "k"
-        [[modbus]]
-        name = "plc9"
-        host = "127.0.0.1"
-        port = 9
-        timeout = 1
-        [[modbus.tags]]
-        code = "X"
-        address = 0
-        """,
-    )
+    path = write(tmp_path, UNREACHABLE)
     assert cli.main(["check", "--config", str(path)]) == 1
     out = capsys.readouterr().out
     assert "FAIL  odoo: Odoo at http://127.0.0.1:9 is not reachable" in out
@@ -604,23 +605,7 @@ def test_logs_carry_the_extra_fields_in_both_formats():
 def test_run_makes_full_garbage_collections_rare_and_only_for_the_bridge(tmp_path, monkeypatch):
     """``mro-bridge run`` raises the full collection threshold (collections held the loop and skipped polls),
     keeps the young ones as they are, and ``check`` leaves the interpreter's settings alone."""
-    path = write(
-        tmp_path,
-        """
-        [odoo]
-        url = "http://127.0.0.1:9"
-        database = "d"
-        user = "u"
-        api_key = "k"
-        [[modbus]]
-        name = "plc9"
-        host = "127.0.0.1"
-        port = 9
-        [[modbus.tags]]
-        code = "X"
-        address = 0
-        """,
-    )
+    path = write(tmp_path, UNREACHABLE)
     import gc
 
     before = gc.get_threshold()

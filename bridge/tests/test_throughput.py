@@ -512,6 +512,15 @@ def test_the_packed_body_is_a_sixth_of_the_list_body():
     assert len(packed) * 5 < len(listed)
 
 
+async def drain_and_stop(pipe, sender, timeout=2.0):
+    """Let the running ``sender`` empty the spool (for ``timeout`` seconds at most), then stop it."""
+    deadline = time.monotonic() + timeout
+    while pipe.spool.depth() and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    sender.cancel()
+    await asyncio.gather(sender, return_exceptions=True)
+
+
 def test_the_sender_lanes_do_not_wait_for_one_another_yet_settle_in_spool_order(tmp_path):
     """A slow lane does not hold a fast one back: the fast lane sends its next calls while the slow call is
     under way (the rounds of before made it wait). Yet nothing leaves the spool ahead of an older reading
@@ -531,12 +540,7 @@ def test_the_sender_lanes_do_not_wait_for_one_another_yet_settle_in_spool_order(
         assert odoo.running == 1 and odoo.calls.count([slow]) == 1  # the slow call is still under way
         assert odoo.calls.count([fast]) >= 3  # while the fast lane went on with its later readings
         assert len(odoo.stored) == 150 and pipe.spool.acks == []  # all answered but the slow 50: none deleted
-        for _ in range(100):
-            if not pipe.spool.depth():
-                break
-            await asyncio.sleep(0.02)
-        sender.cancel()
-        await asyncio.gather(sender, return_exceptions=True)
+        await drain_and_stop(pipe, sender)
         assert pipe.spool.depth() == 0 and len(odoo.stored) == 200 and odoo.duplicates == 0
         acked = [i for ack in pipe.spool.acks for i in ack]
         assert sorted(acked) == list(range(1, 201))
@@ -561,12 +565,7 @@ def test_a_lane_that_fails_is_retried_alone_while_the_other_goes_on(tmp_path):
         await asyncio.sleep(0.08)  # within the failing lane's backoff
         assert sum(code == fine for code, _ in odoo.stored) == 80
         assert not any(code == failing for code, _ in odoo.stored)
-        for _ in range(100):
-            if not pipe.spool.depth():
-                break
-            await asyncio.sleep(0.02)
-        sender.cancel()
-        await asyncio.gather(sender, return_exceptions=True)
+        await drain_and_stop(pipe, sender)
         assert pipe.spool.depth() == 0 and len(odoo.stored) == 120 and odoo.duplicates == 0
         assert odoo.calls.count([failing]) == 2 and pipe.metrics.odoo_errors == 1
         pipe.close()
