@@ -167,9 +167,10 @@ class MroSensor(models.Model):
     ]
 
     def init(self):
-        super().init()
+        res = super().init()
         # For the pages written from now on; a database of an earlier version gets it on update.
         self.env.cr.execute(SQL("ALTER TABLE mro_sensor SET (fillfactor = %s)", SENSOR_FILLFACTOR))
+        return res
 
     @api.depends("measure_kind")
     def _compute_unit(self):
