@@ -11,7 +11,7 @@ from odoo.service import model as model_service
 from odoo.service import security
 from odoo.tools.translate import LazyTranslate
 
-from ..mro_ingestion.fast_xmlrpc import TooManyReadings, parse_ingest_head, parse_ingest_items
+from ..mro_ingestion.fast_xmlrpc import TooManyReadings, parse_call_head, parse_ingest_head, parse_ingest_items
 
 _lt = LazyTranslate(__name__)
 
@@ -33,9 +33,11 @@ class IngestRPC(RPC):
 
     An ingest call's body is limited to ``INGEST_MAX_BODY`` (413 beyond, unread); the caller is
     authenticated from the call's head before a single reading is decoded; readings are decoded by
-    the fast decoder and never past the batch limit. Every other call, and an ingest call outside
-    the fast decoder's narrow shape, goes through Odoo's standard decoder. Active where Odoo routes
-    with this database's controllers (one database, or a ``--db-filter`` that selects it).
+    the fast decoder and never past the batch limit. A packed call (``ingest_packed``) is authenticated
+    from its head the same way before its columns go through the standard decoder. Every other call,
+    and an ingest call whose head is outside the fast decoder's narrow shape, goes through Odoo's
+    standard decoder. Active where Odoo routes with this database's controllers (one database, or a
+    ``--db-filter`` that selects it).
     """
 
     @route()
@@ -67,9 +69,12 @@ class IngestRPC(RPC):
         if len(data) > INGEST_MAX_BODY:
             raise _BodyTooLarge
         head = parse_ingest_head(data)
-        if head is None:
-            return self._standard(service, data)
-        return dumps((self._ingest(data, *head),))
+        if head is not None:
+            return dumps((self._ingest(data, *head),))
+        packed = parse_call_head(data, "ingest_packed")
+        if packed is not None:
+            return dumps((self._ingest_packed(data, packed),))
+        return self._standard(service, data)
 
     def _standard(self, service, data):
         """What RPC._xmlrpc does, on a body already read."""
@@ -80,13 +85,8 @@ class IngestRPC(RPC):
     def _ingest(self, data, params, pos):
         """Authenticate, decode the readings (at most the batch limit), call ingest: as
         odoo.service.model.dispatch does, with the readings decoded only once the caller is known."""
-        db, uid, password = params[0], int(params[1]), params[2]
-        _check_request()
-        with borrow_request():
-            threading.current_thread().uid = None
-            threading.current_thread().dbname = None
-            security.check(db, uid, password)  # AccessDenied before any reading is decoded
-            registry = Registry(db)
+
+        def decode(registry):
             limit = registry["mro.sensor.reading"]._ingest_max_batch
             try:
                 decoded = parse_ingest_items(data, pos, limit)
@@ -96,15 +96,34 @@ class IngestRPC(RPC):
                 ) from None
             if decoded is None:
                 # Authenticated, and at most INGEST_MAX_BODY: the standard decoder may read it all.
-                args = xmlrpc.client.loads(data, use_datetime=True)[0][5:]
-            else:
-                readings, empty_kwargs = decoded
-                args = ([readings], {}) if empty_kwargs else ([readings],)
+                return xmlrpc.client.loads(data, use_datetime=True)[0][5:]
+            readings, empty_kwargs = decoded
+            return ([readings], {}) if empty_kwargs else ([readings],)
+
+        return self._authenticated_call(params, decode)
+
+    def _ingest_packed(self, data, params):
+        """``ingest_packed``: its columns go through the standard decoder, but only once the caller is known
+        (the body is at most INGEST_MAX_BODY)."""
+        return self._authenticated_call(params, lambda registry: xmlrpc.client.loads(data, use_datetime=True)[0][5:])
+
+    def _authenticated_call(self, params, decode):
+        """Authenticate the caller of ``params`` (database, user, key, model, method), then decode the call's
+        arguments with ``decode(registry)`` and run it: as odoo.service.model.dispatch does, with nothing of the
+        batch decoded before the caller is known."""
+        db, uid, password, model, method = params[0], int(params[1]), params[2], params[3], params[4]
+        _check_request()
+        with borrow_request():
+            threading.current_thread().uid = None
+            threading.current_thread().dbname = None
+            security.check(db, uid, password)  # AccessDenied before any reading is decoded
+            registry = Registry(db)
+            args = decode(registry)
             threading.current_thread().dbname = db
             threading.current_thread().uid = uid
             registry = registry.check_signaling()
             with registry.manage_changes():
-                return model_service.execute_kw(db, uid, "mro.sensor.reading", "ingest", *args)
+                return model_service.execute_kw(db, uid, model, method, *args)
 
 
 def _body_stream():

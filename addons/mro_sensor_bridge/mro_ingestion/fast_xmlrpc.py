@@ -38,7 +38,8 @@ def _scalar(n: int) -> bytes:
 
 
 _WS = rb"[ \t\n]*"
-_HEAD = re.compile(
+#: An ``execute_kw`` call up to its fifth parameter (database, user, key, model, method).
+_CALL = (
     rb"(?:<\?xml version=(?:'1\.0'|\"1\.0\")(?: encoding=(?:'(?i:utf-8)'|\"(?i:utf-8)\"))?\?>)?"
     + _WS
     + rb"<methodCall>"
@@ -47,14 +48,9 @@ _HEAD = re.compile(
     + _WS
     + rb"<params>"
     + b"".join(_WS + rb"<param>" + _WS + _scalar(i) + _WS + rb"</param>" for i in range(5))
-    + _WS
-    + rb"<param>"
-    + _WS
-    + rb"<value><array><data>"
-    + _WS
-    + rb"<value><array><data>"
-    + _WS
 )
+_CALL_HEAD = re.compile(_CALL)
+_HEAD = re.compile(_CALL + _WS + rb"<param>" + _WS + rb"<value><array><data>" + _WS + rb"<value><array><data>" + _WS)
 _ITEM = re.compile(
     rb"<value><array><data>"
     + _WS
@@ -156,6 +152,23 @@ def parse_ingest_head(data: bytes) -> tuple[list, int] | None:
     if params[3] != "mro.sensor.reading" or params[4] != "ingest":
         return None
     return params, head.end()
+
+
+def parse_call_head(data: bytes, method: str) -> list | None:
+    """``[db, uid, password, model, method]`` of an ``execute_kw`` call of ``mro.sensor.reading``'s ``method``
+    (its first five parameters, as the standard decoder would return them), or ``None`` when the call is
+    another one or its head is not in the fast decoder's shape. For a call whose body the server decodes
+    with the standard decoder, but only once the caller is authenticated (the packed ingest)."""
+    head = _CALL_HEAD.match(data)
+    if head is None or _forbidden(data, 0, head.end()):
+        return None
+    try:
+        params = [_convert(head[f"t{i}"], head[f"v{i}"], head[f"u{i}"]) for i in range(5)]
+    except (_NotFast, ValueError, UnicodeDecodeError):
+        return None
+    if params[3] != "mro.sensor.reading" or params[4] != method:
+        return None
+    return params
 
 
 def parse_ingest_items(data: bytes, pos: int, limit: int | None = None) -> tuple[list, bool] | None:

@@ -1,4 +1,5 @@
 import http.client
+import struct
 import time
 import xmlrpc.client
 from unittest.mock import patch
@@ -78,6 +79,34 @@ class TestIngestOverXmlRpc(HttpCase):
         self.assertLessEqual(len(decoded), 5, "only the call's head (database, user, key, model, method)")
         self.assertEqual(self.ingest([["X1-VIB", t, 1.0]])["accepted"], 1)
         self.assertEqual(len(decoded), 5 + 5 + 3)  # the head, then an authenticated call's head and reading
+
+    def test_a_packed_call_is_decoded_only_once_the_caller_is_authenticated(self):
+        decoded = []
+        original = xmlrpc.client.loads
+
+        def spy(data, *args, **kwargs):
+            if b"ingest_packed" in (data if isinstance(data, bytes) else data.encode()):
+                decoded.append(data)
+            return original(data, *args, **kwargs)
+
+        t = time.time() - 10
+        batch = {
+            "codes": ["X1-VIB"],
+            "sensor": xmlrpc.client.Binary(struct.pack("<2I", 0, 0)),
+            "time": xmlrpc.client.Binary(struct.pack("<2d", t, t + 1)),
+            "value": xmlrpc.client.Binary(struct.pack("<2d", 1.5, 2.5)),
+        }
+        call = self.xmlrpc_object.execute_kw
+        with patch.object(ingest_rpc.xmlrpc.client, "loads", spy):
+            with self.assertRaises(xmlrpc.client.Fault) as refused:
+                call(self.db, 2, "wrong-key", "mro.sensor.reading", "ingest_packed", [batch])
+            self.assertEqual(refused.exception.faultCode, 3)  # access denied
+            self.assertEqual(decoded, [], "nothing of the batch decoded for a caller who is not known")
+            answer = call(self.db, 2, "admin", "mro.sensor.reading", "ingest_packed", [batch])
+        self.assertEqual(len(decoded), 1)
+        self.assertEqual(answer, {"accepted": 2, "duplicates": 0, "rejected": []})
+        stored = self.env["mro.sensor.reading"].search([("sensor_id", "=", self.sensor.id)], order="ts")
+        self.assertEqual(stored.mapped("value"), [1.5, 2.5])
 
     def test_no_reading_is_decoded_past_the_batch_limit(self):
         decoded = self.count_decoded()
