@@ -9,10 +9,9 @@ medians of the rounds (this machine's speed drifts by a factor of two within min
 COPY timed once, apart from the ingest, made the ratio anything from 0.48 to 0.88). Round 1 is
 replayed (the idempotent path). On a server with autovacuum off, the tables ingest updates in
 place are VACUUMed between rounds, as autovacuum would keep them. With --stored (default 10
-million) readings in the table, it also times
-reading one sensor's last 7 days of raw readings and its last year of hourly aggregates: with
-the series API (mro.sensor.read_series) over JSON-RPC and XML-RPC, with the generic ORM
-search_read, and in plain SQL.
+million) readings in the table, it also times reading one sensor's last 7 days of raw readings
+and its last year of hourly aggregates: with the series API (mro.sensor.read_series) over
+JSON-RPC and XML-RPC, with the generic ORM search_read, and in plain SQL.
 
 Last line: ``RESULT readings_per_s=<n> copy_rows_per_s=<n> ratio=<n>``.
 
@@ -430,6 +429,8 @@ def main() -> int:
     parser.add_argument("--stored", type=int, default=10_000_000, help="history size for read timings; 0 skips")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     log = ROOT / "var" / "bench"
     log.mkdir(parents=True, exist_ok=True)
