@@ -4,6 +4,8 @@ import math
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mro_ingestion import (
     FUTURE_TOLERANCE_S,
     MAX_ABS_VALUE,
@@ -12,6 +14,7 @@ from mro_ingestion import (
     parse_timestamp,
     physical_range,
     validate_batch,
+    validate_clean_columns,
 )
 
 NOW = 1_790_000_000.0  # 2026-09-21T...Z
@@ -147,3 +150,53 @@ def test_one_sensor_and_time_twice_is_a_duplicate_or_a_conflict():
         (4, "timestamp falls on the same microsecond as item 3's (readings are stored to the microsecond), "
             "with another value"),
     ]  # fmt: skip
+
+
+#: The sensors of the column tests: two plain, one with a physical range, one archived, one unknown.
+COLUMN_SENSORS = {"A": 1, "B": 2, "R": 3, "OLD": "sensor 'OLD' is archived"}
+COLUMN_RANGES = {1: (None, None), 2: (None, None), 3: (0.0, 100.0)}
+TIMES = st.one_of(
+    st.floats(NOW - 3600, NOW + 3600),
+    st.sampled_from([NOW, NOW + FUTURE_TOLERANCE_S, NOW + FUTURE_TOLERANCE_S + 1e-3, MIN_EPOCH_S - 1.0]),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+VALUES = st.one_of(
+    st.floats(-200.0, 200.0),
+    st.sampled_from([0.0, 100.0, MAX_ABS_VALUE, -MAX_ABS_VALUE, 1e300]),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    codes=st.lists(st.sampled_from(["A", "B", "R", "OLD", "NOPE"]), min_size=1, max_size=4, unique=True),
+    rows=st.lists(st.tuples(st.integers(0, 3), TIMES, VALUES), max_size=30),
+    clean=st.booleans(),
+)
+def test_clean_columns_give_what_the_item_loop_gives_or_step_aside(codes, rows, clean):
+    if clean:  # most batches are clean: known codes, sane values, distinct times
+        codes = [c for c in codes if c in ("A", "B", "R")] or ["A"]
+        rows = [(i % len(codes), NOW - 1000 + k, abs(v) % 100 if math.isfinite(v) else 1.0)
+                for k, (i, _t, v) in enumerate(rows)]  # fmt: skip
+    rows = [(i % len(codes), t, v) for i, t, v in rows]
+    index, times, values = ([r[k] for r in rows] for k in range(3))
+    items = [(codes[i], t, v) for i, t, v in rows]
+    expected = validate_batch(items, COLUMN_SENSORS, NOW, ranges=COLUMN_RANGES)
+    got = validate_clean_columns(codes, index, times, values, COLUMN_SENSORS, NOW, ranges=COLUMN_RANGES)
+    every_one_kept = not expected.rejected and not expected.duplicates
+    if got is None:
+        assert not every_one_kept, "a clean batch must take the column path"
+    else:
+        assert every_one_kept
+        assert (got.sensor_ids, got.micros, got.values, got.rejected, got.duplicates) == (
+            expected.sensor_ids, expected.micros, expected.values, [], 0)  # fmt: skip
+    if clean:
+        assert got is not None
+
+
+def test_clean_columns_step_aside_for_a_repeated_reading_and_a_value_out_of_range():
+    codes, t = ["A", "R"], NOW - 10
+    assert validate_clean_columns(codes, [0, 0], [t, t], [1.0, 1.0], COLUMN_SENSORS, NOW) is None
+    assert validate_clean_columns(codes, [1], [t], [101.0], COLUMN_SENSORS, NOW, ranges=COLUMN_RANGES) is None
+    kept = validate_clean_columns(codes, [0, 1], [t, t], [1.0, 99.5], COLUMN_SENSORS, NOW, ranges=COLUMN_RANGES)
+    assert (kept.sensor_ids, kept.micros, kept.values) == ([1, 3], [round(t * 1e6)] * 2, [1.0, 99.5])

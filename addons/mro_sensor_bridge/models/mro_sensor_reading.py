@@ -8,7 +8,14 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, create_index, mute_logger, sql
 
-from ..mro_ingestion import PackedError, limit_state_sql, physical_range, unpack_readings, validate_batch
+from ..mro_ingestion import (
+    PackedError,
+    limit_state_sql,
+    physical_range,
+    unpack_columns,
+    validate_batch,
+    validate_clean_columns,
+)
 from ..mro_ingestion.partitions import (
     add_months,
     default_partition_name,
@@ -436,22 +443,34 @@ class MroSensorReading(models.Model):
                     count=len(readings),
                 )
             )
-        gateway = self.env["mro.sensor.gateway"]._for_current_user()
         codes = {
             item[0] for item in readings if type(item) in (list, tuple) and len(item) == 3 and type(item[0]) is str
         }
-        sensors, ranges = self._resolve_sensor_codes(codes, gateway)
-        now = time.time()
+        gateway, sensors, ranges, oldest = self._ingest_inputs(codes)
         retention_days = self._retention_days()
-        oldest = now - retention_days * 86400 if retention_days else 0
         batch = validate_batch(
             readings,
             sensors,
-            now,
+            time.time(),
             oldest_s=oldest,
             oldest_reason=self.env._("timestamp is older than the raw-data retention of %s days", retention_days),
             ranges=ranges,
         )
+        return self._store_batch(batch, gateway)
+
+    @api.model
+    def _ingest_inputs(self, codes):
+        """What validating a batch of ``codes`` takes: ``(gateway, sensors, ranges, oldest)``, the caller's
+        gateway (empty for an administrator), each code's sensor id or refusal and each sensor's physical range
+        (see _resolve_sensor_codes), and the oldest time the retention keeps (epoch seconds, 0 for all)."""
+        gateway = self.env["mro.sensor.gateway"]._for_current_user()
+        sensors, ranges = self._resolve_sensor_codes(codes, gateway)
+        retention_days = self._retention_days()
+        return gateway, sensors, ranges, time.time() - retention_days * 86400 if retention_days else 0
+
+    @api.model
+    def _store_batch(self, batch, gateway):
+        """Insert a validated batch and answer as :meth:`ingest` does."""
         accepted = self._insert_readings(batch.sensor_ids, batch.micros, batch.values) if batch.sensor_ids else 0
         if gateway:
             self._touch_gateway(gateway)
@@ -477,10 +496,15 @@ class MroSensorReading(models.Model):
         """
         self._check_ingest_access()
         try:
-            readings = unpack_readings(batch, self._ingest_max_batch)
+            codes, index, times, values = unpack_columns(batch, self._ingest_max_batch)
         except PackedError as exc:
             raise UserError(self.env._("ingest_packed(): %s.", exc)) from None
-        return self.ingest(readings)
+        # A bridge's batch is clean as a rule: validated a column at a time. Otherwise item by item, as ingest().
+        gateway, sensors, ranges, oldest = self._ingest_inputs(set(codes))
+        clean = validate_clean_columns(codes, index, times, values, sensors, time.time(), oldest, ranges)
+        if clean is not None:
+            return self._store_batch(clean, gateway)
+        return self.ingest(list(zip(map(codes.__getitem__, index), times, values, strict=True)))
 
     @api.model
     def _touch_gateway(self, gateway):

@@ -1,7 +1,7 @@
 """Pure ingest logic (no Odoo import): validation of reading batches, the limit-state rule."""
 
 from .limits import LIMITS, limit_state, limit_state_sql
-from .packed import PackedError, unpack_readings
+from .packed import PackedError, unpack_columns
 from .validate import (
     FUTURE_TOLERANCE_S,
     MAX_ABS_VALUE,
@@ -11,6 +11,7 @@ from .validate import (
     parse_timestamp,
     physical_range,
     validate_batch,
+    validate_clean_columns,
 )
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "limit_state_sql",
     "parse_timestamp",
     "physical_range",
-    "unpack_readings",
+    "unpack_columns",
     "validate_batch",
+    "validate_clean_columns",
 ]

@@ -9,10 +9,11 @@ an element to parse for each part of it. The packed form carries the same readin
      "value": <float64 little-endian>}       # per reading, the value
 
 each column as XML-RPC ``base64`` (or base64 text, over JSON-RPC): 20 bytes a reading before base64, 27 on
-the wire. :func:`unpack_readings` turns it back into ``(code, time, value)`` items, in order, which then
-go through the same validation as the list form (a reading's index in the answer is its position in the
-columns). A batch that is not well formed (a missing or undecodable column, columns of different lengths,
-an index beyond ``codes``, more readings than the limit) is refused whole with :class:`PackedError`.
+the wire. :func:`unpack_columns` turns it back into the codes and three arrays, which go through the same
+validation as the list form, a column at a time when every reading passes (``validate_clean_columns``),
+item by item otherwise (a reading's index in the answer is its position in the columns). A batch that is
+not well formed (a missing or undecodable column, columns of different lengths, an index beyond ``codes``,
+more readings than the limit) is refused whole with :class:`PackedError`.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ def _column_bytes(raw, name: str) -> bytes:
     raise PackedError(f'column "{name}" is missing or not binary')
 
 
-def unpack_readings(batch, limit: int) -> list[tuple[str, float, float]]:
-    """The ``(code, time, value)`` items of a packed ``batch`` (see the module docstring), at most ``limit``;
-    raise :class:`PackedError` when it is not well formed."""
+def unpack_columns(batch, limit: int) -> tuple[list[str], array.array, array.array, array.array]:
+    """The columns of a packed ``batch``: ``(codes, index of each reading's code, times, values)``, at most
+    ``limit`` readings; raise :class:`PackedError` when it is not well formed."""
     if not isinstance(batch, dict):
         raise PackedError("a packed batch is a dict of codes, sensor, time and value")
     codes = batch.get("codes")
@@ -71,4 +72,4 @@ def unpack_readings(batch, limit: int) -> list[tuple[str, float, float]]:
     sensors, times, values = columns
     if sensors and max(sensors) >= len(codes):
         raise PackedError(f"a sensor index is beyond the {len(codes)} codes given")
-    return list(zip(map(codes.__getitem__, sensors), times, values, strict=True))
+    return list(codes), sensors, times, values

@@ -8,7 +8,7 @@ good items come out as three parallel lists ready for one set-based insert.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -114,14 +114,10 @@ def validate_batch(
     oldest_us = round(max(oldest_s, MIN_EPOCH_S) * 1_000_000)
     ranges = ranges or {}
     no_range = (None, None)
-    # Per sensor, the inclusive bounds a value must be within (its physical range and MAX_ABS_VALUE): one
-    # chained comparison per item; check_value() says why only for the rare value outside them.
+    # Per sensor, the inclusive bounds a value must be within: one chained comparison per item; check_value()
+    # says why only for the rare value outside them.
     sane = (-MAX_ABS_VALUE, MAX_ABS_VALUE)
-    limits = {
-        sensor: (-MAX_ABS_VALUE if low is None else max(low, -MAX_ABS_VALUE),
-                 MAX_ABS_VALUE if high is None else min(high, MAX_ABS_VALUE))
-        for sensor, (low, high) in ranges.items()
-    }  # fmt: skip
+    limits = _value_limits(ranges)
     # (microseconds << 32 | sensor id) -> index of the first item there. Plain ints, not (sensor, time) tuples:
     # a tuple per reading made the garbage collector walk the freshly decoded batch again and again.
     seen: dict[int, int] = {}
@@ -187,3 +183,60 @@ def validate_batch(
         add_ts(micros)
         add_value(value)
     return out
+
+
+def _value_limits(ranges: Mapping[int, tuple[float | None, float | None]]) -> dict[int, tuple[float, float]]:
+    """Per sensor id, the inclusive bounds of a value: its physical range within ±MAX_ABS_VALUE."""
+    return {
+        sensor: (-MAX_ABS_VALUE if low is None else max(low, -MAX_ABS_VALUE),
+                 MAX_ABS_VALUE if high is None else min(high, MAX_ABS_VALUE))
+        for sensor, (low, high) in ranges.items()
+    }  # fmt: skip
+
+
+def validate_clean_columns(
+    codes: Sequence[str],
+    index: Sequence[int],
+    times: Sequence[float],
+    values: Sequence[float],
+    sensors: Mapping[str, int | str],
+    now_s: float,
+    oldest_s: float = MIN_EPOCH_S,
+    ranges: Mapping[int, tuple[float | None, float | None]] | None = None,
+) -> ValidatedBatch | None:
+    """What :func:`validate_batch` returns for the readings ``(codes[index[i]], times[i], values[i])`` when it
+    accepts every one of them (the usual batch of a bridge), or ``None`` when it would not: a code unknown or
+    refused, a value or time it rejects, or two readings of one sensor in the same microsecond. A column at a
+    time, with no work per reading in Python but for the keys of the duplicate check; the caller validates a
+    batch it returns ``None`` for item by item, which gives the reasons."""
+    ids = [sensors.get(code) for code in codes]
+    used = {ids[i] for i in set(index)}  # a code no reading uses is no matter
+    if any(type(sensor) is not int for sensor in used):
+        return None
+    sensor_ids = list(map(ids.__getitem__, index))
+    if not (all(map(math.isfinite, values)) and all(map(math.isfinite, times))):
+        return None
+    if not values:
+        return ValidatedBatch()
+    if not -MAX_ABS_VALUE <= min(values) <= max(values) <= MAX_ABS_VALUE:
+        return None
+    ranges = ranges or {}
+    limits = _value_limits(
+        {sensor: ranges[sensor] for sensor in used if ranges.get(sensor, (None, None)) != (None, None)}
+    )
+    if limits:
+        sane = (-MAX_ABS_VALUE, MAX_ABS_VALUE)
+        for sensor, value in zip(sensor_ids, values, strict=True):
+            low, high = limits.get(sensor, sane)
+            if not low <= value <= high:
+                return None
+    if max(times) > now_s + FUTURE_TOLERANCE_S + 1:  # before multiplying: far beyond, a time overflows
+        return None
+    micros = [round(ts * 1_000_000) for ts in times]
+    newest_us = round((now_s + FUTURE_TOLERANCE_S) * 1_000_000)
+    oldest_us = round(max(oldest_s, MIN_EPOCH_S) * 1_000_000)
+    if max(micros) > newest_us or min(micros) < oldest_us:
+        return None
+    if len({us << 32 | sensor for us, sensor in zip(micros, sensor_ids, strict=True)}) != len(micros):
+        return None
+    return ValidatedBatch(sensor_ids, micros, list(map(float, values)))

@@ -9,6 +9,7 @@ from odoo import sql_db
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
+from ..models import mro_sensor_reading as reading_model
 from .common import MroSensorCase
 
 
@@ -405,6 +406,26 @@ class TestIngestPacked(MroSensorCase):
         text = {key: base64.b64encode(value).decode() if isinstance(value, bytes) else value
                 for key, value in packed(["P1-VIB"], [(0, t + 2, 2.5)]).items()}  # fmt: skip
         self.assertEqual(bridge.ingest_packed(text)["accepted"], 1)
+
+    def test_a_clean_batch_is_validated_a_column_at_a_time(self):
+        """The bridge's usual batch (every reading known and sane) never goes through the item-by-item loop,
+        and is stored as the list form would store it; the same batch again is all duplicates."""
+        t = self.now(-30)
+        batch = packed(["P1-VIB", "P1-TMP"], [(0, t, 1.5), (1, t, 30.0), (0, t + 1, 1.75)])
+        bridge = self.Reading.with_user(self.bridge_user)
+        with patch.object(reading_model, "validate_batch", side_effect=AssertionError("validated item by item")):
+            answer = bridge.ingest_packed(batch)
+            again = bridge.ingest_packed(batch)
+        self.assertEqual(answer, {"accepted": 3, "duplicates": 0, "rejected": []})
+        self.assertEqual(again, {"accepted": 0, "duplicates": 3, "rejected": []})
+        stored = self.Reading.search([("sensor_id", "in", (self.vib | self.temp).ids)])
+        self.assertEqual(
+            sorted((r.sensor_id.code, r.value) for r in stored), [("P1-TMP", 30.0), ("P1-VIB", 1.5), ("P1-VIB", 1.75)]
+        )
+        self.assertEqual((self.vib.last_value, self.vib.last_ts), (1.75, utc(t + 1)))
+        # A batch with one unclean reading (another gateway's code) takes the loop, which names it.
+        mixed = bridge.ingest_packed(packed(["P1-VIB", "P1-CUR"], [(0, t + 2, 1.0), (1, t + 2, 3.0)]))
+        self.assertEqual(mixed["rejected"], [{"index": 1, "reason": "unknown sensor code 'P1-CUR'"}])
 
     def test_a_batch_that_is_not_well_formed_is_refused_whole(self):
         t = self.now(-10)
