@@ -138,28 +138,10 @@ def _convert(kind: bytes | None, text: bytes | None, untyped: bytes | None):
     return int(text)  # int, i4, i8
 
 
-def parse_ingest_head(data: bytes) -> tuple[list, int] | None:
-    """Decode the head of an ``execute_kw`` ingest call: ``([db, uid, password, model, method], end)``
-    where ``end`` is the offset of the first reading, or ``None`` if the call is not fast-decodable
-    (another model or method included)."""
-    head = _HEAD.match(data)
-    if head is None or _forbidden(data, 0, head.end()):
-        return None
-    try:
-        params = [_convert(head[f"t{i}"], head[f"v{i}"], head[f"u{i}"]) for i in range(5)]
-    except (_NotFast, ValueError, UnicodeDecodeError):
-        return None
-    if params[3] != "mro.sensor.reading" or params[4] != "ingest":
-        return None
-    return params, head.end()
-
-
-def parse_call_head(data: bytes, method: str) -> list | None:
-    """``[db, uid, password, model, method]`` of an ``execute_kw`` call of ``mro.sensor.reading``'s ``method``
-    (its first five parameters, as the standard decoder would return them), or ``None`` when the call is
-    another one or its head is not in the fast decoder's shape. For a call whose body the server decodes
-    with the standard decoder, but only once the caller is authenticated (the packed ingest)."""
-    head = _CALL_HEAD.match(data)
+def _read_head(pattern: re.Pattern, data: bytes, method: str) -> tuple[list, int] | None:
+    """``([db, uid, password, model, method], end)`` of a call whose head ``pattern`` matches, when it calls
+    ``mro.sensor.reading``'s ``method``; ``end`` is the offset just after the match. ``None`` otherwise."""
+    head = pattern.match(data)
     if head is None or _forbidden(data, 0, head.end()):
         return None
     try:
@@ -168,7 +150,23 @@ def parse_call_head(data: bytes, method: str) -> list | None:
         return None
     if params[3] != "mro.sensor.reading" or params[4] != method:
         return None
-    return params
+    return params, head.end()
+
+
+def parse_ingest_head(data: bytes) -> tuple[list, int] | None:
+    """Decode the head of an ``execute_kw`` ingest call: ``([db, uid, password, model, method], end)``
+    where ``end`` is the offset of the first reading, or ``None`` if the call is not fast-decodable
+    (another model or method included)."""
+    return _read_head(_HEAD, data, "ingest")
+
+
+def parse_call_head(data: bytes, method: str) -> list | None:
+    """``[db, uid, password, model, method]`` of an ``execute_kw`` call of ``mro.sensor.reading``'s ``method``
+    (its first five parameters, as the standard decoder would return them), or ``None`` when the call is
+    another one or its head is not in the fast decoder's shape. For a call whose body the server decodes
+    with the standard decoder, but only once the caller is authenticated (the packed ingest)."""
+    head = _read_head(_CALL_HEAD, data, method)
+    return None if head is None else head[0]
 
 
 def parse_ingest_items(data: bytes, pos: int, limit: int | None = None) -> tuple[list, bool] | None:
