@@ -446,27 +446,34 @@ class MroSensorReading(models.Model):
         codes = {
             item[0] for item in readings if type(item) in (list, tuple) and len(item) == 3 and type(item[0]) is str
         }
-        gateway, sensors, ranges, oldest = self._ingest_inputs(codes)
-        retention_days = self._retention_days()
-        batch = validate_batch(
-            readings,
-            sensors,
-            time.time(),
-            oldest_s=oldest,
-            oldest_reason=self.env._("timestamp is older than the raw-data retention of %s days", retention_days),
-            ranges=ranges,
-        )
-        return self._store_batch(batch, gateway)
+        gateway, sensors, ranges, retention_days = self._ingest_inputs(codes)
+        return self._store_batch(self._validate_items(readings, sensors, ranges, retention_days), gateway)
 
     @api.model
     def _ingest_inputs(self, codes):
-        """What validating a batch of ``codes`` takes: ``(gateway, sensors, ranges, oldest)``, the caller's
-        gateway (empty for an administrator), each code's sensor id or refusal and each sensor's physical range
-        (see _resolve_sensor_codes), and the oldest time the retention keeps (epoch seconds, 0 for all)."""
+        """What validating a batch of ``codes`` takes: ``(gateway, sensors, ranges, retention_days)``, the
+        caller's gateway (empty for an administrator), each code's sensor id or refusal and each sensor's
+        physical range (see _resolve_sensor_codes), and the raw-data retention (days, 0 for all)."""
         gateway = self.env["mro.sensor.gateway"]._for_current_user()
         sensors, ranges = self._resolve_sensor_codes(codes, gateway)
-        retention_days = self._retention_days()
-        return gateway, sensors, ranges, time.time() - retention_days * 86400 if retention_days else 0
+        return gateway, sensors, ranges, self._retention_days()
+
+    @staticmethod
+    def _oldest_kept(retention_days):
+        """The oldest time (epoch seconds) the retention keeps: 0 when it keeps all."""
+        return time.time() - retention_days * 86400 if retention_days else 0
+
+    @api.model
+    def _validate_items(self, readings, sensors, ranges, retention_days):
+        """``validate_batch`` of ``[code, time, value]`` items with the inputs of _ingest_inputs."""
+        return validate_batch(
+            readings,
+            sensors,
+            time.time(),
+            oldest_s=self._oldest_kept(retention_days),
+            oldest_reason=self.env._("timestamp is older than the raw-data retention of %s days", retention_days),
+            ranges=ranges,
+        )
 
     @api.model
     def _store_batch(self, batch, gateway):
@@ -500,11 +507,13 @@ class MroSensorReading(models.Model):
         except PackedError as exc:
             raise UserError(self.env._("ingest_packed(): %s.", exc)) from None
         # A bridge's batch is clean as a rule: validated a column at a time. Otherwise item by item, as ingest().
-        gateway, sensors, ranges, oldest = self._ingest_inputs(set(codes))
-        clean = validate_clean_columns(codes, index, times, values, sensors, time.time(), oldest, ranges)
-        if clean is not None:
-            return self._store_batch(clean, gateway)
-        return self.ingest(list(zip(map(codes.__getitem__, index), times, values, strict=True)))
+        gateway, sensors, ranges, retention_days = self._ingest_inputs(set(codes))
+        oldest = self._oldest_kept(retention_days)
+        batch = validate_clean_columns(codes, index, times, values, sensors, time.time(), oldest, ranges)
+        if batch is None:
+            items = list(zip(map(codes.__getitem__, index), times, values, strict=True))
+            batch = self._validate_items(items, sensors, ranges, retention_days)
+        return self._store_batch(batch, gateway)
 
     @api.model
     def _touch_gateway(self, gateway):
