@@ -7,15 +7,15 @@ import dataclasses
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from mro_bridge.schema import option
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """One value of one sensor: Odoo's sensor ``code``, the source timestamp ``ts`` (seconds since the Unix
-    epoch, UTC) and the ``value`` (float, scaled as Odoo expects)."""
+    epoch, UTC) and the ``value`` (float, scaled as Odoo expects). A named tuple: the sources make tens of
+    thousands a second, and one is built three times faster than a frozen dataclass."""
 
     code: str
     ts: float
