@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bridge" / "src"))
-
-from mro_bridge.model import Reading  # noqa: E402
-from mro_bridge.spool import Spool  # noqa: E402
+from mro_bridge.model import Reading
+from mro_bridge.spool import Spool
 
 CODES = [f"L{k // 50}-T{k % 50}" for k in range(2100)]
 
@@ -89,7 +86,8 @@ def main() -> int:
     median = {step: statistics.median(run[step] for run in runs) for step in ("put", "peek", "ack")}
     total = sum(median.values())
     print(f"spool: {total:.3f} s of CPU per second of readings at {args.rate:,}/s ({total:.0%} of a core)")
-    print(f"RESULT spool_cpu_s_per_s={total:.3f} put={median['put']:.3f} peek={median['peek']:.3f} ack={median['ack']:.3f}")
+    steps = " ".join(f"{step}={value:.3f}" for step, value in median.items())
+    print(f"RESULT spool_cpu_s_per_s={total:.3f} {steps}")
     return 0
 
 
