@@ -365,6 +365,14 @@ def test_deadband_absolute_percent_and_heartbeat():
     kept = [band.keep(Reading("PCT", t, v)) for t, v in [(0, 100.0), (1, 109.0), (2, 111.0), (3, 121.0)]]
     assert kept == [True, False, True, False]  # 10% of the last kept value (100, then 111)
     assert all(band.keep(Reading("ALL", t, 5.0)) for t in range(5))
+    mixed = [Reading("ABS", 100.0, 2.6), Reading("ALL", 6.0, 5.0), Reading("ABS", 101.0, 2.7)]
+    assert band.filter(mixed) == mixed[:2]  # one tag with a deadband: every reading looked at
+
+
+def test_readings_of_tags_without_a_deadband_are_all_kept_as_a_whole():
+    band = Deadband({"A": TagCommon("A"), "B": TagCommon("B", max_silence=60)})
+    readings = [Reading(code, float(t), 5.0) for t in range(3) for code in ("A", "B", "unknown")]
+    assert band.filter(readings) is readings
 
 
 # ---------------------------------------------------------------------- supervisor

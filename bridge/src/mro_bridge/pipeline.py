@@ -69,6 +69,14 @@ class Deadband:
     def __init__(self, tags: dict[str, TagCommon]):
         self.tags = tags
         self._last: dict[str, tuple[float, float]] = {}
+        #: The codes with a deadband: the others' readings are all kept, without looking at them one by one.
+        self.banded = frozenset(code for code, tag in tags.items() if (tag.deadband or 0) > 0)
+
+    def filter(self, readings: list[Reading]) -> list[Reading]:
+        """The readings of ``readings`` to keep (``readings`` itself when no tag has a deadband)."""
+        if not self.banded:
+            return readings
+        return [r for r in readings if self.keep(r)]
 
     def keep(self, reading: Reading) -> bool:
         tag = self.tags.get(reading.code)
@@ -329,7 +337,7 @@ class Pipeline:
     async def emit(self, readings: list[Reading]) -> None:
         """Take ``readings`` (returns once the kept ones are committed to the spool)."""
         self.metrics.received += len(readings)
-        kept = [r for r in readings if self.deadband.keep(r)]
+        kept = self.deadband.filter(readings)
         self.metrics.filtered += len(readings) - len(kept)
         if kept:
             await self._commits.put(kept)

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
@@ -36,6 +37,9 @@ from mro_bridge.decode import (
 from mro_bridge.model import ConfigError, Emit, Reading, Source, TagCommon
 from mro_bridge.schema import option, read
 from mro_bridge.sources._common import Overlapped, TagProblems, next_due, run_all, show_values, tables, unique_codes
+
+#: The value types of a poll whose readings are made in one go (see ModbusSource.poll).
+_FLOATS = {float}
 
 _log = logging.getLogger(__name__)
 
@@ -142,11 +146,14 @@ class PollGroup:
     requests: list[ReadRequest]
     #: One per request: its members' values from its response.
     decoders: list[BlockDecoder] = field(init=False)
+    #: One per request: its members' sensor codes, in the order its decoder returns their values.
+    codes: list[tuple[str, ...]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.decoders = [
             BlockDecoder(request, [self.tags[index].spec for index in request.members]) for request in self.requests
         ]
+        self.codes = [tuple(self.tags[index].code for index in request.members) for request in self.requests]
 
 
 class ModbusSource(Source):
@@ -242,7 +249,7 @@ class ModbusSource(Source):
         }
         readings: list[Reading] = []
         problems = self.problems
-        for request, decoder in zip(group.requests, group.decoders, strict=True):
+        for request, decoder, codes in zip(group.requests, group.decoders, group.codes, strict=True):
             if not client.connected:
                 raise ConnectionError(f"connection to Modbus server {self.host}:{self.port} lost")
             response = await readers[request.table](request.address, count=request.count, device_id=self.unit_id)
@@ -255,8 +262,13 @@ class ModbusSource(Source):
                 )
             values = response.bits if request.table in BIT_TABLES else response.registers
             self.stats.extra["requests"] = self.stats.extra.get("requests", 0) + 1
-            for index, value in zip(request.members, decoder.decode(values), strict=True):
-                code = group.tags[index].code
+            decoded = decoder.decode(values)
+            if not problems.current and set(map(type, decoded)) == _FLOATS:
+                # Every value a float and no tag to clear of an error (the usual poll): the readings at once.
+                rows = zip(codes, repeat(ts, len(codes)), decoded, strict=True)
+                readings += map(tuple.__new__, repeat(Reading, len(codes)), rows)  # Reading._make, unchecked
+                continue
+            for code, value in zip(codes, decoded, strict=True):
                 if isinstance(value, DecodeError):
                     problems.failed(code, str(value))
                     continue
